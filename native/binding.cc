@@ -1,0 +1,278 @@
+// The one file that knows N-API: wraps Engine, Core and a host pipe end as
+// JS objects. No policy here; runtime/ validates and explains.
+#include <napi.h>
+
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include "core.h"
+#include "engine.h"
+#include "ports/pipe.h"
+
+using namespace vnf;
+
+namespace {
+
+// Workers find the engine the main thread built by its id.
+std::mutex registryLock;
+std::map<int, std::shared_ptr<Engine>> registry;
+int nextId = 1;
+
+std::shared_ptr<Engine> findEngine(int id) {
+  std::lock_guard<std::mutex> g(registryLock);
+  auto it = registry.find(id);
+  return it == registry.end() ? nullptr : it->second;
+}
+
+// An ArrayBuffer over engine memory that keeps the engine alive.
+Napi::ArrayBuffer externalBuffer(Napi::Env env, const std::shared_ptr<Engine>& e, void* data, size_t len) {
+  auto* hold = new std::shared_ptr<Engine>(e);
+  return Napi::ArrayBuffer::New(env, data, len, [](Napi::Env, void*, std::shared_ptr<Engine>* h) { delete h; }, hold);
+}
+
+uint32_t u32(const Napi::Object& o, const char* key, uint32_t dflt) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : dflt;
+}
+
+Napi::Array strings(Napi::Env env, const std::vector<std::string>& v) {
+  Napi::Array a = Napi::Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); i++) a[i] = v[i];
+  return a;
+}
+
+// Constructors live per environment: each worker thread has its own.
+struct Classes {
+  Napi::FunctionReference core, pipeHost;
+};
+
+class PipeHostWrap : public Napi::ObjectWrap<PipeHostWrap> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "PipeHost", {InstanceMethod("send", &PipeHostWrap::Send), InstanceMethod("recv", &PipeHostWrap::Recv), InstanceMethod("close", &PipeHostWrap::Close)});
+  }
+  explicit PipeHostWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PipeHostWrap>(info) {}
+  void setup(std::shared_ptr<Engine> e, const std::string& name) {
+    engine_ = e;
+    end_ = std::make_unique<PipeEnd>(*e, name);
+    cache_ = std::make_unique<PoolCache>(e->pool());
+    lane_ = std::make_unique<Lane>(Lane{*cache_, e->counters().lane(e->counters().lanes() - 1)});
+  }
+  ~PipeHostWrap() { end_.reset(); lane_.reset(); cache_.reset(); }
+
+ private:
+  // send(frames: Uint8Array[]) -> how many entered the pipe
+  Napi::Value Send(const Napi::CallbackInfo& info) {
+    Napi::Array frames = info[0].As<Napi::Array>();
+    Pool& pool = engine_->pool();
+    const uint32_t room = pool.bufSize() - engine_->config().headroom;
+    std::vector<Slot> slots;
+    for (uint32_t i = 0; i < frames.Length(); i++) {
+      Napi::Uint8Array f = frames.Get(i).As<Napi::Uint8Array>();
+      uint32_t buf;
+      if (f.ByteLength() == 0 || f.ByteLength() > room || !cache_->alloc(buf)) break;
+      memcpy(pool.data(buf) + engine_->config().headroom, f.Data(), f.ByteLength());
+      slots.push_back(Slot{buf, uint16_t(engine_->config().headroom), uint16_t(f.ByteLength()), 0, 0, 0});
+    }
+    const uint32_t before = uint32_t(lane_->counters.port(0)[tx_ring_full]);
+    end_->transmit(*lane_, slots.data(), uint32_t(slots.size()), 0);
+    return Napi::Number::New(info.Env(), double(slots.size() - (lane_->counters.port(0)[tx_ring_full] - before)));
+  }
+  // recv(max) -> Buffer[] (copies: this end is for tests and the host)
+  Napi::Value Recv(const Napi::CallbackInfo& info) {
+    const uint32_t max = info.Length() > 0 ? info[0].As<Napi::Number>().Uint32Value() : 1024;
+    std::vector<Slot> slots(max);
+    const int n = end_->receive(*lane_, slots.data(), max, 0);
+    if (n == Port::kExhausted) return info.Env().Null();
+    Napi::Array out = Napi::Array::New(info.Env(), n);
+    for (int i = 0; i < n; i++) {
+      out[i] = Napi::Buffer<uint8_t>::Copy(info.Env(), engine_->pool().data(slots[i].buf) + slots[i].off, slots[i].len);
+      cache_->free(slots[i].buf);
+    }
+    return out;
+  }
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    end_->close();
+    return info.Env().Undefined();
+  }
+
+  std::shared_ptr<Engine> engine_;
+  std::unique_ptr<PipeEnd> end_;
+  std::unique_ptr<PoolCache> cache_;
+  std::unique_ptr<Lane> lane_;
+};
+
+class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Engine", {
+        InstanceAccessor("id", &EngineWrap::Id, nullptr),
+        InstanceMethod("describe", &EngineWrap::Describe),
+        InstanceMethod("counters", &EngineWrap::Counters),
+        InstanceMethod("pipeHost", &EngineWrap::PipeHost),
+        InstanceMethod("close", &EngineWrap::Close),
+    });
+  }
+
+  explicit EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = info[0].As<Napi::Object>();
+    EngineConfig cfg;
+    cfg.buffers = u32(o, "buffers", cfg.buffers);
+    cfg.bufSize = u32(o, "bufSize", cfg.bufSize);
+    cfg.headroom = u32(o, "headroom", cfg.headroom);
+    cfg.ringSize = u32(o, "ringSize", cfg.ringSize);
+    cfg.lanes = u32(o, "lanes", cfg.lanes);
+    Napi::Array ports = o.Get("ports").As<Napi::Array>();
+    for (uint32_t i = 0; i < ports.Length(); i++) {
+      Napi::Object p = ports.Get(i).As<Napi::Object>();
+      PortConfig pc{i, p.Get("name").ToString(), p.Get("driver").ToString(), {}, cfg.headroom};
+      Napi::Object opts = p.Get("options").As<Napi::Object>();
+      Napi::Array keys = opts.GetPropertyNames();
+      for (uint32_t k = 0; k < keys.Length(); k++) {
+        std::string key = keys.Get(k).ToString();
+        pc.options[key] = opts.Get(key).ToString().Utf8Value();
+      }
+      cfg.ports.push_back(std::move(pc));
+    }
+    try {
+      engine_ = std::make_shared<Engine>(std::move(cfg));
+    } catch (const std::exception& e) {
+      Napi::Error::New(env, e.what()).ThrowAsJavaScriptException();
+      return;
+    }
+    std::lock_guard<std::mutex> g(registryLock);
+    id_ = nextId++;
+    registry[id_] = engine_;
+  }
+
+  ~EngineWrap() { unregister(); }
+
+ private:
+  void unregister() {
+    std::lock_guard<std::mutex> g(registryLock);
+    registry.erase(id_);
+  }
+
+  Napi::Value Id(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), id_); }
+
+  Napi::Value Describe(const Napi::CallbackInfo& info) {
+    std::vector<std::string> d;
+    for (uint32_t i = 0; i < engine_->portCount(); i++) d.push_back(engine_->port(i).describe());
+    return strings(info.Env(), d);
+  }
+
+  // { buffer, lanes, ports, core: names, port: names }: JS sums the lanes.
+  Napi::Value Counters(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CounterSet& c = engine_->counters();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("buffer", externalBuffer(env, engine_, c.data(), c.bytes()));
+    o.Set("lanes", c.lanes());
+    o.Set("ports", c.ports());
+    o.Set("core", strings(env, CounterSet::coreNames()));
+    o.Set("port", strings(env, CounterSet::portNames()));
+    return o;
+  }
+
+  Napi::Value PipeHost(const Napi::CallbackInfo& info) {
+    Napi::Object o = info.Env().GetInstanceData<Classes>()->pipeHost.New({});
+    try {
+      PipeHostWrap::Unwrap(o)->setup(engine_, info[0].ToString());
+    } catch (const std::exception& e) {
+      Napi::Error::New(info.Env(), e.what()).ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    return o;
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    engine_->close();
+    unregister();
+    return info.Env().Undefined();
+  }
+
+  std::shared_ptr<Engine> engine_;
+  int id_ = 0;
+};
+
+class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Core", {
+        InstanceMethod("cycle", &CoreWrap::Cycle),
+        InstanceMethod("finish", &CoreWrap::Finish),
+        InstanceMethod("runNativeForward", &CoreWrap::RunNativeForward),
+        InstanceMethod("detach", &CoreWrap::Detach),
+    });
+  }
+  explicit CoreWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CoreWrap>(info) {}
+
+  // attach(engineId, core, {rxBatch, txBatch, busyPoll, idleUs, count})
+  static Napi::Value Attach(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto engine = findEngine(info[0].As<Napi::Number>().Int32Value());
+    if (!engine) {
+      Napi::Error::New(env, "no engine with that id: it was closed").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    const uint32_t id = info[1].As<Napi::Number>().Uint32Value();
+    Napi::Object o = info[2].As<Napi::Object>();
+    CoreConfig cfg;
+    cfg.rxBatch = u32(o, "rxBatch", cfg.rxBatch);
+    cfg.txBatch = u32(o, "txBatch", cfg.txBatch);
+    cfg.idleUs = u32(o, "idleUs", cfg.idleUs);
+    cfg.busyPoll = o.Get("busyPoll").ToBoolean();
+    Napi::Value count = o.Get("count");
+    cfg.count = count.IsNumber() ? uint64_t(count.As<Napi::Number>().DoubleValue()) : 0;
+
+    Napi::Object obj = env.GetInstanceData<Classes>()->core.New({});
+    CoreWrap* w = Unwrap(obj);
+    w->core_ = std::make_unique<Core>(engine, id, cfg);
+    const BatchLayout& l = w->core_->layout();
+    Pool& pool = engine->pool();
+    obj.Set("pool", externalBuffer(env, engine, pool.base(), pool.bytes()));
+    obj.Set("batch", externalBuffer(env, engine, w->core_->batchMemory(), l.bytes));
+    Napi::Object layout = Napi::Object::New(env);
+    layout.Set("offsets", l.offsets);
+    layout.Set("lengths", l.lengths);
+    layout.Set("inPorts", l.inPorts);
+    layout.Set("verdicts", l.verdicts);
+    layout.Set("meta", l.meta);
+    layout.Set("maxBatch", cfg.rxBatch);
+    obj.Set("layout", layout);
+    return obj;
+  }
+
+ private:
+  Napi::Value Cycle(const Napi::CallbackInfo& info) {
+    const bool failed = info.Length() > 0 && info[0].As<Napi::Number>().Int32Value() != 0;
+    return Napi::Number::New(info.Env(), core_->cycle(failed));
+  }
+  Napi::Value Finish(const Napi::CallbackInfo& info) {
+    core_->finish(info.Length() > 0 && info[0].As<Napi::Number>().Int32Value() != 0);
+    return info.Env().Undefined();
+  }
+  Napi::Value RunNativeForward(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), double(core_->runNativeForward(info[0].As<Napi::Number>().DoubleValue())));
+  }
+  // Give back held buffers; the core is unusable afterwards.
+  Napi::Value Detach(const Napi::CallbackInfo& info) {
+    core_.reset();
+    return info.Env().Undefined();
+  }
+  std::unique_ptr<Core> core_;
+};
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* classes = new Classes{Napi::Persistent(CoreWrap::Init(env)), Napi::Persistent(PipeHostWrap::Init(env))};
+  env.SetInstanceData(classes);
+  exports.Set("Engine", EngineWrap::Init(env));
+  exports.Set("attach", Napi::Function::New(env, CoreWrap::Attach));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(vnfrun, Init)

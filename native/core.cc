@@ -1,0 +1,166 @@
+#include "core.h"
+
+#include <poll.h>
+#include <time.h>
+
+#include <algorithm>
+
+namespace vnf {
+
+double monotonicMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static uint32_t alignUp(uint32_t v, uint32_t a) { return (v + a - 1) / a * a; }
+
+Core::Core(std::shared_ptr<Engine> engine, uint32_t id, CoreConfig cfg)
+    : engine_(std::move(engine)),
+      eng_(*engine_),
+      id_(id),
+      cfg_(cfg),
+      cache_(eng_.pool()),
+      lane_{cache_, eng_.counters().lane(id)} {
+  const uint32_t b = cfg_.rxBatch;
+  layout_.offsets = 0;
+  layout_.lengths = alignUp(layout_.offsets + 4 * b, 64);
+  layout_.inPorts = alignUp(layout_.lengths + 4 * b, 64);
+  layout_.verdicts = alignUp(layout_.inPorts + b, 64);
+  layout_.meta = alignUp(layout_.verdicts + b, 64);
+  layout_.bytes = layout_.meta + 64;
+  mem_.assign(layout_.bytes, 0);
+  offsets_ = reinterpret_cast<uint32_t*>(mem_.data() + layout_.offsets);
+  lengths_ = reinterpret_cast<uint32_t*>(mem_.data() + layout_.lengths);
+  inPorts_ = mem_.data() + layout_.inPorts;
+  verdicts_ = mem_.data() + layout_.verdicts;
+  meta_ = reinterpret_cast<double*>(mem_.data() + layout_.meta);
+
+  const uint32_t ports = eng_.portCount();
+  held_.resize(b);
+  stage_.assign(ports, std::vector<Slot>(b));
+  stagedCount_.assign(ports, 0);
+  done_.assign(ports, 0);
+}
+
+Core::~Core() { drain(); }
+
+void Core::drain() {
+  for (uint32_t i = 0; i < held_n_; i++) cache_.free(held_[i].buf);
+  held_n_ = 0;
+}
+
+void Core::retire(bool failed) {
+  const uint32_t n = held_n_, ports = eng_.portCount(), bufSize = eng_.pool().bufSize();
+  held_n_ = 0;
+  if (n == 0) return;
+  uint64_t* core = lane_.counters.core;
+  if (failed) {
+    for (uint32_t i = 0; i < n; i++) cache_.free(held_[i].buf);
+    core[vnf_errors]++;
+    core[vnf_error_drops] += n;
+    return;
+  }
+  uint32_t* count = stagedCount_.data();
+  std::fill(count, count + ports, 0);
+  for (uint32_t i = 0; i < n; i++) {
+    Slot s = held_[i];
+    const uint32_t v = verdicts_[i];
+    if (v == 0) { cache_.free(s.buf); core[vnf_drops]++; continue; }
+    const uint32_t p = v - 1;
+    if (p >= ports) { cache_.free(s.buf); core[bad_verdicts]++; continue; }
+    // The VNF may have moved the frame inside its buffer (push/pop headers),
+    // but never out of it.
+    const uint64_t start = uint64_t(s.buf) * bufSize, off = offsets_[i] - start, len = lengths_[i];
+    if (offsets_[i] < start || len == 0 || off + len > bufSize) { cache_.free(s.buf); core[bad_bounds]++; continue; }
+    s.off = uint16_t(off);
+    s.len = uint16_t(len);
+    s.port = uint16_t(p);
+    stage_[p][count[p]++] = s;
+  }
+  for (uint32_t p = 0; p < ports; p++) {
+    const Slot* s = stage_[p].data();
+    for (uint32_t left = count[p]; left > 0;) {
+      const uint32_t chunk = std::min(left, cfg_.txBatch);
+      eng_.port(p).transmit(lane_, s, chunk);
+      s += chunk;
+      left -= chunk;
+    }
+  }
+}
+
+uint32_t Core::gather() {
+  const uint32_t ports = eng_.portCount();
+  uint32_t max = cfg_.rxBatch;
+  if (cfg_.count && cfg_.count - received_ < max) max = uint32_t(cfg_.count - received_);
+  uint32_t n = 0;
+  for (uint32_t k = 0; k < ports && n < max; k++) {
+    const uint32_t p = (rr_ + k) % ports;
+    if (done_[p]) continue;
+    const int got = eng_.port(p).receive(lane_, held_.data() + n, max - n);
+    if (got == Port::kExhausted) { done_[p] = 1; continue; }
+    for (int j = 0; j < got; j++) held_[n + j].port = uint16_t(p);
+    n += uint32_t(got);
+  }
+  rr_ = ports ? (rr_ + 1) % ports : 0;
+
+  const uint32_t bufSize = eng_.pool().bufSize();
+  for (uint32_t i = 0; i < n; i++) {
+    const Slot& s = held_[i];
+    offsets_[i] = s.buf * bufSize + s.off;
+    lengths_[i] = s.len;
+    inPorts_[i] = uint8_t(s.port);
+    verdicts_[i] = 0;
+  }
+  held_n_ = n;
+  received_ += n;
+  if (n) {
+    lane_.counters.core[batches]++;
+    lane_.counters.core[packets] += n;
+    meta_[0] = monotonicMs();
+  }
+  return n;
+}
+
+bool Core::inputsDone() const {
+  if (cfg_.count && received_ >= cfg_.count) return true;
+  return std::all_of(done_.begin(), done_.end(), [](uint8_t d) { return d != 0; });
+}
+
+void Core::idle() {
+  pollfd fds[64];
+  nfds_t n = 0;
+  for (uint32_t p = 0; p < eng_.portCount() && n < 64; p++) {
+    const int fd = eng_.port(p).pollFd();
+    if (fd >= 0 && !done_[p]) fds[n++] = {fd, POLLIN, 0};
+  }
+  timespec t{0, long(cfg_.idleUs) * 1000};
+  if (n) ppoll(fds, n, &t, nullptr);
+  else nanosleep(&t, nullptr);
+}
+
+int Core::cycle(bool failed) {
+  retire(failed);
+  const uint32_t n = gather();
+  if (n == 0) {
+    if (inputsDone()) return kDone;
+    if (!cfg_.busyPoll) idle();
+  }
+  return int(n);
+}
+
+uint64_t Core::runNativeForward(double ms) {
+  const double end = monotonicMs() + ms;
+  uint64_t total = 0;
+  for (uint32_t iter = 0;; iter++) {
+    const int n = cycle(false);
+    if (n == kDone) break;
+    for (int i = 0; i < n; i++) verdicts_[i] = uint8_t((inPorts_[i] ^ 1) + 1);
+    total += uint64_t(n);
+    if ((iter & 63) == 0 && monotonicMs() >= end) break;
+  }
+  retire(false);
+  return total;
+}
+
+}  // namespace vnf

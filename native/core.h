@@ -1,0 +1,95 @@
+// A core: the per-thread loop that hands batches to the VNF.
+//
+//   cycle(): retire the previous batch's verdicts (send or free), then
+//            gather the next batch from the inputs into the batch arrays.
+//
+// One cycle is the only native call per batch. The batch arrays live in
+// native memory that JS sees as typed arrays; the pool is one ArrayBuffer, so
+// a packet reaches JS as an (offset, length) pair and its bytes never move.
+//
+// With distribution `none` the core services its ports' drivers itself (run
+// to completion). Other modes give it pipe rings fed by I/O threads instead;
+// the cycle is the same.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "engine.h"
+
+namespace vnf {
+
+struct CoreConfig {
+  uint32_t rxBatch = 256;    // most packets per batch (the seed's MAX_BATCH_RECV)
+  uint32_t txBatch = 32;     // most frames per driver transmit (MAX_BATCH_SEND)
+  bool busyPoll = false;     // spin when idle instead of sleeping (BUSY_WAIT)
+  uint32_t idleUs = 100;     // longest sleep when idle and not busy-polling
+  uint64_t count = 0;        // stop after this many received packets; 0 = never
+};
+
+// Where JS finds each array inside the batch memory.
+struct BatchLayout {
+  uint32_t offsets, lengths, inPorts, verdicts, meta;  // byte offsets
+  uint32_t bytes;
+};
+
+class Core {
+ public:
+  static constexpr int kDone = -1;
+
+  Core(std::shared_ptr<Engine> engine, uint32_t id, CoreConfig cfg);
+  ~Core();
+
+  uint32_t id() const { return id_; }
+  const CoreConfig& config() const { return cfg_; }
+  std::shared_ptr<Engine> engine() const { return engine_; }
+  uint8_t* batchMemory() { return mem_.data(); }
+  const BatchLayout& layout() const { return layout_; }
+
+  // `failed` says the VNF threw on the previous batch: drop it whole.
+  // Returns the new batch size, or kDone when no input will yield again.
+  int cycle(bool failed);
+
+  // Retire the last batch without gathering another (at stop).
+  void finish(bool failed) { retire(failed); }
+
+  // The engine's ceiling: run cycles with a C++ l2fwd (port i -> port i^1)
+  // in place of JS for `ms` milliseconds. Returns packets forwarded.
+  uint64_t runNativeForward(double ms);
+
+  // Return every held buffer to the pool (at exit).
+  void drain();
+
+ private:
+  void retire(bool failed);
+  uint32_t gather();
+  void idle();
+  bool inputsDone() const;
+
+  std::shared_ptr<Engine> engine_;
+  Engine& eng_;
+  uint32_t id_;
+  CoreConfig cfg_;
+  PoolCache cache_;
+  Lane lane_;
+
+  BatchLayout layout_;
+  std::vector<uint8_t> mem_;
+  uint32_t* offsets_;
+  uint32_t* lengths_;
+  uint8_t* inPorts_;
+  uint8_t* verdicts_;
+  double* meta_;               // [0] = monotonic ms at gather
+
+  std::vector<Slot> held_;     // slot of each batch entry, native-only
+  uint32_t held_n_ = 0;
+  std::vector<std::vector<Slot>> stage_;  // per port: frames to transmit
+  std::vector<uint32_t> stagedCount_;
+  std::vector<uint8_t> done_;  // per port: input exhausted
+  uint32_t rr_ = 0;            // round-robin start among input ports
+  uint64_t received_ = 0;
+};
+
+double monotonicMs();
+
+}  // namespace vnf

@@ -1,0 +1,71 @@
+// Counters: one block per lane (a thread that moves packets), each block a
+// core part and a part per port. Every counter has exactly one writer, the
+// lane's thread, so no atomics are needed; readers sum the lanes.
+// Each drop cause has its own counter, bumped where the drop is decided.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vnf {
+
+#define VNF_CORE_COUNTERS(X)                                                  \
+  X(batches, "batches handed to the VNF")                                     \
+  X(packets, "packets handed to the VNF")                                     \
+  X(vnf_drops, "packets the VNF dropped (or gave no verdict)")                \
+  X(vnf_errors, "batches whose process() threw")                              \
+  X(vnf_error_drops, "packets dropped because process() threw")               \
+  X(bad_verdicts, "packets dropped for a verdict naming no port")             \
+  X(bad_bounds, "packets dropped for an offset/length outside their buffer")
+
+#define VNF_PORT_COUNTERS(X)                                                  \
+  X(rx_packets, "frames received")                                            \
+  X(rx_bytes, "bytes received")                                               \
+  X(tx_packets, "frames transmitted")                                         \
+  X(tx_bytes, "bytes transmitted")                                            \
+  X(rx_malformed, "frames dropped on receive: runt, oversize or unreadable")  \
+  X(rx_no_buffer, "frames not received: the buffer pool was empty")           \
+  X(rx_ring_full, "frames dropped on receive: the rx ring was full")          \
+  X(tx_ring_full, "frames dropped on transmit: the tx ring was full")         \
+  X(tx_errors, "frames the device refused")                                   \
+  X(tx_no_output, "frames sent to a port that cannot transmit")
+
+#define VNF_ENUM(name, help) name,
+enum CoreCounter : uint32_t { VNF_CORE_COUNTERS(VNF_ENUM) kCoreCounters };
+enum PortCounter : uint32_t { VNF_PORT_COUNTERS(VNF_ENUM) kPortCounters };
+#undef VNF_ENUM
+
+// A lane's view of its own block.
+struct LaneCounters {
+  uint64_t* core;    // kCoreCounters
+  uint64_t* ports;   // kPortCounters per port
+  uint64_t* port(uint32_t p) const { return ports + size_t(p) * kPortCounters; }
+};
+
+// All lanes' blocks in one region that JS reads without copying.
+class CounterSet {
+ public:
+  CounterSet(uint32_t lanes, uint32_t ports);
+  ~CounterSet();
+  CounterSet(const CounterSet&) = delete;
+  CounterSet& operator=(const CounterSet&) = delete;
+
+  uint32_t lanes() const { return lanes_; }
+  uint32_t ports() const { return ports_; }
+  size_t blockWords() const { return kCoreCounters + size_t(ports_) * kPortCounters; }
+  size_t bytes() const { return size_t(lanes_) * blockWords() * sizeof(uint64_t); }
+  uint64_t* data() const { return words_; }
+  LaneCounters lane(uint32_t l) const {
+    uint64_t* b = words_ + l * blockWords();
+    return {b, b + kCoreCounters};
+  }
+
+  static std::vector<std::string> coreNames();
+  static std::vector<std::string> portNames();
+
+ private:
+  uint32_t lanes_, ports_;
+  uint64_t* words_;
+};
+
+}  // namespace vnf

@@ -1,0 +1,43 @@
+#include "engine.h"
+
+#include <stdexcept>
+
+#include "ports/ports.h"
+
+namespace vnf {
+
+std::unique_ptr<Port> openPort(const PortConfig& cfg, Engine& engine) {
+  using Factory = std::unique_ptr<Port> (*)(const PortConfig&, Engine&);
+  static const std::map<std::string, Factory> drivers = {
+      {"gen", openGenPort}, {"sink", openSinkPort}, {"pipe", openPipePort}, {"pcap", openPcapPort}};
+  auto it = drivers.find(cfg.driver);
+  if (it == drivers.end()) throw std::runtime_error("port " + cfg.name + ": unknown driver '" + cfg.driver + "'");
+  return it->second(cfg, engine);
+}
+
+Engine::Engine(EngineConfig cfg)
+    : cfg_(std::move(cfg)),
+      pool_(cfg_.buffers, cfg_.bufSize),
+      counters_(cfg_.lanes, uint32_t(cfg_.ports.size())) {
+  if (!isPowerOfTwo(cfg_.ringSize)) throw std::runtime_error("ring size must be a power of two");
+  for (auto& pc : cfg_.ports) ports_.push_back(openPort(pc, *this));
+}
+
+Engine::~Engine() { close(); }
+
+std::shared_ptr<PipePair> Engine::pipe(const std::string& name, int& end) {
+  std::lock_guard<std::mutex> g(pipesLock_);
+  auto& p = pipes_[name];
+  if (!p) p = std::make_shared<PipePair>(cfg_.ringSize);
+  if (p->opened == 2) throw std::runtime_error("pipe:" + name + " already has both ends open");
+  end = p->opened++;
+  return p;
+}
+
+void Engine::close() {
+  if (closed_) return;
+  closed_ = true;
+  for (auto& p : ports_) p->close();
+}
+
+}  // namespace vnf

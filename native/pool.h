@@ -1,0 +1,80 @@
+// The buffer pool: one mmap'd region of fixed-size buffers named by index.
+// Every frame in the engine lives in exactly one buffer of this pool, so JS can
+// see all packet bytes through a single ArrayBuffer.
+//
+// Threads never share a free list directly: each owns a PoolCache and trades
+// with the shared stack in bulk (the DPDK mempool cache idea), so the hot path
+// takes no lock.
+#pragma once
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+namespace vnf {
+
+class Pool {
+ public:
+  Pool(uint32_t count, uint32_t bufSize);
+  ~Pool();
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  uint8_t* base() const { return base_; }
+  uint32_t bufSize() const { return bufSize_; }
+  uint32_t count() const { return count_; }
+  size_t bytes() const { return size_t(count_) * bufSize_; }
+  uint8_t* data(uint32_t buf) const { return base_ + size_t(buf) * bufSize_; }
+
+  // Bulk trades with the shared stack; return how many moved.
+  uint32_t take(uint32_t* out, uint32_t n);
+  void give(const uint32_t* in, uint32_t n);
+  uint32_t available();
+
+ private:
+  uint8_t* base_;
+  uint32_t count_, bufSize_;
+  std::mutex lock_;
+  std::vector<uint32_t> free_;
+};
+
+// A thread's private stash of free buffers.
+class PoolCache {
+ public:
+  static constexpr uint32_t kSize = 512;
+  explicit PoolCache(Pool& pool) : pool_(pool) {}
+  ~PoolCache() { pool_.give(stash_, n_); }
+
+  Pool& pool() const { return pool_; }
+
+  // Returns false when the pool is empty.
+  bool alloc(uint32_t& buf) {
+    if (n_ == 0 && (n_ = pool_.take(stash_, kSize / 2)) == 0) return false;
+    buf = stash_[--n_];
+    return true;
+  }
+  // Up to n buffers at once; returns how many (fewer only when the pool is empty).
+  uint32_t allocBulk(uint32_t* out, uint32_t n) {
+    uint32_t got = 0;
+    while (got < n) {
+      if (n_ == 0 && (n_ = pool_.take(stash_, kSize / 2)) == 0) break;
+      const uint32_t k = std::min(n - got, n_);
+      for (uint32_t i = 0; i < k; i++) out[got + i] = stash_[n_ - 1 - i];
+      n_ -= k;
+      got += k;
+    }
+    return got;
+  }
+  void free(uint32_t buf) {
+    if (n_ == kSize) { pool_.give(stash_ + kSize / 2, kSize / 2); n_ = kSize / 2; }
+    stash_[n_++] = buf;
+  }
+
+ private:
+  Pool& pool_;
+  uint32_t n_ = 0;
+  uint32_t stash_[kSize];
+};
+
+}  // namespace vnf

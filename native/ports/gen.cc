@@ -1,0 +1,239 @@
+// gen: synthetic traffic. Frames are copied from per-(kind, size) templates
+// and the flow's addresses and ports are patched in with incremental
+// checksum updates, so every frame is valid and the cost is one small copy.
+//
+// Addresses come from the benchmarking ranges (198.18.0.0/15, 2001:2::/48).
+// `size` counts the 4-byte FCS as RFC 2544 does: size=64 gives 60-byte frames.
+#include <cstring>
+#include <sstream>
+#include <stdexcept>
+#include <vector>
+
+#include "../checksum.h"
+#include "../core.h"
+#include "ports.h"
+
+namespace vnf {
+namespace {
+
+enum Kind { kV4Udp, kV4Tcp, kV6Udp, kV6Tcp, kKinds };
+constexpr uint32_t kSrc4 = 0xC6120000;  // 198.18.0.0
+constexpr uint32_t kDst4 = 0xC6130001;  // 198.19.0.1
+
+struct Template {
+  uint32_t len, l4;   // frame length, L4 header offset
+  uint16_t ipSum, l4Sum;
+};
+
+class GenPort : public Port {
+ public:
+  GenPort(const PortConfig& cfg, Pool& pool) : Port(cfg), headroom_(cfg.headroom) {
+    const PortOptions& o = cfg.options;
+    flows_ = uint32_t(optionU64(o, "flows", 1024));
+    count_ = optionU64(o, "count", 0);
+    rate_ = optionF64(o, "rate", 0);
+    const double v6 = optionF64(o, "ipv6", 0), tcp = optionF64(o, "tcp", 0);
+    if (flows_ == 0) throw std::runtime_error("gen: flows must be at least 1");
+    v6Permille_ = uint32_t(v6 * 1000 + 0.5);
+    tcpPermille_ = uint32_t(tcp * 1000 + 0.5);
+    parseDports(optionStr(o, "dport", "1-1024"));
+    for (const std::string& s : split(optionStr(o, "size", "64"), '/')) sizes_.push_back(uint32_t(std::stoul(s)));
+    if (sizes_.empty() || sizes_.size() > 64) throw std::runtime_error("gen: give 1 to 64 sizes");
+    stride_ = pool.bufSize() - headroom_;  // >= 64, so a fixed 64-byte copy always fits
+    for (uint32_t size : sizes_)
+      if (size < 64 || size - 4 > stride_)
+        throw std::runtime_error("gen: size " + std::to_string(size) + " must be 64.." + std::to_string(stride_ + 4));
+    mixed_ = (v6Permille_ % 1000) != 0 || (tcpPermille_ % 1000) != 0;
+    kind0_ = (v6Permille_ >= 1000 ? 2 : 0) + (tcpPermille_ >= 1000 ? 1 : 0);
+    buildTemplates();
+  }
+
+  int receive(Lane& lane, Slot* slots, uint32_t max) override {
+    if (count_ && sent_ >= count_) return kExhausted;
+    if (count_ && count_ - sent_ < max) max = uint32_t(count_ - sent_);
+    if (rate_ > 0) max = std::min<uint32_t>(max, allowance());
+    uint64_t* c = lane.counters.port(index_);
+    uint32_t bufs[1024];
+    if (max > 1024) max = 1024;
+    const uint32_t n = lane.cache.allocBulk(bufs, max);
+    c[rx_no_buffer] += max - n;
+    uint8_t* const base = lane.cache.pool().base() + headroom_;
+    const size_t bufSize = lane.cache.pool().bufSize();
+    uint64_t bytes = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      const uint32_t len = fill(base + bufs[i] * bufSize);
+      slots[i] = Slot{bufs[i], uint16_t(headroom_), uint16_t(len), 0, 0, 0};
+      bytes += len;
+    }
+    sent_ += n;
+    tokens_ -= n;
+    c[rx_packets] += n;
+    c[rx_bytes] += bytes;
+    return int(n);
+  }
+
+  void transmit(Lane& lane, const Slot* slots, uint32_t n) override {
+    dropAll(lane, slots, n, lane.counters.port(index_)[tx_no_output]);
+  }
+
+  std::string describe() const override {
+    std::ostringstream s;
+    s << "gen " << flows_ << " flows, size";
+    for (uint32_t z : sizes_) s << ' ' << z;
+    s << ", " << v6Permille_ / 10.0 << "% IPv6, " << tcpPermille_ / 10.0 << "% TCP";
+    if (rate_ > 0) s << ", " << rate_ << " pps";
+    if (count_) s << ", " << count_ << " frames";
+    return s.str();
+  }
+
+ private:
+  static std::vector<std::string> split(const std::string& s, char sep) {
+    std::vector<std::string> out;
+    std::stringstream ss(s);
+    for (std::string part; std::getline(ss, part, sep);) out.push_back(part);
+    return out;
+  }
+
+  void parseDports(const std::string& spec) {
+    const auto dash = spec.find('-');
+    dportLo_ = uint32_t(std::stoul(spec.substr(0, dash)));
+    const uint32_t hi = dash == std::string::npos ? dportLo_ : uint32_t(std::stoul(spec.substr(dash + 1)));
+    if (hi < dportLo_ || hi > 65535) throw std::runtime_error("gen: dport must be N or LO-HI within 0-65535");
+    dportSpan_ = hi - dportLo_ + 1;
+  }
+
+  // Kind of flow f: a fixed, well-spread choice so each flow keeps one protocol.
+  Kind kindOf(uint32_t f) const {
+    const bool v6 = (f * 2654435761u >> 7) % 1000 < v6Permille_;
+    const bool tcp = (f * 2246822519u >> 9) % 1000 < tcpPermille_;
+    return Kind((v6 ? 2 : 0) + (tcp ? 1 : 0));
+  }
+
+  void buildTemplates() {
+    const uint32_t sizes = uint32_t(sizes_.size());
+    tpl_.resize(kKinds * sizes);
+    bytes_.assign(size_t(kKinds) * sizes * stride_, 0);
+    for (uint32_t k = 0; k < kKinds; k++)
+      for (uint32_t s = 0; s < sizes; s++) build(Kind(k), sizes_[s] - 4, tpl_[k * sizes + s], &bytes_[(k * sizes + s) * size_t(stride_)]);
+  }
+
+  // One frame with flow-varying fields at zero; checksums computed in full.
+  static void build(Kind k, uint32_t want, Template& t, uint8_t* d) {
+    const bool v6 = k >= kV6Udp, tcp = k == kV4Tcp || k == kV6Tcp;
+    const uint32_t l3 = 14, l4 = l3 + (v6 ? 40 : 20), l4len = tcp ? 20 : 8;
+    t.len = std::max(want, l4 + l4len);
+    t.l4 = l4;
+    const uint8_t dmac[6] = {2, 0, 0, 0, 0, 2}, smac[6] = {2, 0, 0, 0, 0, 1};
+    memcpy(d, dmac, 6);
+    memcpy(d + 6, smac, 6);
+    put16(d + 12, v6 ? 0x86DD : 0x0800);
+    const uint8_t proto = tcp ? 6 : 17;
+    const uint32_t l4total = t.len - l4;
+    uint32_t pseudo;
+    if (!v6) {
+      uint8_t* ip = d + l3;
+      ip[0] = 0x45;
+      put16(ip + 2, uint16_t(t.len - l3));
+      put16(ip + 6, 0x4000);
+      ip[8] = 64;
+      ip[9] = proto;
+      put32(ip + 12, kSrc4);
+      put32(ip + 16, kDst4);
+      t.ipSum = csumFold(csumPartial(ip, 20));
+      put16(ip + 10, t.ipSum);
+      pseudo = csumPartial(ip + 12, 8);
+    } else {
+      uint8_t* ip = d + l3;
+      ip[0] = 0x60;
+      put16(ip + 4, uint16_t(l4total));
+      ip[6] = proto;
+      ip[7] = 64;
+      const uint8_t src[16] = {0x20, 0x01, 0, 2}, dst[16] = {0x20, 0x01, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1};
+      memcpy(ip + 8, src, 16);
+      memcpy(ip + 24, dst, 16);
+      t.ipSum = 0;
+      pseudo = csumPartial(ip + 8, 32);
+    }
+    uint8_t* h = d + l4;
+    if (tcp) {
+      put32(h + 4, 1);
+      put32(h + 8, 1);
+      h[12] = 5 << 4;
+      h[13] = 0x18;  // PSH|ACK
+      put16(h + 14, 0xffff);
+    } else {
+      put16(h + 4, uint16_t(l4total));
+    }
+    pseudo += proto + l4total;
+    t.l4Sum = csumFold(csumPartial(h, l4total, pseudo));
+    put16(h + (tcp ? 16 : 6), t.l4Sum);
+  }
+
+  // Write the next frame into `d`; returns its length. Flow, size and port
+  // counters step in lockstep and wrap, so there is no division per frame.
+  uint32_t fill(uint8_t* d) {
+    const uint32_t f = flow_;
+    const Kind k = mixed_ ? kindOf(f) : Kind(kind0_);
+    const uint32_t idx = k * uint32_t(sizes_.size()) + sizeAt_;
+    const Template& t = tpl_[idx];
+    const uint8_t* src = &bytes_[idx * size_t(stride_)];
+    if (t.len <= 64) memcpy(d, src, 64);  // fixed size: a few vector moves
+    else memcpy(d, src, t.len);
+    const uint32_t sport = 1024 + sportAt_, dport = dportLo_ + dportAt_;
+    uint32_t addr;   // added to the template's source address
+    if (k < kV6Udp) {
+      addr = addrAt_;  // stays inside 198.18.0.0/15
+      put32(d + 26, kSrc4 + addr);
+      put16(d + 24, csumAdd(t.ipSum, (addr >> 16) + (addr & 0xffff)));
+    } else {
+      addr = f;
+      put32(d + 34, f);
+    }
+    uint8_t* h = d + t.l4;
+    put16(h, uint16_t(sport));
+    put16(h + 2, uint16_t(dport));
+    const bool tcp = k == kV4Tcp || k == kV6Tcp;
+    uint16_t sum = csumAdd(t.l4Sum, (addr >> 16) + (addr & 0xffff) + sport + dport);
+    if (!tcp && sum == 0) sum = 0xffff;
+    put16(h + (tcp ? 16 : 6), sum);
+    step();
+    return t.len;
+  }
+
+  void step() {
+    if (++sizeAt_ == sizes_.size()) sizeAt_ = 0;
+    if (++flow_ == flows_) { flow_ = addrAt_ = sportAt_ = dportAt_ = 0; return; }
+    if (++addrAt_ == 131072) addrAt_ = 0;
+    if (++sportAt_ == 64512) sportAt_ = 0;
+    if (++dportAt_ == dportSpan_) dportAt_ = 0;
+  }
+
+  // Token bucket for `rate`: frames due since the last call, at most a
+  // millisecond's worth (or one batch) of burst.
+  uint32_t allowance() {
+    const double now = monotonicMs();
+    if (last_ == 0) last_ = now;
+    tokens_ = std::min(tokens_ + (now - last_) * rate_ / 1e3, std::max(rate_ / 1e3, 256.0));
+    last_ = now;
+    return uint32_t(tokens_);
+  }
+
+  uint32_t headroom_, stride_ = 0, flows_ = 1, v6Permille_ = 0, tcpPermille_ = 0;
+  uint32_t dportLo_ = 1, dportSpan_ = 1;
+  uint32_t flow_ = 0, sizeAt_ = 0, addrAt_ = 0, sportAt_ = 0, dportAt_ = 0;  // position of the next frame
+  bool mixed_ = false;   // flows differ in kind; else every flow is kind0_
+  uint32_t kind0_ = 0;
+  uint64_t count_ = 0, sent_ = 0;
+  double rate_ = 0, tokens_ = 0, last_ = 0;
+  std::vector<uint32_t> sizes_;
+  std::vector<Template> tpl_;
+  std::vector<uint8_t> bytes_;
+};
+
+}  // namespace
+
+std::unique_ptr<Port> openGenPort(const PortConfig& cfg, Engine& engine) {
+  return std::make_unique<GenPort>(cfg, engine.pool());
+}
+
+}  // namespace vnf

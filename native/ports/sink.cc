@@ -1,0 +1,31 @@
+// sink: counts what it is sent and returns the buffers to the pool.
+#include "ports.h"
+
+namespace vnf {
+namespace {
+
+class SinkPort : public Port {
+ public:
+  using Port::Port;
+
+  int receive(Lane&, Slot*, uint32_t) override { return kExhausted; }
+
+  void transmit(Lane& lane, const Slot* slots, uint32_t n) override {
+    uint64_t* c = lane.counters.port(index_);
+    uint64_t bytes = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      bytes += slots[i].len;
+      lane.cache.free(slots[i].buf);
+    }
+    c[tx_packets] += n;
+    c[tx_bytes] += bytes;
+  }
+
+  std::string describe() const override { return "sink"; }
+};
+
+}  // namespace
+
+std::unique_ptr<Port> openSinkPort(const PortConfig& cfg, Engine&) { return std::make_unique<SinkPort>(cfg); }
+
+}  // namespace vnf

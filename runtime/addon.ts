@@ -1,0 +1,69 @@
+// Loads the native engine built by node-gyp during `npm install`.
+import { join } from "node:path";
+
+export interface CounterRegion {
+  buffer: ArrayBuffer;
+  lanes: number;
+  ports: number;
+  core: string[];
+  port: string[];
+}
+
+export interface PipeHost {
+  send(frames: Uint8Array[]): number;
+  recv(max?: number): Buffer[] | null;   // null once the peer has closed and the pipe is empty
+  close(): void;
+}
+
+export interface NativeEngine {
+  readonly id: number;
+  describe(): string[];
+  counters(): CounterRegion;
+  pipeHost(name: string): PipeHost;
+  close(): void;
+}
+
+export interface EngineConfig {
+  buffers: number;
+  bufSize: number;
+  headroom: number;
+  ringSize: number;
+  lanes: number;
+  ports: { name: string; driver: string; options: Record<string, string> }[];
+}
+
+export interface CoreOptions {
+  rxBatch: number;
+  txBatch: number;
+  busyPoll: boolean;
+  idleUs: number;
+  count: number;
+}
+
+export interface NativeCore {
+  pool: ArrayBuffer;
+  batch: ArrayBuffer;
+  layout: { offsets: number; lengths: number; inPorts: number; verdicts: number; meta: number; maxBatch: number };
+  cycle(failed: number): number;
+  finish(failed: number): void;
+  runNativeForward(ms: number): number;
+  detach(): void;
+}
+
+interface Addon {
+  Engine: new (cfg: EngineConfig) => NativeEngine;
+  attach(engineId: number, core: number, opts: CoreOptions): NativeCore;
+}
+
+let addon: Addon | undefined;
+
+export function loadAddon(): Addon {
+  if (addon) return addon;
+  const path = join(__dirname, "..", "build", "Release", "vnfrun.node");
+  try {
+    addon = require(path) as Addon;
+  } catch (e) {
+    throw new Error(`cannot load the native engine (${path}): run \`npm install\` (or \`npm run build\`) first — ${(e as Error).message}`);
+  }
+  return addon;
+}

@@ -1,0 +1,102 @@
+// vnfrun <vnf.ts> [--port name=spec ...]: the command line. Checks and
+// explains options, then hands everything to the supervisor.
+import { Command, InvalidArgumentError } from "commander";
+import { existsSync } from "node:fs";
+import { CompileError } from "./compile";
+import { SpecError, parseQuantity } from "./ports";
+import { RunError, run, type Summary } from "./supervisor";
+import { formatSummary } from "./summary";
+
+const EXAMPLES = `
+Port specs (--port [name=]spec; unnamed specs fill the VNF's ports in order):
+  gen[:flows=N,size=64|64/594/1518|imix,ipv6=0..1,tcp=0..1,rate=PPS,count=N,dport=LO-HI]
+                      synthetic traffic (198.18.0.0/15, 2001:2::/48)
+  sink                count and free
+  pcap:FILE[,read|,write][,loop[=N]]
+                      the VNF's first port reads FILE, the others write it
+  pipe:NAME           in-process ring pair (the netmap pipe's twin)
+
+Examples:
+  vnfrun vnfs/firewall.ts                              gen in, sink out, live rate
+  vnfrun vnfs/firewall.ts --port in=pcap:trace.pcap --port out=pcap:out.pcap
+  vnfrun vnfs/l2fwd.ts --port in=gen:flows=1000,size=64 --port out=sink \\
+         --duration 5 --rx-batch 256 --tx-batch 32
+  vnfrun vnfs/l2fwd.ts --port pcap:trace.pcap --port pcap:out.pcap --json`;
+
+function int(name: string, min: number, max: number) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function seconds(v: string): number {
+  const n = Number(v);
+  if (!(n > 0)) throw new InvalidArgumentError("give a positive number of seconds");
+  return n;
+}
+
+function quantity(v: string): number {
+  try {
+    return parseQuantity(v, "count");
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+}
+
+const program = new Command()
+  .name("vnfrun")
+  .description("Run a network function written in TypeScript on a zero-copy packet engine")
+  .argument("<vnf>", "the VNF module (.ts or .js) whose default export is defineVnf({...})")
+  .option("-p, --port <spec>", "attach a port: [name=]driver:args (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option("--rx-batch <n>", "most packets per batch handed to the VNF (MAX_BATCH_RECV)", int("--rx-batch", 1, 1024), 256)
+  .option("--tx-batch <n>", "most frames per driver transmit (MAX_BATCH_SEND)", int("--tx-batch", 1, 1024), 32)
+  .option("--busy-poll", "spin when idle instead of sleeping (BUSY_WAIT)", false)
+  .option("--idle-us <n>", "longest sleep when idle", int("--idle-us", 1, 1_000_000), 100)
+  .option("-d, --duration <s>", "stop after this many seconds (default: when the inputs end, or Ctrl-C)", seconds)
+  .option("-c, --count <n>", "stop after this many received packets (1M, 10k ...)", quantity)
+  .option("--warmup <s>", "seconds to run before rates are counted (NO_OF_SAFE_ITR)", seconds)
+  .option("--buffers <n>", "packet buffers in the pool (2 KiB each)", int("--buffers", 1024, 2_000_000), 32768)
+  .option("--allow-node", "let the VNF import Node built-ins (not sandboxable)", false)
+  .option("--native-forward", "replace the VNF with the engine's C++ l2fwd (measures the ceiling)", false)
+  .option("-q, --quiet", "no live rate line and no summary", false)
+  .option("--json", "print the final summary as JSON", false)
+  .addHelpText("after", EXAMPLES)
+  .showHelpAfterError("(vnfrun --help shows port specs and examples)")
+  .action(async (vnf: string, o) => {
+    if (!existsSync(vnf)) fail(`${vnf}: no such file`);
+    const live = !o.quiet && !o.json && process.stderr.isTTY;
+    let summary: Summary;
+    try {
+      summary = await run({
+        vnf,
+        ports: o.port,
+        rxBatch: o.rxBatch,
+        txBatch: o.txBatch,
+        busyPoll: o.busyPoll,
+        idleUs: o.idleUs,
+        durationS: o.duration,
+        count: o.count,
+        warmupS: o.warmup,
+        buffers: o.buffers,
+        allowNode: o.allowNode,
+        nativeForward: o.nativeForward,
+        onLine: live ? (l) => process.stderr.write(`\r\x1b[K${l}`) : undefined,
+      });
+    } catch (e) {
+      if (e instanceof CompileError) { process.stderr.write(e.message + "\n"); process.exit(1); }
+      if (e instanceof SpecError || e instanceof RunError) fail(e.message);
+      throw e;
+    }
+    if (live) process.stderr.write("\r\x1b[K");
+    if (o.json) process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
+    else if (!o.quiet) process.stdout.write(formatSummary(summary));
+  });
+
+function fail(msg: string): never {
+  process.stderr.write(`vnfrun: ${msg}\n`);
+  process.exit(1);
+}
+
+program.parseAsync().catch((e) => fail(e instanceof Error ? e.message : String(e)));

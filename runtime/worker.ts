@@ -1,0 +1,103 @@
+// The per-core loop, one per worker thread:
+//   n = core.cycle(failed)  -> native retires the last verdicts, fills a batch
+//   vnf.process(batch)      -> JS reads and rewrites packets in place
+// One native call per batch; packets are (offset, length) into the pool.
+import { parentPort, workerData } from "node:worker_threads";
+import { loadAddon, type CoreOptions } from "./addon";
+import { errorLocation } from "./errors";
+
+export interface WorkerInit {
+  engineId: number;
+  core: number;
+  cores: number;
+  bundleFile: string;
+  portNames: string[];
+  options: CoreOptions;
+  control: SharedArrayBuffer;   // Int32Array: [0] stop
+  nativeForward?: number;       // run the C++ l2fwd for this many ms instead of JS
+}
+
+export const CTL_STOP = 0;
+
+const init = workerData as WorkerInit;
+const ctl = new Int32Array(init.control);
+const post = (m: unknown) => parentPort!.postMessage(m);
+
+function main(): void {
+  const core = loadAddon().attach(init.engineId, init.core, init.options);
+  if (init.nativeForward !== undefined) {
+    const packets = core.runNativeForward(init.nativeForward);
+    core.detach();
+    post({ type: "done", packets });
+    return;
+  }
+  process.setSourceMapsEnabled(true);
+  const mod = require(init.bundleFile);
+  const vnf = mod.default;
+  const L = core.layout;
+  const batch = new mod.Batch(
+    new Uint8Array(core.pool),
+    new Uint32Array(core.batch, L.offsets, L.maxBatch),
+    new Uint32Array(core.batch, L.lengths, L.maxBatch),
+    new Uint8Array(core.batch, L.inPorts, L.maxBatch),
+    new Uint8Array(core.batch, L.verdicts, L.maxBatch),
+    init.portNames,
+  );
+  const meta = new Float64Array(core.batch, L.meta, 1);
+  const ctx = {
+    core: init.core,
+    cores: init.cores,
+    ports: init.portNames,
+    port: (name: string) => batch.port(name),
+    log: (...a: unknown[]) => post({ type: "log", core: init.core, text: a.map(String).join(" ") }),
+  };
+  const state = vnf.init ? vnf.init(ctx) : undefined;
+  post({ type: "ready", core: init.core });
+
+  const errors = new ErrorReporter(init.core, init.bundleFile);
+  let failed = 0;
+  for (;;) {
+    const n = core.cycle(failed);
+    failed = 0;
+    if (n > 0) {
+      batch.count = n;
+      batch.now = meta[0];
+      try {
+        vnf.process(batch, state, ctx);
+      } catch (e) {
+        failed = 1;
+        errors.report(e);
+      }
+    } else if (n < 0) break;
+    if (ctl[CTL_STOP] !== 0) break;
+  }
+  core.finish(failed);
+  core.detach();
+  errors.flush();
+  post({ type: "done" });
+}
+
+// A throwing VNF must not flood the terminal: the first error is printed
+// whole, then at most one line a second with how many were suppressed.
+class ErrorReporter {
+  private last = 0;
+  private suppressed = 0;
+  constructor(private core: number, private bundle: string) {}
+  report(e: unknown): void {
+    const now = Date.now();
+    if (now - this.last < 1000) { this.suppressed++; return; }
+    this.last = now;
+    const more = this.suppressed ? ` (${this.suppressed} more suppressed)` : "";
+    this.suppressed = 0;
+    post({ type: "vnf-error", core: this.core, text: errorLocation(e, this.bundle) + more });
+  }
+  flush(): void {
+    if (this.suppressed) post({ type: "vnf-error", core: this.core, text: `${this.suppressed} more VNF errors suppressed` });
+  }
+}
+
+try {
+  main();
+} catch (e) {
+  post({ type: "fatal", core: init.core, text: errorLocation(e, init.bundleFile) });
+}

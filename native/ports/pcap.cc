@@ -1,0 +1,342 @@
+// pcap: replay a capture file into the engine (mode=read), or record what the
+// VNF sends into one (mode=write). The file format lives in pcap_format.cc;
+// this file is the driver: mapping, looping, buffers, counters.
+//
+// Read maps the file and copies each frame once, into a pool buffer at the
+// configured headroom. Write copies each frame once, into a 1 MiB buffer that
+// goes to the file in one write() when full, once a second while frames keep
+// coming, and at close().
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include "pcap_format.h"
+#include "ports.h"
+
+namespace vnf {
+namespace {
+
+constexpr uint32_t kMinFrame = 14;              // an Ethernet header
+constexpr uint32_t kMaxSlotLen = 0xffff;        // Slot::len is 16 bits
+constexpr size_t kWriteBuffer = 1 << 20;
+
+std::string errnoText() { return std::strerror(errno); }
+
+uint64_t number(const PortConfig& cfg, const char* key, uint64_t dflt, uint64_t lo, uint64_t hi) {
+  auto it = cfg.options.find(key);
+  if (it == cfg.options.end()) return dflt;
+  const std::string& v = it->second;
+  bool digits = !v.empty() && v.size() <= 10 && v.find_first_not_of("0123456789") == std::string::npos;
+  uint64_t n = digits ? std::stoull(v) : 0;
+  if (!digits || n < lo || n > hi)
+    throw std::runtime_error("pcap port " + cfg.name + ": " + key + " must be a number from " +
+                             std::to_string(lo) + " to " + std::to_string(hi) + ", got '" + v + "'");
+  return n;
+}
+
+// A line of text set once by the lane and read by describe() on another
+// thread: the flag publishes the bytes.
+class Note {
+ public:
+  void set(const std::string& s) {
+    if (set_.load(std::memory_order_relaxed)) return;
+    size_t n = s.size() < sizeof text_ - 1 ? s.size() : sizeof text_ - 1;
+    std::memcpy(text_, s.data(), n);
+    text_[n] = 0;
+    set_.store(true, std::memory_order_release);
+  }
+  void append(std::string& out) const {
+    if (set_.load(std::memory_order_acquire)) out += std::string("; warning: ") + text_;
+  }
+
+ private:
+  char text_[240];
+  std::atomic<bool> set_{false};
+};
+
+// The whole file, read-only. Empty files map nothing (mmap refuses length 0).
+struct Mapping {
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+
+  Mapping(const std::string& file, bool once) {
+    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw std::runtime_error("cannot read " + file + ": " + errnoText());
+    struct stat st;
+    std::string why;
+    if (fstat(fd, &st) != 0) why = errnoText();
+    else if (S_ISDIR(st.st_mode)) why = "it is a directory";
+    else if (!S_ISREG(st.st_mode)) why = "not a regular file (reading needs one it can map)";
+    if (!why.empty()) {
+      ::close(fd);
+      throw std::runtime_error("cannot read " + file + ": " + why);
+    }
+    if (st.st_size > 0) {
+      void* p = mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+      if (p == MAP_FAILED) {
+        std::string why = errnoText();
+        ::close(fd);
+        throw std::runtime_error("cannot map " + file + ": " + why);
+      }
+      data = static_cast<const uint8_t*>(p);
+      size = size_t(st.st_size);
+      // One pass streams; replays want the pages to stay.
+      madvise(p, size, once ? MADV_SEQUENTIAL : MADV_WILLNEED);
+    }
+    ::close(fd);
+  }
+  ~Mapping() { release(); }
+  void release() {
+    if (size) munmap(const_cast<uint8_t*>(data), size);
+    data = nullptr;
+    size = 0;
+  }
+};
+
+class PcapReadPort : public Port {
+ public:
+  PcapReadPort(const PortConfig& cfg, const std::string& file, uint64_t loops)
+      : Port(cfg), file_(file), loops_(loops), headroom_(cfg.headroom),
+        map_(file, loops == 1), reader_(map_.data, map_.size, file) {}
+
+  int receive(Lane& lane, Slot* slots, uint32_t max) override {
+    if (done_) return kExhausted;
+    uint64_t* c = lane.counters.port(index());
+    Pool& pool = lane.cache.pool();
+    uint32_t room = pool.bufSize() > headroom_ ? pool.bufSize() - headroom_ : 0;
+    uint32_t maxFrame = room < kMaxSlotLen ? room : kMaxSlotLen;
+    uint32_t n = 0;
+    uint64_t bytes = 0;
+    pcapfmt::Record rec;
+    while (n < max) {
+      uint32_t buf;
+      if (!lane.cache.alloc(buf)) { c[rx_no_buffer]++; break; }  // the frame waits in the file
+      if (!nextFrame(c, rec, maxFrame)) { lane.cache.free(buf); break; }
+      std::memcpy(pool.data(buf) + headroom_, rec.data, rec.caplen);
+      slots[n++] = Slot{buf, uint16_t(headroom_), uint16_t(rec.caplen), 0, uint16_t(index()), 0};
+      bytes += rec.caplen;
+    }
+    c[rx_packets] += n;
+    c[rx_bytes] += bytes;
+    return n == 0 && done_ ? kExhausted : int(n);
+  }
+
+  void transmit(Lane& lane, const Slot* slots, uint32_t n) override {
+    dropAll(lane, slots, n, lane.counters.port(index())[tx_no_output]);
+  }
+
+  void close() override {
+    done_ = true;
+    map_.release();
+  }
+
+  std::string describe() const override {
+    std::string s = "pcap read " + file_ + " (" + reader_.summary();
+    if (loops_ == 0) s += ", looping forever";
+    else if (loops_ > 1) s += ", " + std::to_string(loops_) + " times";
+    s += ")";
+    stopNote_.append(s);
+    dropNote_.append(s);
+    return s;
+  }
+
+ private:
+  // The next frame that fits a buffer, counting the ones that don't; at the
+  // end of the file starts the next pass, or returns false when done.
+  bool nextFrame(uint64_t* c, pcapfmt::Record& rec, uint32_t maxFrame) {
+    for (;;) {
+      switch (reader_.next(rec)) {
+        case pcapfmt::Reader::kFrame:
+          if (rec.caplen < kMinFrame) {
+            c[rx_malformed]++;
+            dropNote_.set(std::to_string(rec.caplen) + "-byte runt at offset " +
+                          std::to_string(rec.offset) + " dropped");
+            continue;
+          }
+          if (rec.caplen > maxFrame) {
+            c[rx_malformed]++;
+            dropNote_.set(std::to_string(rec.caplen) + "-byte frame at offset " +
+                          std::to_string(rec.offset) + " dropped: buffers hold " +
+                          std::to_string(maxFrame) + " bytes after headroom");
+            continue;
+          }
+          passFrames_++;
+          return true;
+        case pcapfmt::Reader::kSkipped:
+          c[rx_malformed]++;
+          dropNote_.set(reader_.warning());
+          continue;
+        case pcapfmt::Reader::kBroken:
+          c[rx_malformed]++;
+          stopNote_.set(reader_.warning() + "; stopped reading there");
+          [[fallthrough]];
+        case pcapfmt::Reader::kEnd:
+          // A pass that yields nothing would spin forever when looping.
+          if (passFrames_ > 0 && (loops_ == 0 || ++pass_ < loops_)) {
+            passFrames_ = 0;
+            reader_.rewind();
+            continue;
+          }
+          done_ = true;
+          return false;
+      }
+    }
+  }
+
+  std::string file_;
+  uint64_t loops_, pass_ = 0, passFrames_ = 0;
+  uint32_t headroom_;
+  bool done_ = false;
+  Mapping map_;
+  pcapfmt::Reader reader_;
+  Note stopNote_, dropNote_;
+};
+
+class PcapWritePort : public Port {
+ public:
+  PcapWritePort(const PortConfig& cfg, const std::string& file, uint32_t snaplen)
+      : Port(cfg), file_(file), snaplen_(snaplen) {
+    fd_ = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw std::runtime_error("cannot write " + file + ": " + errnoText());
+    buf_.resize(kWriteBuffer);
+    // Classic pcap 2.4, microseconds, this host's byte order.
+    struct {
+      uint32_t magic;
+      uint16_t major, minor;
+      uint32_t thiszone, sigfigs, snaplen, linktype;
+    } hdr = {0xa1b2c3d4, 2, 4, 0, 0, snaplen, pcapfmt::kLinkEthernet};
+    static_assert(sizeof hdr == 24, "pcap file header is 24 bytes");
+    if (!writeAll(&hdr, sizeof hdr)) {
+      std::string why = errnoText();
+      ::close(fd_);
+      fd_ = -1;
+      throw std::runtime_error("cannot write " + file + ": " + why);
+    }
+    fileOff_ = sizeof hdr;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    lastFlush_ = ts.tv_sec;
+  }
+  ~PcapWritePort() override { close(); }
+
+  int receive(Lane&, Slot*, uint32_t) override { return kExhausted; }
+
+  void transmit(Lane& lane, const Slot* slots, uint32_t n) override {
+    uint64_t* c = lane.counters.port(index());
+    counters_ = c;
+    Pool& pool = lane.cache.pool();
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint32_t sec = uint32_t(ts.tv_sec), usec = uint32_t(ts.tv_nsec / 1000);
+    for (uint32_t i = 0; i < n; i++) {
+      const Slot& s = slots[i];
+      if (fd_ < 0 || uint32_t(s.off) + s.len > pool.bufSize()) {
+        lane.cache.free(s.buf);
+        c[tx_errors]++;
+        continue;
+      }
+      uint32_t cap = s.len < snaplen_ ? s.len : snaplen_;
+      if (used_ + 16 + cap > buf_.size()) flush(c);
+      uint32_t rh[4] = {sec, usec, cap, s.len};
+      uint8_t* p = buf_.data() + used_;
+      std::memcpy(p, rh, 16);
+      std::memcpy(p + 16, pool.data(s.buf) + s.off, cap);
+      used_ += 16 + cap;
+      pending_++;
+      pendingBytes_ += s.len;
+      lane.cache.free(s.buf);
+    }
+    if (used_ && ts.tv_sec != lastFlush_) {
+      flush(c);
+      lastFlush_ = ts.tv_sec;
+    }
+  }
+
+  void close() override {
+    if (fd_ < 0) return;
+    if (used_) {
+      uint64_t scratch[kPortCounters] = {};
+      flush(counters_ ? counters_ : scratch);
+    }
+    ::close(fd_);
+    fd_ = -1;
+  }
+
+  std::string describe() const override {
+    std::string s = "pcap write " + file_;
+    if (snaplen_ != 65535) s += " (snaplen " + std::to_string(snaplen_) + ")";
+    error_.append(s);
+    return s;
+  }
+
+ private:
+  bool writeAll(const void* data, size_t len) {
+    const uint8_t* p = static_cast<const uint8_t*>(data);
+    while (len) {
+      ssize_t w = ::write(fd_, p, len);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        if (w == 0) errno = EIO;
+        return false;
+      }
+      p += w;
+      len -= size_t(w);
+    }
+    return true;
+  }
+
+  // Frames count as transmitted once they are in the file. A failed write
+  // loses the buffer's frames (tx_errors) and cuts the file back to the last
+  // whole record so what is there stays readable.
+  void flush(uint64_t* c) {
+    if (writeAll(buf_.data(), used_)) {
+      fileOff_ += used_;
+      c[tx_packets] += pending_;
+      c[tx_bytes] += pendingBytes_;
+    } else {
+      error_.set("write failed: " + errnoText() + "; frames counted under tx_errors");
+      c[tx_errors] += pending_;
+      if (ftruncate(fd_, off_t(fileOff_)) == 0) lseek(fd_, off_t(fileOff_), SEEK_SET);
+    }
+    used_ = 0;
+    pending_ = 0;
+    pendingBytes_ = 0;
+  }
+
+  std::string file_;
+  uint32_t snaplen_;
+  int fd_ = -1;
+  std::vector<uint8_t> buf_;
+  size_t used_ = 0;
+  uint64_t pending_ = 0, pendingBytes_ = 0, fileOff_ = 0;
+  time_t lastFlush_ = 0;
+  uint64_t* counters_ = nullptr;  // the transmitting lane's, for close()
+  Note error_;
+};
+
+}  // namespace
+
+std::unique_ptr<Port> openPcapPort(const PortConfig& cfg, Engine&) {
+  auto f = cfg.options.find("file");
+  if (f == cfg.options.end() || f->second.empty())
+    throw std::runtime_error("pcap port " + cfg.name + ": needs a file");
+  auto m = cfg.options.find("mode");
+  std::string mode = m == cfg.options.end() ? "read" : m->second;
+  if (mode == "read")
+    return std::make_unique<PcapReadPort>(cfg, f->second, number(cfg, "loop", 1, 0, 0xffffffffu));
+  if (mode == "write")
+    return std::make_unique<PcapWritePort>(cfg, f->second,
+                                           uint32_t(number(cfg, "snaplen", 65535, 1, 262144)));
+  throw std::runtime_error("pcap port " + cfg.name + ": mode must be read or write, got '" +
+                           mode + "'");
+}
+
+}  // namespace vnf

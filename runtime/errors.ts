@@ -1,7 +1,7 @@
 // Turns a VNF exception into one line naming the TypeScript file and line
 // (source maps are on, so stack frames already point into the .ts source).
 
-export function errorLocation(e: unknown, bundleFile: string): string {
+export function errorLocation(e: unknown): string {
   if (!(e instanceof Error)) return `VNF threw a non-Error value: ${String(e)}`;
   const frames = (e.stack ?? "").split("\n").slice(1).map((l) => l.trim());
   // The first frame outside the bundled SDK and the runtime is the user's.

@@ -8,7 +8,7 @@ import { loadAddon, type NativeEngine } from "./addon";
 import { compileVnf, type Bundle, type CompileOptions } from "./compile";
 import { parsePorts, type PortSpec } from "./ports";
 import { Counters, diff, drops, rateLine, sum, type Snapshot } from "./stats";
-import { CTL_STOP, type WorkerInit } from "./worker";
+import { CTL_STOP, CTL_WORDS, type WorkerInit } from "./control";
 
 export interface RunOptions extends CompileOptions {
   vnf: string;
@@ -86,7 +86,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
     throw new RunError((e as Error).message);
   }
   const counters = new Counters(engine.counters(), cores);
-  const control = new SharedArrayBuffer(16);
+  const control = new SharedArrayBuffer(CTL_WORDS * 4);
   const ctl = new Int32Array(control);
   const describe = engine.describe();
 

@@ -3,21 +3,9 @@
 //   vnf.process(batch)      -> JS reads and rewrites packets in place
 // One native call per batch; packets are (offset, length) into the pool.
 import { parentPort, workerData } from "node:worker_threads";
-import { loadAddon, type CoreOptions } from "./addon";
+import { loadAddon } from "./addon";
+import { CTL_STOP, type WorkerInit } from "./control";
 import { errorLocation } from "./errors";
-
-export interface WorkerInit {
-  engineId: number;
-  core: number;
-  cores: number;
-  bundleFile: string;
-  portNames: string[];
-  options: CoreOptions;
-  control: SharedArrayBuffer;   // Int32Array: [0] stop
-  nativeForward?: number;       // run the C++ l2fwd for this many ms instead of JS
-}
-
-export const CTL_STOP = 0;
 
 const init = workerData as WorkerInit;
 const ctl = new Int32Array(init.control);
@@ -54,7 +42,7 @@ function main(): void {
   const state = vnf.init ? vnf.init(ctx) : undefined;
   post({ type: "ready", core: init.core });
 
-  const errors = new ErrorReporter(init.core, init.bundleFile);
+  const errors = new ErrorReporter(init.core);
   let failed = 0;
   for (;;) {
     const n = core.cycle(failed);
@@ -82,14 +70,14 @@ function main(): void {
 class ErrorReporter {
   private last = 0;
   private suppressed = 0;
-  constructor(private core: number, private bundle: string) {}
+  constructor(private core: number) {}
   report(e: unknown): void {
     const now = Date.now();
     if (now - this.last < 1000) { this.suppressed++; return; }
     this.last = now;
     const more = this.suppressed ? ` (${this.suppressed} more suppressed)` : "";
     this.suppressed = 0;
-    post({ type: "vnf-error", core: this.core, text: errorLocation(e, this.bundle) + more });
+    post({ type: "vnf-error", core: this.core, text: errorLocation(e) + more });
   }
   flush(): void {
     if (this.suppressed) post({ type: "vnf-error", core: this.core, text: `${this.suppressed} more VNF errors suppressed` });
@@ -99,5 +87,5 @@ class ErrorReporter {
 try {
   main();
 } catch (e) {
-  post({ type: "fatal", core: init.core, text: errorLocation(e, init.bundleFile) });
+  post({ type: "fatal", core: init.core, text: errorLocation(e) });
 }

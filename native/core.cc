@@ -38,8 +38,6 @@ Core::Core(std::shared_ptr<Engine> engine, uint32_t id, CoreConfig cfg)
 
   const uint32_t ports = eng_.portCount();
   held_.resize(b);
-  stage_.assign(ports, std::vector<Slot>(b));
-  stagedCount_.assign(ports, 0);
   done_.assign(ports, 0);
 }
 
@@ -51,7 +49,8 @@ void Core::drain() {
 }
 
 void Core::retire(bool failed) {
-  const uint32_t n = held_n_, ports = eng_.portCount(), bufSize = eng_.pool().bufSize();
+  const uint32_t n = held_n_, ports = eng_.portCount();
+  const uint32_t bufSize = eng_.pool().bufSize(), stride = eng_.pool().stride();
   held_n_ = 0;
   if (n == 0) return;
   uint64_t* core = lane_.counters.core;
@@ -61,57 +60,57 @@ void Core::retire(bool failed) {
     core[vnf_error_drops] += n;
     return;
   }
-  uint32_t* count = stagedCount_.data();
-  std::fill(count, count + ports, 0);
+  // Kept frames are compacted in place into runs bound for one port; a run
+  // goes to the driver when the port changes or it reaches txBatch.
+  uint32_t w = 0, runStart = 0, runPort = 0;
   for (uint32_t i = 0; i < n; i++) {
     Slot s = held_[i];
     const uint32_t v = verdicts_[i];
     if (v == 0) { cache_.free(s.buf); core[vnf_drops]++; continue; }
     const uint32_t p = v - 1;
     if (p >= ports) { cache_.free(s.buf); core[bad_verdicts]++; continue; }
-    // The VNF may have moved the frame inside its buffer (push/pop headers),
-    // but never out of it.
-    const uint64_t start = uint64_t(s.buf) * bufSize, off = offsets_[i] - start, len = lengths_[i];
-    if (offsets_[i] < start || len == 0 || off + len > bufSize) { cache_.free(s.buf); core[bad_bounds]++; continue; }
-    s.off = uint16_t(off);
-    s.len = uint16_t(len);
-    s.port = uint16_t(p);
-    stage_[p][count[p]++] = s;
-  }
-  for (uint32_t p = 0; p < ports; p++) {
-    const Slot* s = stage_[p].data();
-    for (uint32_t left = count[p]; left > 0;) {
-      const uint32_t chunk = std::min(left, cfg_.txBatch);
-      eng_.port(p).transmit(lane_, s, chunk);
-      s += chunk;
-      left -= chunk;
+    const uint32_t start = s.buf * stride;
+    if (offsets_[i] != start + s.off || lengths_[i] != s.len) {
+      // The VNF moved or resized the frame (push/pop headers): it must stay
+      // inside its own buffer.
+      const uint32_t off = offsets_[i] - start, len = lengths_[i];
+      if (offsets_[i] < start || len == 0 || uint64_t(off) + len > bufSize) { cache_.free(s.buf); core[bad_bounds]++; continue; }
+      s.off = uint16_t(off);
+      s.len = uint16_t(len);
     }
+    if (p != runPort || w - runStart == cfg_.txBatch) {
+      if (w > runStart) eng_.port(runPort).transmit(lane_, &held_[runStart], w - runStart);
+      runStart = w;
+      runPort = p;
+    }
+    s.port = uint16_t(p);
+    held_[w++] = s;
   }
+  if (w > runStart) eng_.port(runPort).transmit(lane_, &held_[runStart], w - runStart);
 }
 
 uint32_t Core::gather() {
   const uint32_t ports = eng_.portCount();
   uint32_t max = cfg_.rxBatch;
   if (cfg_.count && cfg_.count - received_ < max) max = uint32_t(cfg_.count - received_);
+  const uint32_t stride = eng_.pool().stride();
   uint32_t n = 0;
   for (uint32_t k = 0; k < ports && n < max; k++) {
     const uint32_t p = (rr_ + k) % ports;
     if (done_[p]) continue;
     const int got = eng_.port(p).receive(lane_, held_.data() + n, max - n);
     if (got == Port::kExhausted) { done_[p] = 1; continue; }
-    for (int j = 0; j < got; j++) held_[n + j].port = uint16_t(p);
+    for (uint32_t i = n, end = n + uint32_t(got); i < end; i++) {
+      Slot& s = held_[i];
+      s.port = uint16_t(p);
+      offsets_[i] = s.buf * stride + s.off;
+      lengths_[i] = s.len;
+      inPorts_[i] = uint8_t(p);
+      verdicts_[i] = 0;
+    }
     n += uint32_t(got);
   }
   rr_ = ports ? (rr_ + 1) % ports : 0;
-
-  const uint32_t bufSize = eng_.pool().bufSize();
-  for (uint32_t i = 0; i < n; i++) {
-    const Slot& s = held_[i];
-    offsets_[i] = s.buf * bufSize + s.off;
-    lengths_[i] = s.len;
-    inPorts_[i] = uint8_t(s.port);
-    verdicts_[i] = 0;
-  }
   held_n_ = n;
   received_ += n;
   if (n) {

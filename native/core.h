@@ -83,8 +83,6 @@ class Core {
 
   std::vector<Slot> held_;     // slot of each batch entry, native-only
   uint32_t held_n_ = 0;
-  std::vector<std::vector<Slot>> stage_;  // per port: frames to transmit
-  std::vector<uint32_t> stagedCount_;
   std::vector<uint8_t> done_;  // per port: input exhausted
   uint32_t rr_ = 0;            // round-robin start among input ports
   uint64_t received_ = 0;

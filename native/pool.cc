@@ -7,7 +7,7 @@
 
 namespace vnf {
 
-Pool::Pool(uint32_t count, uint32_t bufSize) : count_(count), bufSize_(bufSize) {
+Pool::Pool(uint32_t count, uint32_t bufSize) : count_(count), bufSize_(bufSize), stride_(bufSize + 64) {
   void* p = mmap(nullptr, bytes(), PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
   if (p == MAP_FAILED)

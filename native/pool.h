@@ -2,6 +2,10 @@
 // Every frame in the engine lives in exactly one buffer of this pool, so JS can
 // see all packet bytes through a single ArrayBuffer.
 //
+// Buffers sit one `stride` apart, a cache line more than their size: with a
+// power-of-two stride every in-flight frame header would fall into the same
+// two L1 sets and evict each other (measured: 2x slower gen -> sink).
+//
 // Threads never share a free list directly: each owns a PoolCache and trades
 // with the shared stack in bulk (the DPDK mempool cache idea), so the hot path
 // takes no lock.
@@ -23,9 +27,10 @@ class Pool {
 
   uint8_t* base() const { return base_; }
   uint32_t bufSize() const { return bufSize_; }
+  uint32_t stride() const { return stride_; }
   uint32_t count() const { return count_; }
-  size_t bytes() const { return size_t(count_) * bufSize_; }
-  uint8_t* data(uint32_t buf) const { return base_ + size_t(buf) * bufSize_; }
+  size_t bytes() const { return size_t(count_) * stride_; }
+  uint8_t* data(uint32_t buf) const { return base_ + size_t(buf) * stride_; }
 
   // Bulk trades with the shared stack; return how many moved.
   uint32_t take(uint32_t* out, uint32_t n);
@@ -34,7 +39,7 @@ class Pool {
 
  private:
   uint8_t* base_;
-  uint32_t count_, bufSize_;
+  uint32_t count_, bufSize_, stride_;
   std::mutex lock_;
   std::vector<uint32_t> free_;
 };

@@ -46,6 +46,7 @@ class GenPort : public Port {
     mixed_ = (v6Permille_ % 1000) != 0 || (tcpPermille_ % 1000) != 0;
     kind0_ = (v6Permille_ >= 1000 ? 2 : 0) + (tcpPermille_ >= 1000 ? 1 : 0);
     buildTemplates();
+    prebuildFrames();
   }
 
   int receive(Lane& lane, Slot* slots, uint32_t max) override {
@@ -57,13 +58,26 @@ class GenPort : public Port {
     if (max > 1024) max = 1024;
     const uint32_t n = lane.cache.allocBulk(bufs, max);
     c[rx_no_buffer] += max - n;
-    uint8_t* const base = lane.cache.pool().base() + headroom_;
-    const size_t bufSize = lane.cache.pool().bufSize();
+    Pool& pool = lane.cache.pool();
     uint64_t bytes = 0;
-    for (uint32_t i = 0; i < n; i++) {
-      const uint32_t len = fill(base + bufs[i] * bufSize);
-      slots[i] = Slot{bufs[i], uint16_t(headroom_), uint16_t(len), 0, 0, 0};
-      bytes += len;
+    if (!frames_.empty()) {
+      // Every flow's frame is ready-made: one fixed-size copy per frame.
+      const uint32_t len = frameLen_, headroom = headroom_, flows = flows_;
+      const uint8_t* frames = frames_.data();
+      uint32_t f = flow_;
+      for (uint32_t i = 0; i < n; i++) {
+        memcpy(pool.data(bufs[i]) + headroom, frames + size_t(f) * kFrameStride, kFrameStride);
+        slots[i] = Slot{bufs[i], uint16_t(headroom), uint16_t(len), 0, 0, 0};
+        if (++f == flows) f = 0;
+      }
+      flow_ = f;
+      bytes = uint64_t(len) * n;
+    } else {
+      for (uint32_t i = 0; i < n; i++) {
+        const uint32_t len = fill(pool.data(bufs[i]) + headroom_);
+        slots[i] = Slot{bufs[i], uint16_t(headroom_), uint16_t(len), 0, 0, 0};
+        bytes += len;
+      }
     }
     sent_ += n;
     tokens_ -= n;
@@ -115,6 +129,20 @@ class GenPort : public Port {
     bytes_.assign(size_t(kKinds) * sizes * stride_, 0);
     for (uint32_t k = 0; k < kKinds; k++)
       for (uint32_t s = 0; s < sizes; s++) build(Kind(k), sizes_[s] - 4, tpl_[k * sizes + s], &bytes_[(k * sizes + s) * size_t(stride_)]);
+  }
+
+  // With one size of at most 64 bytes and not too many flows, render every
+  // flow's frame once; the hot path is then a copy and nothing else.
+  static constexpr uint32_t kFrameStride = 64;
+  static constexpr uint32_t kMaxPrebuiltFlows = 65536;
+  void prebuildFrames() {
+    if (sizes_.size() != 1 || flows_ > kMaxPrebuiltFlows) return;
+    frameLen_ = tpl_[kindOf(0)].len;
+    for (uint32_t f = 0; f < flows_; f++)   // one length for all, as Slot fill assumes
+      if (tpl_[kindOf(f)].len != frameLen_ || frameLen_ > kFrameStride) return;
+    frames_.assign(size_t(flows_) * kFrameStride, 0);
+    for (uint32_t f = 0; f < flows_; f++) fill(&frames_[size_t(f) * kFrameStride]);
+    flow_ = addrAt_ = sportAt_ = dportAt_ = sizeAt_ = 0;
   }
 
   // One frame with flow-varying fields at zero; checksums computed in full.
@@ -221,6 +249,8 @@ class GenPort : public Port {
   uint32_t headroom_, stride_ = 0, flows_ = 1, v6Permille_ = 0, tcpPermille_ = 0;
   uint32_t dportLo_ = 1, dportSpan_ = 1;
   uint32_t flow_ = 0, sizeAt_ = 0, addrAt_ = 0, sportAt_ = 0, dportAt_ = 0;  // position of the next frame
+  std::vector<uint8_t> frames_;   // prebuilt frames, kFrameStride apart
+  uint32_t frameLen_ = 0;
   bool mixed_ = false;   // flows differ in kind; else every flow is kind0_
   uint32_t kind0_ = 0;
   uint64_t count_ = 0, sent_ = 0;

@@ -1,0 +1,30 @@
+// Big-endian field access on the pool. Uint8Array stores truncate mod 256,
+// so writes need no masking. Small enough that V8 inlines them.
+
+export function read16(b: Uint8Array, o: number): number {
+  return (b[o] << 8) | b[o + 1];
+}
+
+export function write16(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 8; b[o + 1] = v;
+}
+
+/** Unsigned: >>> 0 keeps addresses >= 128.0.0.0 positive. */
+export function read32(b: Uint8Array, o: number): number {
+  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+}
+
+export function write32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 24; b[o + 1] = v >>> 16; b[o + 2] = v >>> 8; b[o + 3] = v;
+}
+
+/** A 48-bit value (MAC address) as a plain number. */
+export function read48(b: Uint8Array, o: number): number {
+  return ((b[o] << 8) | b[o + 1]) * 0x100000000 + read32(b, o + 2);
+}
+
+export function write48(b: Uint8Array, o: number, v: number): void {
+  const hi = Math.floor(v / 0x100000000);
+  b[o] = hi >>> 8; b[o + 1] = hi;
+  write32(b, o + 2, v >>> 0);
+}

@@ -1,0 +1,51 @@
+import type { Packet } from "../packet";
+import { read16, write16 } from "../bytes";
+import { l4Checksum4, l4Checksum6, updateChecksum16, verifyL4Checksum4, verifyL4Checksum6 } from "../checksum";
+import { L3_IPV4 } from "../kinds";
+
+/** UDP header view (8 bytes from `o`, inside the IP packet). The length
+ *  field is reported as is; checksums cover the IP payload from `o`. */
+export class UdpHeader {
+  o = 0;
+  constructor(readonly b: Uint8Array, readonly p: Packet) {}
+
+  get srcPort(): number { return read16(this.b, this.o); }
+  set srcPort(v: number) { write16(this.b, this.o, v); }
+  get dstPort(): number { return read16(this.b, this.o + 2); }
+  set dstPort(v: number) { write16(this.b, this.o + 2, v); }
+  get length(): number { return read16(this.b, this.o + 4); }
+  set length(v: number) { write16(this.b, this.o + 4, v); }
+  /** 0 means "no checksum" over IPv4. */
+  get checksum(): number { return read16(this.b, this.o + 6); }
+  set checksum(v: number) { write16(this.b, this.o + 6, v); }
+
+  /** NAT: set a port and fix the checksum incrementally (0 stays 0). */
+  rewriteSrcPort(port: number): void { this.rewritePort(this.o, port); }
+  rewriteDstPort(port: number): void { this.rewritePort(this.o + 2, port); }
+
+  /** Full checksum (a computed 0 is returned as 0xffff, RFC 768). */
+  computeChecksum(): number {
+    const p = this.p, len = p._l3End - this.o;
+    return p._l3Kind === L3_IPV4
+      ? l4Checksum4(this.b, p._l3Off, this.o, len, 17)
+      : l4Checksum6(this.b, p._l3Off, this.o, len, 17);
+  }
+  /** Over IPv4 a zero checksum verifies; over IPv6 it never does. */
+  verifyChecksum(): boolean {
+    const p = this.p, len = p._l3End - this.o;
+    return p._l3Kind === L3_IPV4
+      ? verifyL4Checksum4(this.b, p._l3Off, this.o, len, 17)
+      : verifyL4Checksum6(this.b, p._l3Off, this.o, len, 17);
+  }
+  updateChecksum(): void { write16(this.b, this.o + 6, this.computeChecksum()); }
+
+  private rewritePort(at: number, port: number): void {
+    const b = this.b;
+    const old = read16(b, at);
+    write16(b, at, port);
+    const cs = read16(b, this.o + 6);
+    if (cs === 0) return;
+    const n = updateChecksum16(cs, old, port & 0xffff);
+    write16(b, this.o + 6, n === 0 ? 0xffff : n);
+  }
+}

@@ -1,0 +1,25 @@
+// vnfrun/sdk: what a VNF imports. No Node built-ins and no dependencies, so
+// it bundles into a V8 worker and a QuickJS context alike.
+
+export { Batch } from "./batch";
+export { Packet } from "./packet";
+export { defineVnf, makeCtx } from "./vnf";
+export type { Ctx, VnfDefinition } from "./vnf";
+
+export { EthernetHeader } from "./headers/ethernet";
+export { VlanHeader } from "./headers/vlan";
+export { ArpHeader } from "./headers/arp";
+export { Ipv4Header } from "./headers/ipv4";
+export { Ipv6Header } from "./headers/ipv6";
+export { TcpHeader } from "./headers/tcp";
+export { UdpHeader } from "./headers/udp";
+export { IcmpHeader, Icmp6Header } from "./headers/icmp";
+
+export {
+  ip4, ip4str, ip6, ip6str, mac, macStr, parsePrefix, parsePrefix6, prefixMask, prefixMask6,
+} from "./addr";
+export type { Prefix4, Prefix6 } from "./addr";
+export { read16, read32, read48, write16, write32, write48 } from "./bytes";
+export * from "./checksum";
+export * from "./constants";
+export { U32Set } from "./u32set";

@@ -1,0 +1,13 @@
+// What the parser found at L3 and L4. Internal to the SDK (packet.ts and
+// the header views share them); plain numbers so comparisons stay Smi-only.
+
+export const L3_NONE = 0;
+export const L3_IPV4 = 1;
+export const L3_IPV6 = 2;
+export const L3_ARP = 3;
+
+export const L4_NONE = 0;
+export const L4_TCP = 1;
+export const L4_UDP = 2;
+export const L4_ICMP = 3;
+export const L4_ICMP6 = 4;

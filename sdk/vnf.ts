@@ -1,0 +1,72 @@
+import type { Batch } from "./batch";
+
+/** What a VNF sees of the core it runs on. */
+export interface Ctx {
+  /** This core's number, 0..cores-1. */
+  core: number;
+  cores: number;
+  /** The VNF's port names, in index order. */
+  ports: readonly string[];
+  /** Port index by name; throws for unknown names. */
+  port(name: string): number;
+  log(...a: unknown[]): void;
+}
+
+export interface VnfDefinition<S> {
+  /** Port names; a packet's verdict k + 1 sends it out of ports[k]. */
+  ports: readonly string[];
+  /** Per-core state, built once per core (and per reload without migrate). */
+  init?(ctx: Ctx): S;
+  /** Called per batch. Set verdicts; the default is drop. */
+  process(batch: Batch, state: S, ctx: Ctx): void;
+  /** Hot reload: build this version's state from the previous version's. */
+  migrate?(prev: unknown, ctx: Ctx): S;
+}
+
+/** Check a VNF definition and return it unchanged. Throws a clear Error
+ *  for empty, duplicate or non-string ports and for missing functions. */
+export function defineVnf<S>(def: VnfDefinition<S>): VnfDefinition<S> {
+  if (def === null || typeof def !== "object") {
+    throw new Error("defineVnf: expected an object like { ports: [...], process(batch, state, ctx) {...} }");
+  }
+  const ports: unknown = def.ports;
+  if (!Array.isArray(ports) || ports.length === 0) {
+    throw new Error("defineVnf: `ports` must be a non-empty array of port names");
+  }
+  if (ports.length > 255) throw new Error(`defineVnf: at most 255 ports (got ${ports.length})`);
+  const seen = new Set<string>();
+  for (const p of ports) {
+    if (typeof p !== "string" || p.length === 0) {
+      throw new Error(`defineVnf: port names must be non-empty strings (got ${JSON.stringify(p)})`);
+    }
+    if (seen.has(p)) throw new Error(`defineVnf: duplicate port name "${p}"`);
+    seen.add(p);
+  }
+  if (typeof def.process !== "function") throw new Error("defineVnf: `process` must be a function");
+  if (def.init !== undefined && typeof def.init !== "function") {
+    throw new Error("defineVnf: `init` must be a function when given");
+  }
+  if (def.migrate !== undefined && typeof def.migrate !== "function") {
+    throw new Error("defineVnf: `migrate` must be a function when given");
+  }
+  return def;
+}
+
+/** A Ctx for tests and simple hosts: port() resolves against `ports`. */
+export function makeCtx(
+  ports: readonly string[],
+  opts: { core?: number; cores?: number; log?: (...a: unknown[]) => void } = {},
+): Ctx {
+  const names = ports.slice();
+  return {
+    core: opts.core ?? 0,
+    cores: opts.cores ?? 1,
+    ports: names,
+    port(name: string): number {
+      const i = names.indexOf(name);
+      if (i < 0) throw new Error(`unknown port "${name}"; this VNF's ports are: ${names.join(", ")}`);
+      return i;
+    },
+    log: opts.log ?? ((): void => undefined),
+  };
+}

@@ -41,6 +41,8 @@ let seq = 0;
 
 export async function compileVnf(path: string, opts: CompileOptions = {}): Promise<Bundle> {
   const abs = resolve(path);
+  const dir = join(tmpdir(), `vnfrun-${process.pid}`);
+  const file = join(dir, `${basename(abs).replace(/\.[tj]s$/, "")}.${seq++}.js`);
   const entry = `import vnf from ${JSON.stringify(abs)};\nexport { Batch } from "vnfrun/sdk";\nexport default vnf;\n`;
   let result;
   try {
@@ -48,6 +50,7 @@ export async function compileVnf(path: string, opts: CompileOptions = {}): Promi
       stdin: { contents: entry, resolveDir: dirname(abs), sourcefile: "vnfrun-entry.js", loader: "js" },
       bundle: true,
       write: false,
+      outfile: file,     // source map paths are made relative to it
       platform: "neutral",
       mainFields: ["module", "main"],
       format: "cjs",
@@ -65,9 +68,7 @@ export async function compileVnf(path: string, opts: CompileOptions = {}): Promi
     throw new CompileError(text.join("").trimEnd());
   }
   const code = result.outputFiles[0].text;
-  const dir = join(tmpdir(), `vnfrun-${process.pid}`);
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${basename(abs).replace(/\.[tj]s$/, "")}.${seq++}.js`);
   writeFileSync(file, code);
   return { source: path, code, file };
 }

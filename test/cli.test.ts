@@ -1,0 +1,91 @@
+// The command line as a user meets it: help, one-line errors, exit codes,
+// and the counters that say where every packet went.
+import { describe, expect, it } from "vitest";
+import { vnfrun, vnfrunJson } from "./helpers/tools";
+
+const dropsTotal = (s: any) => Object.values(s.drops as Record<string, number>).reduce((a, b) => a + b, 0);
+const rx = (s: any) => s.ports.reduce((a: number, p: any) => a + p.rx_packets, 0);
+const tx = (s: any) => s.ports.reduce((a: number, p: any) => a + p.tx_packets, 0);
+
+describe("vnfrun CLI", () => {
+  it("--help lists port specs and examples", () => {
+    const r = vnfrun(["--help"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("--port");
+    expect(r.stdout).toContain("pcap:FILE");
+    expect(r.stdout).toMatch(/Examples:/);
+  });
+
+  it.each([
+    [["vnfs/l2fwd.ts", "--port", "in=bogus:x"], /unknown driver "bogus"/],
+    [["vnfs/l2fwd.ts", "--port", "nope=sink"], /no port "nope"/],
+    [["vnfs/l2fwd.ts", "--port", "sink", "--port", "sink", "--port", "sink"], /3 --port given but the VNF declares 2/],
+    [["vnfs/l2fwd.ts", "--port", "in=gen:flows=0"], /flows=0/],
+    [["vnfs/l2fwd.ts", "--port", "in=gen:size=10"], /size=10/],
+    [["vnfs/l2fwd.ts", "--port", "in=gen:colour=red"], /gen has no option "colour"/],
+    [["vnfs/l2fwd.ts", "--port", "in=pcap:/nonexistent/x.pcap"], /\/nonexistent\/x\.pcap/],
+    [["vnfs/l2fwd.ts", "--rx-batch", "0"], /--rx-batch must be a whole number from 1 to 1024/],
+    [["no-such-vnf.ts"], /no-such-vnf\.ts: no such file/],
+  ])("%j fails with one clear line", (args, message) => {
+    const r = vnfrun(args as string[]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it("a compile error prints esbuild's diagnostic with file and line", () => {
+    const r = vnfrun(["test/fixtures/syntax-error.ts"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/syntax-error\.ts:8:\d+/);
+  });
+
+  it("importing a Node built-in is a compile error that says why", () => {
+    const r = vnfrun(["test/fixtures/imports-fs.ts"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot import the Node built-in "fs"/);
+    expect(r.stderr).toMatch(/imports-fs\.ts:1/);
+  });
+
+  it("gen count=N delivers exactly N frames through l2fwd to the sink", () => {
+    const s = vnfrunJson(["vnfs/l2fwd.ts", "--port", "in=gen:count=100000,flows=777", "--port", "out=sink"]);
+    expect(s.ports[0].rx_packets).toBe(100000);
+    expect(s.ports[1].tx_packets).toBe(100000);
+    expect(dropsTotal(s)).toBe(0);
+  });
+
+  it("--count stops after that many received packets", () => {
+    const s = vnfrunJson(["vnfs/l2fwd.ts", "--count", "5k"]);
+    expect(s.ports[0].rx_packets).toBe(5000);
+    expect(s.ports[1].tx_packets).toBe(5000);
+  });
+
+  it("--duration stops a run whose input never ends, and unnamed specs map in order", () => {
+    const s = vnfrunJson(["vnfs/l2fwd.ts", "--port", "gen:size=128", "--port", "sink", "--duration", "0.5"]);
+    expect(s.ports[0].driver).toMatch(/^gen/);
+    expect(s.ports[1].driver).toBe("sink");
+    expect(s.ports[1].tx_bytes).toBe(s.ports[1].tx_packets * 124);
+    expect(s.ports[1].tx_packets).toBeGreaterThan(1000);
+    expect(rx(s)).toBe(tx(s) + dropsTotal(s));
+  });
+
+  it("a VNF that throws loses only the batches that threw, and says where", () => {
+    const r = vnfrun(["test/fixtures/throws-every-other.ts", "--port", "in=gen:count=64000", "--port", "out=sink", "--rx-batch", "64", "--json"]);
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.cores[0].vnf_errors).toBeGreaterThan(100);
+    expect(s.drops.vnf_error_drops).toBe(s.cores[0].vnf_errors * 64);
+    expect(s.ports[1].tx_packets + s.drops.vnf_error_drops).toBe(64000);
+    expect(s.ports[1].tx_packets).toBeGreaterThan(20000);
+    expect(r.stderr).toMatch(/vnf error \(core 0\): Error: boom on purpose at .*\/test\/fixtures\/throws-every-other\.ts:8:\d+/);
+    // rate-limited: far fewer lines than errors
+    expect(r.stderr.split("\n").filter((l) => l.includes("boom")).length).toBeLessThan(10);
+  });
+
+  it("verdicts naming no port, or frames grown past their buffer, are dropped and counted", () => {
+    const s = vnfrunJson(["test/fixtures/misbehaves.ts", "--port", "in=gen:count=4000", "--port", "out=sink"]);
+    expect(s.drops.bad_verdicts).toBe(1000);
+    expect(s.drops.bad_bounds).toBe(1000);
+    expect(s.drops.vnf_drops).toBe(1000);
+    expect(s.ports[1].tx_packets).toBe(1000);
+  });
+});

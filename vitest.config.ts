@@ -1,0 +1,10 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    globalSetup: ["test/setup/global.ts"],
+    pool: "forks",          // native addon + worker threads: one process per file
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
+  },
+});

@@ -130,10 +130,10 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
       ),
     );
   } finally {
-    end = counters.snapshot();
     timers.forEach((t) => clearTimeout(t));
     process.off("SIGINT", onSigint);
-    engine.close();
+    engine.close();               // drivers flush here (pcap), counting what they send
+    end = counters.snapshot();
   }
   return summarize(bundle.source, specs, describe, warm && end.at - warm.at > 0 ? diff(warm, end) : diff(start, end), diff(start, end));
 }

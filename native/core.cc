@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace vnf {
 
@@ -38,6 +39,8 @@ Core::Core(std::shared_ptr<Engine> engine, uint32_t id, CoreConfig cfg)
 
   const uint32_t ports = eng_.portCount();
   held_.resize(b);
+  sentOffsets_.resize(b);
+  sentLengths_.resize(b);
   done_.assign(ports, 0);
 }
 
@@ -60,33 +63,55 @@ void Core::retire(bool failed) {
     core[vnf_error_drops] += n;
     return;
   }
+  if (uniformForward(n)) return;
   // Kept frames are compacted in place into runs bound for one port; a run
   // goes to the driver when the port changes or it reaches txBatch.
+  // Locals, not members: byte stores elsewhere would force reloads.
+  Slot* const held = held_.data();
+  const uint32_t* const offsets = offsets_;
+  const uint32_t* const lengths = lengths_;
+  const uint8_t* const verdicts = verdicts_;
+  const uint32_t txBatch = cfg_.txBatch;
   uint32_t w = 0, runStart = 0, runPort = 0;
   for (uint32_t i = 0; i < n; i++) {
-    Slot s = held_[i];
-    const uint32_t v = verdicts_[i];
+    Slot s = held[i];
+    const uint32_t v = verdicts[i];
     if (v == 0) { cache_.free(s.buf); core[vnf_drops]++; continue; }
     const uint32_t p = v - 1;
     if (p >= ports) { cache_.free(s.buf); core[bad_verdicts]++; continue; }
     const uint32_t start = s.buf * stride;
-    if (offsets_[i] != start + s.off || lengths_[i] != s.len) {
+    if (offsets[i] != start + s.off || lengths[i] != s.len) {
       // The VNF moved or resized the frame (push/pop headers): it must stay
       // inside its own buffer.
-      const uint32_t off = offsets_[i] - start, len = lengths_[i];
-      if (offsets_[i] < start || len == 0 || uint64_t(off) + len > bufSize) { cache_.free(s.buf); core[bad_bounds]++; continue; }
+      const uint32_t off = offsets[i] - start, len = lengths[i];
+      if (offsets[i] < start || len == 0 || uint64_t(off) + len > bufSize) { cache_.free(s.buf); core[bad_bounds]++; continue; }
       s.off = uint16_t(off);
       s.len = uint16_t(len);
     }
-    if (p != runPort || w - runStart == cfg_.txBatch) {
-      if (w > runStart) eng_.port(runPort).transmit(lane_, &held_[runStart], w - runStart);
+    if (p != runPort || w - runStart == txBatch) {
+      if (w > runStart) eng_.port(runPort).transmit(lane_, held + runStart, w - runStart);
       runStart = w;
       runPort = p;
     }
     s.port = uint16_t(p);
-    held_[w++] = s;
+    held[w++] = s;
   }
-  if (w > runStart) eng_.port(runPort).transmit(lane_, &held_[runStart], w - runStart);
+  if (w > runStart) eng_.port(runPort).transmit(lane_, held + runStart, w - runStart);
+}
+
+// The common case, a whole batch sent unchanged out of one port (a wire, a
+// firewall letting everything through): checked with a few vector compares,
+// then handed to the driver with no per-packet work.
+bool Core::uniformForward(uint32_t n) {
+  const uint8_t v = verdicts_[0];
+  if (v == 0 || v > eng_.portCount()) return false;
+  uint32_t same = 0;
+  for (uint32_t i = 0; i < n; i++) same += verdicts_[i] == v;
+  if (same != n || memcmp(offsets_, sentOffsets_.data(), n * 4) != 0 || memcmp(lengths_, sentLengths_.data(), n * 4) != 0)
+    return false;
+  Port& port = eng_.port(v - 1u);
+  for (uint32_t i = 0; i < n; i += cfg_.txBatch) port.transmit(lane_, held_.data() + i, std::min(cfg_.txBatch, n - i));
+  return true;
 }
 
 uint32_t Core::gather() {
@@ -94,23 +119,29 @@ uint32_t Core::gather() {
   uint32_t max = cfg_.rxBatch;
   if (cfg_.count && cfg_.count - received_ < max) max = uint32_t(cfg_.count - received_);
   const uint32_t stride = eng_.pool().stride();
+  Slot* const held = held_.data();
+  uint32_t* const offsets = offsets_;
+  uint32_t* const lengths = lengths_;
+  uint8_t* const inPorts = inPorts_;
+  uint8_t* const verdicts = verdicts_;
   uint32_t n = 0;
   for (uint32_t k = 0; k < ports && n < max; k++) {
     const uint32_t p = (rr_ + k) % ports;
     if (done_[p]) continue;
-    const int got = eng_.port(p).receive(lane_, held_.data() + n, max - n);
+    const int got = eng_.port(p).receive(lane_, held + n, max - n);
     if (got == Port::kExhausted) { done_[p] = 1; continue; }
     for (uint32_t i = n, end = n + uint32_t(got); i < end; i++) {
-      Slot& s = held_[i];
-      s.port = uint16_t(p);
-      offsets_[i] = s.buf * stride + s.off;
-      lengths_[i] = s.len;
-      inPorts_[i] = uint8_t(p);
-      verdicts_[i] = 0;
+      const Slot& s = held[i];
+      offsets[i] = s.buf * stride + s.off;
+      lengths[i] = s.len;
+      inPorts[i] = uint8_t(p);
     }
+    memset(verdicts + n, 0, uint32_t(got));
     n += uint32_t(got);
   }
   rr_ = ports ? (rr_ + 1) % ports : 0;
+  memcpy(sentOffsets_.data(), offsets, n * 4);
+  memcpy(sentLengths_.data(), lengths, n * 4);
   held_n_ = n;
   received_ += n;
   if (n) {

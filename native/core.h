@@ -62,6 +62,7 @@ class Core {
 
  private:
   void retire(bool failed);
+  bool uniformForward(uint32_t n);
   uint32_t gather();
   void idle();
   bool inputsDone() const;
@@ -83,6 +84,7 @@ class Core {
 
   std::vector<Slot> held_;     // slot of each batch entry, native-only
   uint32_t held_n_ = 0;
+  std::vector<uint32_t> sentOffsets_, sentLengths_;  // the batch as handed to JS
   std::vector<uint8_t> done_;  // per port: input exhausted
   uint32_t rr_ = 0;            // round-robin start among input ports
   uint64_t received_ = 0;

@@ -71,6 +71,17 @@ class PoolCache {
     }
     return got;
   }
+  // The buffers of n slots (any type with a `buf` field).
+  template <typename SlotT>
+  void freeSlots(const SlotT* slots, uint32_t n) {
+    for (uint32_t done = 0; done < n;) {
+      if (n_ == kSize) { pool_.give(stash_ + kSize / 2, kSize / 2); n_ = kSize / 2; }
+      const uint32_t k = std::min(n - done, kSize - n_);
+      for (uint32_t i = 0; i < k; i++) stash_[n_ + i] = slots[done + i].buf;
+      n_ += k;
+      done += k;
+    }
+  }
   void free(uint32_t buf) {
     if (n_ == kSize) { pool_.give(stash_ + kSize / 2, kSize / 2); n_ = kSize / 2; }
     stash_[n_++] = buf;

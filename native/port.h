@@ -64,7 +64,7 @@ class Port {
  protected:
   // Free frames this port cannot take, counting them under `cause`.
   static void dropAll(Lane& lane, const Slot* slots, uint32_t n, uint64_t& cause) {
-    for (uint32_t i = 0; i < n; i++) lane.cache.free(slots[i].buf);
+    lane.cache.freeSlots(slots, n);
     cause += n;
   }
 

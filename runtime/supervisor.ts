@@ -88,7 +88,6 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
   const counters = new Counters(engine.counters(), cores);
   const control = new SharedArrayBuffer(CTL_WORDS * 4);
   const ctl = new Int32Array(control);
-  const describe = engine.describe();
 
   const start = counters.snapshot();
   let warm: Snapshot | undefined;
@@ -135,6 +134,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
     engine.close();               // drivers flush here (pcap), counting what they send
     end = counters.snapshot();
   }
+  const describe = engine.describe();   // after close: includes drivers' warnings
   return summarize(bundle.source, specs, describe, warm && end.at - warm.at > 0 ? diff(warm, end) : diff(start, end), diff(start, end));
 }
 

@@ -13,10 +13,8 @@ class SinkPort : public Port {
   void transmit(Lane& lane, const Slot* slots, uint32_t n) override {
     uint64_t* c = lane.counters.port(index_);
     uint64_t bytes = 0;
-    for (uint32_t i = 0; i < n; i++) {
-      bytes += slots[i].len;
-      lane.cache.free(slots[i].buf);
-    }
+    for (uint32_t i = 0; i < n; i++) bytes += slots[i].len;
+    lane.cache.freeSlots(slots, n);
     c[tx_packets] += n;
     c[tx_bytes] += bytes;
   }

@@ -2,18 +2,8 @@
 
 #include <stdexcept>
 
-#include "ports/ports.h"
 
 namespace vnf {
-
-std::unique_ptr<Port> openPort(const PortConfig& cfg, Engine& engine) {
-  using Factory = std::unique_ptr<Port> (*)(const PortConfig&, Engine&);
-  static const std::map<std::string, Factory> drivers = {
-      {"gen", openGenPort}, {"sink", openSinkPort}, {"pipe", openPipePort}, {"pcap", openPcapPort}};
-  auto it = drivers.find(cfg.driver);
-  if (it == drivers.end()) throw std::runtime_error("port " + cfg.name + ": unknown driver '" + cfg.driver + "'");
-  return it->second(cfg, engine);
-}
 
 Engine::Engine(EngineConfig cfg)
     : cfg_(std::move(cfg)),

@@ -1,9 +1,26 @@
 #include "port.h"
 
 #include <cstdlib>
+#include <map>
 #include <stdexcept>
 
 namespace vnf {
+
+static std::map<std::string, PortFactory>& drivers() {
+  static std::map<std::string, PortFactory> table;  // built before first use
+  return table;
+}
+
+DriverRegistration::DriverRegistration(const char* name, PortFactory factory) { drivers()[name] = factory; }
+
+bool driverAvailable(const std::string& name) { return drivers().count(name) != 0; }
+
+std::unique_ptr<Port> openPort(const PortConfig& cfg, Engine& engine) {
+  auto it = drivers().find(cfg.driver);
+  if (it == drivers().end())
+    throw std::runtime_error("port " + cfg.name + ": driver '" + cfg.driver + "' is not built into this engine");
+  return it->second(cfg, engine);
+}
 
 uint64_t optionU64(const PortOptions& o, const std::string& key, uint64_t dflt) {
   auto it = o.find(key);

@@ -76,8 +76,15 @@ class Port {
 // peer here).
 class Engine;
 
-// One factory per driver file; `openPort` picks by cfg.driver.
+// Each driver file registers its factory by name at load time:
+//   static DriverRegistration reg("gen", openGenPort);
+// so adding a driver is adding one file under ports/.
+using PortFactory = std::unique_ptr<Port> (*)(const PortConfig& cfg, Engine& engine);
+struct DriverRegistration {
+  DriverRegistration(const char* name, PortFactory factory);
+};
 std::unique_ptr<Port> openPort(const PortConfig& cfg, Engine& engine);
+bool driverAvailable(const std::string& name);
 
 // Option helpers with the error text drivers share.
 uint64_t optionU64(const PortOptions& o, const std::string& key, uint64_t dflt);

@@ -15,6 +15,13 @@ Port specs (--port [name=]spec; unnamed specs fill the VNF's ports in order):
   pcap:FILE[,read|,write][,loop[=N]]
                       the VNF's first port reads FILE, the others write it
   pipe:NAME           in-process ring pair (the netmap pipe's twin)
+  xdp:IFNAME[@QUEUE][,mode=native|generic][,bind=zerocopy|copy]
+                      AF_XDP socket; the buffer pool is the UMEM (zero copy)
+  packet:IFNAME[,fanout=ID][,vnet]
+                      AF_PACKET with TPACKET_V3 rings
+  tap:NAME[,vnet]     a TAP device (created when absent)
+  netmap:IFNAME[-RING] | netmap:NAME{N | netmap:NAME}N | valeX:PORT
+                      netmap ports, where netmap is installed
 
 Examples:
   vnfrun vnfs/firewall.ts                              gen in, sink out, live rate

@@ -11,11 +11,17 @@ export interface PortSpec {
 
 export class SpecError extends Error {}
 
-const DRIVERS: Record<string, (arg: string | undefined, opts: Record<string, string>, index: number) => void> = {
+type Check = (arg: string | undefined, opts: Record<string, string>, index: number) => void;
+
+const DRIVERS: Record<string, Check> = {
   gen: checkGen,
   sink: (arg) => { if (arg) throw new SpecError("sink takes no argument"); },
   pipe: (arg, opts) => { if (!arg) throw new SpecError("pipe needs a name: pipe:NAME"); opts.name = arg; },
   pcap: checkPcap,
+  xdp: checkXdp,
+  packet: checkPacket,
+  tap: checkTap,
+  netmap: checkNetmap,
 };
 
 export const DRIVER_NAMES = Object.keys(DRIVERS);
@@ -34,8 +40,10 @@ function split(text: string): { name?: string; driver: string; arg?: string; opt
   const parts = rest.split(",");
   const head = parts.shift()!;
   const c = head.indexOf(":");
-  const driver = c < 0 ? head : head.slice(0, c);
-  const arg = c < 0 ? undefined : head.slice(c + 1);
+  let driver = c < 0 ? head : head.slice(0, c);
+  let arg = c < 0 ? undefined : head.slice(c + 1);
+  // netmap's own names: valeX:PORT is a VALE switch port
+  if (/^vale\w*$/.test(driver) && arg) { arg = `${driver}:${arg}`; driver = "netmap"; }
   const opts: Record<string, string> = {};
   for (const p of parts) {
     if (!p) continue;
@@ -154,4 +162,60 @@ function checkPcap(arg: string | undefined, o: Record<string, string>, index: nu
     if (o.mode !== "read") throw new SpecError("loop only applies to a pcap that is read");
   }
   if (o.snaplen !== undefined && !/^\d+$/.test(o.snaplen)) throw new SpecError(`snaplen=${o.snaplen}: expected a byte count`);
+}
+
+const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
+
+function checkIfname(name: string | undefined, driver: string, form: string): string {
+  if (!name) throw new SpecError(`${driver} needs an interface: ${form}`);
+  if (!IFNAME.test(name)) throw new SpecError(`"${name}" is not an interface name (1-15 letters, digits, "_", ".", "-")`);
+  return name;
+}
+
+function checkChoice(o: Record<string, string>, key: string, choices: string[]): void {
+  if (o[key] !== undefined && !choices.includes(o[key])) throw new SpecError(`${key}=${o[key]}: choose ${choices.join(", ")}`);
+}
+
+function checkFlag(o: Record<string, string>, key: string): void {
+  if (o[key] === undefined) return;
+  if (o[key] === "true" || o[key] === "on" || o[key] === "1") o[key] = "1";
+  else if (o[key] === "off" || o[key] === "0" || o[key] === "false") o[key] = "0";
+  else throw new SpecError(`${key}=${o[key]}: give on or off`);
+}
+
+/** xdp:IFNAME[@QUEUE][,mode=native|generic|auto][,bind=zerocopy|copy|auto] */
+function checkXdp(arg: string | undefined, o: Record<string, string>): void {
+  const [ifname, queue] = (arg ?? "").split("@");
+  o.ifname = checkIfname(ifname, "xdp", "xdp:IFNAME[@QUEUE]");
+  if (queue !== undefined) {
+    if (!/^\d+$/.test(queue)) throw new SpecError(`@${queue}: the queue is a number, as in xdp:${ifname}@0`);
+    o.queue = queue;
+  }
+  allowOnly(o, ["ifname", "queue", "mode", "bind"], "xdp");
+  checkChoice(o, "mode", ["native", "generic", "auto"]);
+  checkChoice(o, "bind", ["zerocopy", "copy", "auto"]);
+}
+
+/** packet:IFNAME[,fanout=ID][,vnet][,promisc=off][,bypass=off] */
+function checkPacket(arg: string | undefined, o: Record<string, string>): void {
+  o.ifname = checkIfname(arg, "packet", "packet:IFNAME");
+  allowOnly(o, ["ifname", "fanout", "vnet", "promisc", "bypass"], "packet");
+  if (o.fanout !== undefined && !(/^\d+$/.test(o.fanout) && +o.fanout < 65536)) throw new SpecError(`fanout=${o.fanout}: give a group id 0..65535`);
+  for (const k of ["vnet", "promisc", "bypass"]) checkFlag(o, k);
+}
+
+/** tap:NAME[,vnet] (created when absent, removed at exit if vnfrun made it) */
+function checkTap(arg: string | undefined, o: Record<string, string>): void {
+  o.ifname = checkIfname(arg, "tap", "tap:NAME");
+  allowOnly(o, ["ifname", "vnet"], "tap");
+  checkFlag(o, "vnet");
+}
+
+/** netmap:IFNAME, netmap:IFNAME-RING, netmap:IFNAME{N / }N (pipes), valeX:PORT */
+function checkNetmap(arg: string | undefined, o: Record<string, string>): void {
+  if (!arg) throw new SpecError("netmap needs a port: netmap:IFNAME, netmap:IFNAME-RING, netmap:NAME{N, or valeX:PORT");
+  if (!/^[A-Za-z0-9_.:{}-]{1,64}$/.test(arg)) throw new SpecError(`"${arg}" is not a netmap port name`);
+  o.name = arg;
+  allowOnly(o, ["name", "ring"], "netmap");
+  if (o.ring !== undefined && o.ring !== "1024" && o.ring !== "2048") throw new SpecError(`ring=${o.ring}: netmap rings here are 1024 or 2048 slots`);
 }

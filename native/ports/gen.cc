@@ -11,7 +11,7 @@
 
 #include "../checksum.h"
 #include "../core.h"
-#include "ports.h"
+#include "../port.h"
 
 namespace vnf {
 namespace {
@@ -262,8 +262,10 @@ class GenPort : public Port {
 
 }  // namespace
 
-std::unique_ptr<Port> openGenPort(const PortConfig& cfg, Engine& engine) {
+static std::unique_ptr<Port> openGenPort(const PortConfig& cfg, Engine& engine) {
   return std::make_unique<GenPort>(cfg, engine.pool());
 }
+
+static DriverRegistration registration("gen", openGenPort);
 
 }  // namespace vnf

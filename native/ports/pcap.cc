@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "pcap_format.h"
-#include "ports.h"
+#include "../port.h"
 
 namespace vnf {
 namespace {
@@ -324,7 +324,7 @@ class PcapWritePort : public Port {
 
 }  // namespace
 
-std::unique_ptr<Port> openPcapPort(const PortConfig& cfg, Engine&) {
+static std::unique_ptr<Port> openPcapPort(const PortConfig& cfg, Engine&) {
   auto f = cfg.options.find("file");
   if (f == cfg.options.end() || f->second.empty())
     throw std::runtime_error("pcap port " + cfg.name + ": needs a file");
@@ -338,5 +338,7 @@ std::unique_ptr<Port> openPcapPort(const PortConfig& cfg, Engine&) {
   throw std::runtime_error("pcap port " + cfg.name + ": mode must be read or write, got '" +
                            mode + "'");
 }
+
+static DriverRegistration registration("pcap", openPcapPort);
 
 }  // namespace vnf

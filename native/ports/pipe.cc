@@ -1,6 +1,6 @@
 #include "pipe.h"
 
-#include "ports.h"
+#include "../port.h"
 
 namespace vnf {
 
@@ -51,6 +51,8 @@ class PipePort : public Port {
 
 }  // namespace
 
-std::unique_ptr<Port> openPipePort(const PortConfig& cfg, Engine& engine) { return std::make_unique<PipePort>(cfg, engine); }
+static std::unique_ptr<Port> openPipePort(const PortConfig& cfg, Engine& engine) { return std::make_unique<PipePort>(cfg, engine); }
+
+static DriverRegistration registration("pipe", openPipePort);
 
 }  // namespace vnf

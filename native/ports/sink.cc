@@ -1,5 +1,5 @@
 // sink: counts what it is sent and returns the buffers to the pool.
-#include "ports.h"
+#include "../port.h"
 
 namespace vnf {
 namespace {
@@ -24,6 +24,8 @@ class SinkPort : public Port {
 
 }  // namespace
 
-std::unique_ptr<Port> openSinkPort(const PortConfig& cfg, Engine&) { return std::make_unique<SinkPort>(cfg); }
+static std::unique_ptr<Port> openSinkPort(const PortConfig& cfg, Engine&) { return std::make_unique<SinkPort>(cfg); }
+
+static DriverRegistration registration("sink", openSinkPort);
 
 }  // namespace vnf

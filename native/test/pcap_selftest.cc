@@ -5,7 +5,7 @@
 //
 //   g++ -std=c++17 -O2 -Wall -I native -o /tmp/pcap_selftest
 //       native/test/pcap_selftest.cc native/ports/pcap.cc native/ports/pcap_format.cc
-//       native/pool.cc native/counters.cc -lpthread && /tmp/pcap_selftest
+//       native/pool.cc native/counters.cc native/port.cc -lpthread && /tmp/pcap_selftest
 //
 // (one command; the lines are broken here for width).
 //
@@ -32,7 +32,7 @@
 #include "pool.h"
 #include "port.h"
 #include "ports/pcap_format.h"
-#include "ports/ports.h"
+#include "port.h"
 
 using namespace vnf;
 using Bytes = std::vector<uint8_t>;
@@ -220,13 +220,13 @@ static PortConfig config(const PortOptions& o) {
 }
 
 static std::unique_ptr<Port> openRead(const std::string& file, const std::string& loop = "1") {
-  return openPcapPort(config({{"file", file}, {"mode", "read"}, {"loop", loop}}), noEngine());
+  return openPort(config({{"file", file}, {"mode", "read"}, {"loop", loop}}), noEngine());
 }
 
 // The error text an open raises, or "" when it opens.
 static std::string openError(const PortOptions& o) {
   try {
-    openPcapPort(config(o), noEngine());
+    openPort(config(o), noEngine());
   } catch (const std::exception& e) {
     return e.what();
   }
@@ -269,7 +269,7 @@ static bool sameFrames(const std::vector<Bytes>& a, const std::vector<Bytes>& b)
 // Writes frames through a write-mode port; returns the harness counters.
 static void writeThrough(Harness& h, const std::string& file, const std::vector<Bytes>& frames,
                          const std::string& snaplen = "65535") {
-  auto port = openPcapPort(config({{"file", file}, {"mode", "write"}, {"snaplen", snaplen}}),
+  auto port = openPort(config({{"file", file}, {"mode", "write"}, {"snaplen", snaplen}}),
                            noEngine());
   CHECK_EQ(port->receive(h.lane, nullptr, 0), Port::kExhausted);
   std::vector<Slot> slots;
@@ -360,7 +360,7 @@ static void testSnaplen() {
     std::string lens = capture("tshark -r " + f + " -T fields -e frame.len -e frame.cap_len 2>/dev/null");
     CHECK(contains(lens, "1514\t100\n"));
   }
-  auto w = openPcapPort(config({{"file", path("x.pcap")}, {"mode", "write"}, {"snaplen", "100"}}),
+  auto w = openPort(config({{"file", path("x.pcap")}, {"mode", "write"}, {"snaplen", "100"}}),
                         noEngine());
   CHECK_EQ(w->describe(), "pcap write " + path("x.pcap") + " (snaplen 100)");
 }
@@ -756,7 +756,7 @@ static void testWriteErrors() {
   signal(SIGXFSZ, SIG_IGN);
   Harness h;
   {
-    auto port = openPcapPort(config({{"file", f}, {"mode", "write"}}), noEngine());
+    auto port = openPort(config({{"file", f}, {"mode", "write"}}), noEngine());
     struct rlimit lim = old;
     lim.rlim_cur = 1536 * 1024;  // room for one full buffer, not two
     setrlimit(RLIMIT_FSIZE, &lim);
@@ -790,7 +790,7 @@ static void testWriteErrors() {
   Harness h2;
   std::string f2 = path("noclose.pcap");
   {
-    auto w = openPcapPort(config({{"file", f2}, {"mode", "write"}}), noEngine());
+    auto w = openPort(config({{"file", f2}, {"mode", "write"}}), noEngine());
     Slot s{0, 0, 60, 0, 0, 0};
     CHECK(h2.cache.alloc(s.buf));
     w->transmit(h2.lane, &s, 1);
@@ -798,7 +798,7 @@ static void testWriteErrors() {
   CHECK_EQ(readFile(f2).size(), 24u + 16 + 60);
   // A slot outside its buffer is refused, not read.
   {
-    auto w = openPcapPort(config({{"file", f2}, {"mode", "write"}}), noEngine());
+    auto w = openPort(config({{"file", f2}, {"mode", "write"}}), noEngine());
     Slot s{0, 2000, 100, 0, 0, 0};
     CHECK(h2.cache.alloc(s.buf));
     w->transmit(h2.lane, &s, 1);

@@ -23,3 +23,5 @@ export { read16, read32, read48, write16, write32, write48 } from "./bytes";
 export * from "./checksum";
 export * from "./constants";
 export { U32Set } from "./u32set";
+export { compileAcl4, compileAcl6 } from "./acl";
+export type { AclOptions, AclRule4, AclRule6, Match4, Match6, PortRange } from "./acl";

@@ -14,10 +14,6 @@ import {
 /** Extension headers walked before giving up on an IPv6 packet. */
 const MAX_IPV6_EXT = 8;
 
-function isVlanTpid(t: number): boolean {
-  return t === 0x8100 || t === 0x88a8 || t === 0x9100;
-}
-
 /**
  * A view of one packet of a Batch. There is ONE Packet object per batch:
  * iterating or calling batch.packet(i) moves it, so do not keep a reference
@@ -36,6 +32,8 @@ export class Packet {
 
   // Internal state, shared with the header views. Not API.
   readonly _batch: Batch;
+  readonly _offsets: Uint32Array;
+  readonly _lengths: Uint32Array;
   _off = 0;
   _len = 0;
   _parsed = false;
@@ -46,6 +44,8 @@ export class Packet {
   _l4Proto = -1;
   _l4Kind = L4_NONE;
   _l4Off = -1;
+  _srcPort = -1;
+  _dstPort = -1;
   _hasVlan = false;
 
   private readonly _eth: EthernetHeader;
@@ -60,6 +60,8 @@ export class Packet {
 
   constructor(batch: Batch) {
     this._batch = batch;
+    this._offsets = batch.offsets;
+    this._lengths = batch.lengths;
     const b = batch.bytes;
     this.bytes = b;
     this._eth = new EthernetHeader(b, this);
@@ -76,8 +78,8 @@ export class Packet {
   /** Move to packet i. Called by Batch; no bounds check here. */
   _moveTo(i: number): void {
     this.index = i;
-    this._off = this._batch.offsets[i];
-    this._len = this._batch.lengths[i];
+    this._off = this._offsets[i];
+    this._len = this._lengths[i];
     this._parsed = false;
   }
 
@@ -189,16 +191,12 @@ export class Packet {
   /** TCP or UDP source port, or -1 when neither header is there. */
   get srcPort(): number {
     if (!this._parsed) this.parse();
-    const k = this._l4Kind;
-    if (k !== L4_TCP && k !== L4_UDP) return -1;
-    return (this.bytes[this._l4Off] << 8) | this.bytes[this._l4Off + 1];
+    return this._srcPort;
   }
   /** TCP or UDP destination port, or -1. */
   get dstPort(): number {
     if (!this._parsed) this.parse();
-    const k = this._l4Kind;
-    if (k !== L4_TCP && k !== L4_UDP) return -1;
-    return (this.bytes[this._l4Off + 2] << 8) | this.bytes[this._l4Off + 3];
+    return this._dstPort;
   }
   /** Absolute offset of the data after the TCP/UDP/ICMP header, or -1. */
   get payloadOffset(): number {
@@ -214,125 +212,125 @@ export class Packet {
     return po < 0 ? 0 : this._l3End - po;
   }
 
-  /** Parse L2..L4 once; fills the _l3/_l4 fields and the views' offsets. */
+  /**
+   * Parse L2..L4 once; fills the _l3/_l4 fields and the views' offsets.
+   * Deliberately one big function: V8 will not inline it, so the getters
+   * that call it stay small enough to inline into VNF code, and a packet
+   * costs one call however many headers are asked for. Works on locals and
+   * stores each field once at the end.
+   */
   private parse(): void {
-    this._parsed = true;
-    this._etherType = -1;
-    this._hasVlan = false;
-    this._l3Kind = L3_NONE;
-    this._l3Off = -1;
-    this._l3End = 0;
-    this._l4Proto = -1;
-    this._l4Kind = L4_NONE;
-    this._l4Off = -1;
-    if (this._len < 14) return;
-    const b = this.bytes, start = this._off, end = start + this._len;
-    let et = (b[start + 12] << 8) | b[start + 13];
-    let p = start + 14;
-    if (isVlanTpid(et)) {
-      if (p + 4 > end) return;
-      this._hasVlan = true;
-      this._vlan.o = start + 12;
-      et = (b[p + 2] << 8) | b[p + 3];
-      p += 4;
-      if (isVlanTpid(et)) {
-        if (p + 4 > end) return;
+    const b = this.bytes, len = this._len, start = this._off, end = start + len;
+    let etherType = -1, hasVlan = false;
+    let l3Kind = L3_NONE, l3Off = -1, l3End = 0;
+    let l4Proto = -1, l4Kind = L4_NONE, l4Off = -1, sport = -1, dport = -1;
+    parse: {
+      if (len < 14) break parse;
+      let et = (b[start + 12] << 8) | b[start + 13];
+      let p = start + 14;
+      // Up to two VLAN tags (802.1ad/802.1Q, and the old 0x9100).
+      if (et === 0x8100 || et === 0x88a8 || et === 0x9100) {
+        if (p + 4 > end) break parse;
+        hasVlan = true;
+        this._vlan.o = start + 12;
         et = (b[p + 2] << 8) | b[p + 3];
         p += 4;
+        if (et === 0x8100 || et === 0x88a8 || et === 0x9100) {
+          if (p + 4 > end) break parse;
+          et = (b[p + 2] << 8) | b[p + 3];
+          p += 4;
+        }
       }
-    }
-    this._etherType = et;
-    if (et === 0x0800) this.parse4(b, p, end);
-    else if (et === 0x86dd) this.parse6(b, p, end);
-    else if (et === 0x0806) this.parseArp(b, p, end);
-  }
-
-  private parseArp(b: Uint8Array, p: number, end: number): void {
-    // Only Ethernet/IPv4 ARP: htype 1, ptype 0x0800, hlen 6, plen 4.
-    if (p + 28 > end) return;
-    if (b[p] !== 0 || b[p + 1] !== 1 || b[p + 2] !== 8 || b[p + 3] !== 0) return;
-    if (b[p + 4] !== 6 || b[p + 5] !== 4) return;
-    this._l3Kind = L3_ARP;
-    this._l3Off = p;
-    this._l3End = p + 28;
-    this._arp.o = p;
-  }
-
-  private parse4(b: Uint8Array, p: number, end: number): void {
-    if (p + 20 > end) return;
-    const vi = b[p];
-    if ((vi >>> 4) !== 4) return;
-    const hl = (vi & 0x0f) << 2;
-    const tl = (b[p + 2] << 8) | b[p + 3];
-    if (hl < 20 || tl < hl || p + tl > end) return;
-    this._l3Kind = L3_IPV4;
-    this._l3Off = p;
-    this._l3End = p + tl;
-    this._ip4.o = p;
-    const proto = b[p + 9];
-    this._l4Proto = proto;
-    if ((((b[p + 6] & 0x1f) << 8) | b[p + 7]) !== 0) return; // non-first fragment
-    this._l4Off = p + hl;
-    this.parseL4(b, proto, p + hl, p + tl);
-  }
-
-  private parse6(b: Uint8Array, p: number, end: number): void {
-    if (p + 40 > end) return;
-    if ((b[p] >>> 4) !== 6) return;
-    const e = p + 40 + ((b[p + 4] << 8) | b[p + 5]);
-    if (e > end) return; // includes jumbograms (payload length 0 + option): unsupported
-    this._l3Kind = L3_IPV6;
-    this._l3Off = p;
-    this._l3End = e;
-    this._ip6.o = p;
-    let nh = b[p + 6];
-    let q = p + 40;
-    for (let n = 0; n < MAX_IPV6_EXT; n++) {
-      if (nh === 0 || nh === 43 || nh === 60 || nh === 51) {
-        // Hop-by-hop, routing, destination options: (len+1)*8 bytes.
-        // AH: (len+2)*4 bytes.
-        if (q + 8 > e) return;
-        const next = b[q];
-        q += nh === 51 ? (b[q + 1] + 2) << 2 : (b[q + 1] + 1) << 3;
-        if (q > e) return;
-        nh = next;
-      } else if (nh === 44) {
-        if (q + 8 > e) return;
-        const next = b[q];
-        const fragOff = (b[q + 2] << 5) | (b[q + 3] >>> 3);
-        q += 8;
-        nh = next;
-        if (fragOff !== 0) { this._l4Proto = nh; return; } // no L4 header here
+      etherType = et;
+      let q = 0, e = 0; // upper-layer start and IP end, for the L4 step below
+      if (et === 0x0800) {
+        if (p + 20 > end) break parse;
+        const vi = b[p];
+        const hl = (vi & 0x0f) << 2;
+        const tl = (b[p + 2] << 8) | b[p + 3];
+        if ((vi >>> 4) !== 4 || hl < 20 || tl < hl || p + tl > end) break parse;
+        l3Kind = L3_IPV4; l3Off = p; l3End = p + tl;
+        this._ip4.o = p;
+        l4Proto = b[p + 9];
+        if ((((b[p + 6] & 0x1f) << 8) | b[p + 7]) !== 0) break parse; // non-first fragment
+        q = p + hl; e = p + tl;
+      } else if (et === 0x86dd) {
+        if (p + 40 > end || (b[p] >>> 4) !== 6) break parse;
+        e = p + 40 + ((b[p + 4] << 8) | b[p + 5]);
+        if (e > end) break parse; // includes jumbograms (payload length 0): unsupported
+        l3Kind = L3_IPV6; l3Off = p; l3End = e;
+        this._ip6.o = p;
+        let nh = b[p + 6];
+        q = p + 40;
+        let n = 0;
+        for (; n < MAX_IPV6_EXT; n++) {
+          if (nh === 0 || nh === 43 || nh === 60 || nh === 51) {
+            // Hop-by-hop, routing, destination options: (len+1)*8 bytes;
+            // AH: (len+2)*4 bytes.
+            if (q + 8 > e) break parse;
+            const next = b[q];
+            q += nh === 51 ? (b[q + 1] + 2) << 2 : (b[q + 1] + 1) << 3;
+            if (q > e) break parse;
+            nh = next;
+          } else if (nh === 44) {
+            if (q + 8 > e) break parse;
+            const next = b[q];
+            const fragOff = (b[q + 2] << 5) | (b[q + 3] >>> 3);
+            q += 8;
+            nh = next;
+            if (fragOff !== 0) { l4Proto = nh; break parse; } // no L4 header in this fragment
+          } else {
+            break;
+          }
+        }
+        if (n === MAX_IPV6_EXT) break parse; // too long a chain: upper layer unknown
+        l4Proto = nh;
+        if (nh === 59) break parse; // no next header
       } else {
-        this._l4Proto = nh;
-        if (nh === 59) return; // no next header
-        this._l4Off = q;
-        this.parseL4(b, nh, q, e);
-        return;
+        // ARP, Ethernet/IPv4 only: htype 1, ptype 0x0800, hlen 6, plen 4.
+        if (et !== 0x0806 || p + 28 > end) break parse;
+        if (b[p] !== 0 || b[p + 1] !== 1 || b[p + 2] !== 8 || b[p + 3] !== 0 || b[p + 4] !== 6 || b[p + 5] !== 4) break parse;
+        l3Kind = L3_ARP; l3Off = p; l3End = p + 28;
+        this._arp.o = p;
+        break parse;
+      }
+      // L4: the header must fit inside the IP packet (not just the frame).
+      l4Off = q;
+      const proto = l4Proto;
+      if (proto === 6) {
+        if (q + 20 > e) break parse;
+        const hl = (b[q + 12] >>> 4) << 2;
+        if (hl < 20 || q + hl > e) break parse;
+        l4Kind = L4_TCP;
+        this._tcp.o = q;
+        sport = (b[q] << 8) | b[q + 1];
+        dport = (b[q + 2] << 8) | b[q + 3];
+      } else if (proto === 17) {
+        if (q + 8 > e) break parse;
+        l4Kind = L4_UDP;
+        this._udp.o = q;
+        sport = (b[q] << 8) | b[q + 1];
+        dport = (b[q + 2] << 8) | b[q + 3];
+      } else if (proto === 1) {
+        if (l3Kind !== L3_IPV4 || q + 8 > e) break parse;
+        l4Kind = L4_ICMP;
+        this._icmp.o = q;
+      } else if (proto === 58) {
+        if (l3Kind !== L3_IPV6 || q + 8 > e) break parse;
+        l4Kind = L4_ICMP6;
+        this._icmp6.o = q;
       }
     }
-    // Too many extension headers: treat the upper layer as unknown.
-  }
-
-  private parseL4(b: Uint8Array, proto: number, q: number, e: number): void {
-    if (proto === 6) {
-      if (q + 20 > e) return;
-      const hl = (b[q + 12] >>> 4) << 2;
-      if (hl < 20 || q + hl > e) return;
-      this._l4Kind = L4_TCP;
-      this._tcp.o = q;
-    } else if (proto === 17) {
-      if (q + 8 > e) return;
-      this._l4Kind = L4_UDP;
-      this._udp.o = q;
-    } else if (proto === 1) {
-      if (this._l3Kind !== L3_IPV4 || q + 8 > e) return;
-      this._l4Kind = L4_ICMP;
-      this._icmp.o = q;
-    } else if (proto === 58) {
-      if (this._l3Kind !== L3_IPV6 || q + 8 > e) return;
-      this._l4Kind = L4_ICMP6;
-      this._icmp6.o = q;
-    }
+    this._etherType = etherType;
+    this._hasVlan = hasVlan;
+    this._l3Kind = l3Kind;
+    this._l3Off = l3Off;
+    this._l3End = l3End;
+    this._l4Proto = l4Proto;
+    this._l4Kind = l4Kind;
+    this._l4Off = l4Off;
+    this._srcPort = sport;
+    this._dstPort = dport;
+    this._parsed = true;
   }
 }

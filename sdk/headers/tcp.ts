@@ -12,9 +12,9 @@ export class TcpHeader {
   constructor(readonly b: Uint8Array, readonly p: Packet) {}
 
   get srcPort(): number { return read16(this.b, this.o); }
-  set srcPort(v: number) { write16(this.b, this.o, v); }
+  set srcPort(v: number) { write16(this.b, this.o, v); this.p.reparse(); } // pkt.srcPort caches it
   get dstPort(): number { return read16(this.b, this.o + 2); }
-  set dstPort(v: number) { write16(this.b, this.o + 2, v); }
+  set dstPort(v: number) { write16(this.b, this.o + 2, v); this.p.reparse(); }
   get seq(): number { return read32(this.b, this.o + 4); }
   set seq(v: number) { write32(this.b, this.o + 4, v); }
   /** Acknowledgment number (the ACK flag is `ack`). */
@@ -78,6 +78,7 @@ export class TcpHeader {
     const b = this.b;
     const old = read16(b, at);
     write16(b, at, port);
+    this.p.reparse();
     write16(b, this.o + 16, updateChecksum16(read16(b, this.o + 16), old, port & 0xffff));
   }
 }

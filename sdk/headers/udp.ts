@@ -10,9 +10,9 @@ export class UdpHeader {
   constructor(readonly b: Uint8Array, readonly p: Packet) {}
 
   get srcPort(): number { return read16(this.b, this.o); }
-  set srcPort(v: number) { write16(this.b, this.o, v); }
+  set srcPort(v: number) { write16(this.b, this.o, v); this.p.reparse(); } // pkt.srcPort caches it
   get dstPort(): number { return read16(this.b, this.o + 2); }
-  set dstPort(v: number) { write16(this.b, this.o + 2, v); }
+  set dstPort(v: number) { write16(this.b, this.o + 2, v); this.p.reparse(); }
   get length(): number { return read16(this.b, this.o + 4); }
   set length(v: number) { write16(this.b, this.o + 4, v); }
   /** 0 means "no checksum" over IPv4. */
@@ -43,6 +43,7 @@ export class UdpHeader {
     const b = this.b;
     const old = read16(b, at);
     write16(b, at, port);
+    this.p.reparse();
     const cs = read16(b, this.o + 6);
     if (cs === 0) return;
     const n = updateChecksum16(cs, old, port & 0xffff);

@@ -341,6 +341,20 @@ describe("caching", () => {
     expect(p.ipv4).toBeNull();
   });
 
+  it("pkt.srcPort/dstPort follow port writes through the L4 views", () => {
+    const p = one(frame(0x0800, fillL4v4(ipv4({ proto: 6 }, tcp({ sport: 1, dport: 2 })), 6, 20)));
+    expect([p.srcPort, p.dstPort]).toEqual([1, 2]);
+    p.tcp!.rewriteSrcPort(4000);
+    expect(p.srcPort).toBe(4000);
+    expect(p.tcp!.verifyChecksum()).toBe(true);
+    p.tcp!.dstPort = 8080;
+    expect(p.dstPort).toBe(8080);
+    const u = one(frame(0x0800, ipv4({ proto: 17 }, udp(5, 6))));
+    u.udp!.srcPort = 7;
+    u.udp!.rewriteDstPort(9);
+    expect([u.srcPort, u.dstPort]).toEqual([7, 9]);
+  });
+
   it("offset/length setters write through and re-parse (pop a VLAN tag)", () => {
     const b = Batch.fromFrames([frame(0x0800, ipv4({ proto: 17 }, udp(1, 2)), [vlanTag(0x8100, 0, false, 9)])], ["in", "out"]);
     const p = b.packet(0);

@@ -22,7 +22,8 @@ const MAX_IPV6_EXT = 8;
  * Header getters return a reused view, or null when the header is absent or
  * does not fit. Nothing reads outside bytes[offset, offset+length). L3/L4 are
  * parsed on first access and cached until the packet moves, its offset or
- * length is set, or a structural field (a type, a length) is written.
+ * length is set, or a structural field (a type, a length, a protocol, a
+ * port) is written through a view; after other edits call reparse().
  */
 export class Packet {
   /** Position in the batch. */

@@ -14,6 +14,8 @@
 //      `proto: "icmp"` means ICMP on IPv4 and ICMPv6 on IPv6. Port matches
 //      need a TCP/UDP header (non-first fragments never match them).
 //   4. defaultAction.
+// Rules compile once per core (sdk/acl: generated code, typed arrays where
+// code generation is off); each drop cause has its own counter in the state.
 import { compileAcl4, compileAcl6, defineVnf, makeCtx, parsePrefix, parsePrefix6, U32Set } from "../sdk";
 import type {
   AclOptions, AclRule4, AclRule6, Batch, Ctx, Match4, Match6, Packet, PortRange, Prefix4, Prefix6, VnfDefinition,

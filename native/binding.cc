@@ -57,7 +57,7 @@ class PipeHostWrap : public Napi::ObjectWrap<PipeHostWrap> {
     engine_ = e;
     end_ = std::make_unique<PipeEnd>(*e, name);
     cache_ = std::make_unique<PoolCache>(e->pool());
-    lane_ = std::make_unique<Lane>(Lane{*cache_, e->counters().lane(e->counters().lanes() - 1)});
+    lane_ = std::make_unique<Lane>(Lane{*cache_, e->counters().lane(e->config().hostLane())});
   }
   ~PipeHostWrap() { end_.reset(); lane_.reset(); cache_.reset(); }
 
@@ -111,6 +111,9 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
         InstanceMethod("describe", &EngineWrap::Describe),
         InstanceMethod("counters", &EngineWrap::Counters),
         InstanceMethod("pipeHost", &EngineWrap::PipeHost),
+        InstanceMethod("start", &EngineWrap::Start),
+        InstanceMethod("stop", &EngineWrap::Stop),
+        InstanceMethod("join", &EngineWrap::Join),
         InstanceMethod("close", &EngineWrap::Close),
     });
   }
@@ -123,7 +126,28 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     cfg.bufSize = u32(o, "bufSize", cfg.bufSize);
     cfg.headroom = u32(o, "headroom", cfg.headroom);
     cfg.ringSize = u32(o, "ringSize", cfg.ringSize);
-    cfg.lanes = u32(o, "lanes", cfg.lanes);
+    cfg.cores = u32(o, "cores", cfg.cores);
+    cfg.rxBatch = u32(o, "rxBatch", cfg.rxBatch);
+    cfg.txBatch = u32(o, "txBatch", cfg.txBatch);
+    cfg.idleUs = u32(o, "idleUs", cfg.idleUs);
+    cfg.busyPoll = o.Get("busyPoll").ToBoolean();
+    Napi::Value count = o.Get("count");
+    cfg.count = count.IsNumber() ? uint64_t(count.As<Napi::Number>().DoubleValue()) : 0;
+    const std::string dist = o.Has("dist") ? o.Get("dist").ToString().Utf8Value() : "none";
+    static const std::map<std::string, Dist> dists = {{"none", Dist::kNone}, {"hw", Dist::kHw}, {"sw1", Dist::kSw1}, {"sw2", Dist::kSw2}};
+    if (!dists.count(dist)) {
+      Napi::Error::New(env, "unknown distribution mode " + dist).ThrowAsJavaScriptException();
+      return;
+    }
+    cfg.dist = dists.at(dist);
+    if (o.Has("ioCpus")) {
+      Napi::Array cpus = o.Get("ioCpus").As<Napi::Array>();
+      for (uint32_t i = 0; i < cpus.Length(); i++) cfg.ioCpus.push_back(cpus.Get(i).As<Napi::Number>().Int32Value());
+    }
+    if (o.Has("rssKey")) {
+      Napi::Uint8Array key = o.Get("rssKey").As<Napi::Uint8Array>();
+      cfg.rssKey.assign(key.Data(), key.Data() + key.ByteLength());
+    }
     Napi::Array ports = o.Get("ports").As<Napi::Array>();
     for (uint32_t i = 0; i < ports.Length(); i++) {
       Napi::Object p = ports.Get(i).As<Napi::Object>();
@@ -187,7 +211,22 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     return o;
   }
 
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    engine_->start();
+    return info.Env().Undefined();
+  }
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    engine_->stop();
+    return info.Env().Undefined();
+  }
+  // Blocks until the I/O threads have drained; call after the cores exited.
+  Napi::Value Join(const Napi::CallbackInfo& info) {
+    engine_->join();
+    return info.Env().Undefined();
+  }
+
   Napi::Value Close(const Napi::CallbackInfo& info) {
+    engine_->join();
     engine_->close();
     unregister();
     return info.Env().Undefined();
@@ -224,8 +263,12 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     cfg.txBatch = u32(o, "txBatch", cfg.txBatch);
     cfg.idleUs = u32(o, "idleUs", cfg.idleUs);
     cfg.busyPoll = o.Get("busyPoll").ToBoolean();
-    Napi::Value count = o.Get("count");
-    cfg.count = count.IsNumber() ? uint64_t(count.As<Napi::Number>().DoubleValue()) : 0;
+    Napi::Value cpu = o.Get("cpu");
+    cfg.cpu = cpu.IsNumber() ? cpu.As<Napi::Number>().Int32Value() : -1;
+    if (id >= engine->config().cores) {
+      Napi::Error::New(env, "core " + std::to_string(id) + " is not in this engine").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
 
     Napi::Object obj = env.GetInstanceData<Classes>()->core.New({});
     CoreWrap* w = Unwrap(obj);
@@ -265,11 +308,33 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
   std::unique_ptr<Core> core_;
 };
 
+// toeplitz(key: Uint8Array(40), input: Uint8Array) -> hash (tests, the SDK's twin)
+Napi::Value ToeplitzHash(const Napi::CallbackInfo& info) {
+  Napi::Uint8Array key = info[0].As<Napi::Uint8Array>(), in = info[1].As<Napi::Uint8Array>();
+  if (key.ByteLength() != Toeplitz::kKeyLen || in.ByteLength() > Toeplitz::kMaxInput) {
+    Napi::RangeError::New(info.Env(), "toeplitz: a 40-byte key and at most 36 input bytes").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  return Napi::Number::New(info.Env(), Toeplitz(key.Data()).hash(in.Data(), uint32_t(in.ByteLength())));
+}
+
+// frameHash(key, frame) -> the hash the distributor computes for a frame
+Napi::Value FrameHash(const Napi::CallbackInfo& info) {
+  Napi::Uint8Array key = info[0].As<Napi::Uint8Array>(), f = info[1].As<Napi::Uint8Array>();
+  if (key.ByteLength() != Toeplitz::kKeyLen) {
+    Napi::RangeError::New(info.Env(), "frameHash: a 40-byte key").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  return Napi::Number::New(info.Env(), Toeplitz(key.Data()).frameHash(f.Data(), uint32_t(f.ByteLength())));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* classes = new Classes{Napi::Persistent(CoreWrap::Init(env)), Napi::Persistent(PipeHostWrap::Init(env))};
   env.SetInstanceData(classes);
   exports.Set("Engine", EngineWrap::Init(env));
   exports.Set("attach", Napi::Function::New(env, CoreWrap::Attach));
+  exports.Set("toeplitz", Napi::Function::New(env, ToeplitzHash));
+  exports.Set("frameHash", Napi::Function::New(env, FrameHash));
   return exports;
 }
 

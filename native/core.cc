@@ -1,6 +1,7 @@
 #include "core.h"
 
-#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <time.h>
 
 #include <algorithm>
@@ -22,7 +23,14 @@ Core::Core(std::shared_ptr<Engine> engine, uint32_t id, CoreConfig cfg)
       id_(id),
       cfg_(cfg),
       cache_(eng_.pool()),
-      lane_{cache_, eng_.counters().lane(id)} {
+      lane_{cache_, eng_.counters().lane(id)},
+      io_(makeCoreIO(eng_, id)) {
+  if (cfg_.cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cfg_.cpu, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+  }
   const uint32_t b = cfg_.rxBatch;
   layout_.offsets = 0;
   layout_.lengths = alignUp(layout_.offsets + 4 * b, 64);
@@ -37,14 +45,20 @@ Core::Core(std::shared_ptr<Engine> engine, uint32_t id, CoreConfig cfg)
   verdicts_ = mem_.data() + layout_.verdicts;
   meta_ = reinterpret_cast<double*>(mem_.data() + layout_.meta);
 
-  const uint32_t ports = eng_.portCount();
   held_.resize(b);
   sentOffsets_.resize(b);
   sentLengths_.resize(b);
-  done_.assign(ports, 0);
 }
 
-Core::~Core() { drain(); }
+Core::~Core() {
+  drain();
+  io_->finish();
+}
+
+void Core::finish(bool failed) {
+  retire(failed);
+  io_->finish();
+}
 
 void Core::drain() {
   for (uint32_t i = 0; i < held_n_; i++) cache_.free(held_[i].buf);
@@ -89,14 +103,14 @@ void Core::retire(bool failed) {
       s.len = uint16_t(len);
     }
     if (p != runPort || w - runStart == txBatch) {
-      if (w > runStart) eng_.port(runPort).transmit(lane_, held + runStart, w - runStart);
+      if (w > runStart) io_->transmit(lane_, held + runStart, w - runStart, runPort);
       runStart = w;
       runPort = p;
     }
     s.port = uint16_t(p);
     held[w++] = s;
   }
-  if (w > runStart) eng_.port(runPort).transmit(lane_, held + runStart, w - runStart);
+  if (w > runStart) io_->transmit(lane_, held + runStart, w - runStart, runPort);
 }
 
 // The common case, a whole batch sent unchanged out of one port (a wire, a
@@ -109,41 +123,27 @@ bool Core::uniformForward(uint32_t n) {
   for (uint32_t i = 0; i < n; i++) same += verdicts_[i] == v;
   if (same != n || memcmp(offsets_, sentOffsets_.data(), n * 4) != 0 || memcmp(lengths_, sentLengths_.data(), n * 4) != 0)
     return false;
-  Port& port = eng_.port(v - 1u);
-  for (uint32_t i = 0; i < n; i += cfg_.txBatch) port.transmit(lane_, held_.data() + i, std::min(cfg_.txBatch, n - i));
+  for (uint32_t i = 0; i < n; i += cfg_.txBatch) io_->transmit(lane_, held_.data() + i, std::min(cfg_.txBatch, n - i), v - 1u);
   return true;
 }
 
 uint32_t Core::gather() {
-  const uint32_t ports = eng_.portCount();
-  uint32_t max = cfg_.rxBatch;
-  if (cfg_.count && cfg_.count - received_ < max) max = uint32_t(cfg_.count - received_);
   const uint32_t stride = eng_.pool().stride();
   Slot* const held = held_.data();
   uint32_t* const offsets = offsets_;
   uint32_t* const lengths = lengths_;
   uint8_t* const inPorts = inPorts_;
-  uint8_t* const verdicts = verdicts_;
-  uint32_t n = 0;
-  for (uint32_t k = 0; k < ports && n < max; k++) {
-    const uint32_t p = (rr_ + k) % ports;
-    if (done_[p]) continue;
-    const int got = eng_.port(p).receive(lane_, held + n, max - n);
-    if (got == Port::kExhausted) { done_[p] = 1; continue; }
-    for (uint32_t i = n, end = n + uint32_t(got); i < end; i++) {
-      const Slot& s = held[i];
-      offsets[i] = s.buf * stride + s.off;
-      lengths[i] = s.len;
-      inPorts[i] = uint8_t(p);
-    }
-    memset(verdicts + n, 0, uint32_t(got));
-    n += uint32_t(got);
+  const uint32_t n = done_ ? 0 : io_->receive(lane_, held, cfg_.rxBatch, done_);
+  for (uint32_t i = 0; i < n; i++) {
+    const Slot& s = held[i];
+    offsets[i] = s.buf * stride + s.off;
+    lengths[i] = s.len;
+    inPorts[i] = uint8_t(s.port);
   }
-  rr_ = ports ? (rr_ + 1) % ports : 0;
+  memset(verdicts_, 0, n);
   memcpy(sentOffsets_.data(), offsets, n * 4);
   memcpy(sentLengths_.data(), lengths, n * 4);
   held_n_ = n;
-  received_ += n;
   if (n) {
     lane_.counters.core[batches]++;
     lane_.counters.core[packets] += n;
@@ -152,29 +152,15 @@ uint32_t Core::gather() {
   return n;
 }
 
-bool Core::inputsDone() const {
-  if (cfg_.count && received_ >= cfg_.count) return true;
-  return std::all_of(done_.begin(), done_.end(), [](uint8_t d) { return d != 0; });
-}
-
-void Core::idle() {
-  pollfd fds[64];
-  nfds_t n = 0;
-  for (uint32_t p = 0; p < eng_.portCount() && n < 64; p++) {
-    const int fd = eng_.port(p).pollFd();
-    if (fd >= 0 && !done_[p]) fds[n++] = {fd, POLLIN, 0};
-  }
-  timespec t{0, long(cfg_.idleUs) * 1000};
-  if (n) ppoll(fds, n, &t, nullptr);
-  else nanosleep(&t, nullptr);
-}
-
 int Core::cycle(bool failed) {
   retire(failed);
   const uint32_t n = gather();
   if (n == 0) {
-    if (inputsDone()) return kDone;
-    if (!cfg_.busyPoll) idle();
+    if (done_) {
+      io_->finish();
+      return kDone;
+    }
+    if (!cfg_.busyPoll) io_->idle(cfg_.idleUs);
   }
   return int(n);
 }

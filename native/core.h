@@ -7,14 +7,15 @@
 // native memory that JS sees as typed arrays; the pool is one ArrayBuffer, so
 // a packet reaches JS as an (offset, length) pair and its bytes never move.
 //
-// With distribution `none` the core services its ports' drivers itself (run
-// to completion). Other modes give it pipe rings fed by I/O threads instead;
-// the cycle is the same.
+// Where frames come from and go to is the core's CoreIO (core_io.h): its
+// own drivers (none, hw) or the distributor's rings (sw1, sw2). The cycle is
+// the same in every mode.
 #pragma once
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "core_io.h"
 #include "engine.h"
 
 namespace vnf {
@@ -24,7 +25,7 @@ struct CoreConfig {
   uint32_t txBatch = 32;     // most frames per driver transmit (MAX_BATCH_SEND)
   bool busyPoll = false;     // spin when idle instead of sleeping (BUSY_WAIT)
   uint32_t idleUs = 100;     // longest sleep when idle and not busy-polling
-  uint64_t count = 0;        // stop after this many received packets; 0 = never
+  int cpu = -1;              // pin the calling thread here (-1: leave it)
 };
 
 // Where JS finds each array inside the batch memory.
@@ -50,8 +51,9 @@ class Core {
   // Returns the new batch size, or kDone when no input will yield again.
   int cycle(bool failed);
 
-  // Retire the last batch without gathering another (at stop).
-  void finish(bool failed) { retire(failed); }
+  // Retire the last batch without gathering another, and tell the I/O side
+  // this core is done (at stop).
+  void finish(bool failed);
 
   // The engine's ceiling: run cycles with a C++ l2fwd (port i -> port i^1)
   // in place of JS for `ms` milliseconds. Returns packets forwarded.
@@ -64,8 +66,6 @@ class Core {
   void retire(bool failed);
   bool uniformForward(uint32_t n);
   uint32_t gather();
-  void idle();
-  bool inputsDone() const;
 
   std::shared_ptr<Engine> engine_;
   Engine& eng_;
@@ -73,6 +73,8 @@ class Core {
   CoreConfig cfg_;
   PoolCache cache_;
   Lane lane_;
+  std::unique_ptr<CoreIO> io_;
+  bool done_ = false;
 
   BatchLayout layout_;
   std::vector<uint8_t> mem_;
@@ -85,9 +87,6 @@ class Core {
   std::vector<Slot> held_;     // slot of each batch entry, native-only
   uint32_t held_n_ = 0;
   std::vector<uint32_t> sentOffsets_, sentLengths_;  // the batch as handed to JS
-  std::vector<uint8_t> done_;  // per port: input exhausted
-  uint32_t rr_ = 0;            // round-robin start among input ports
-  uint64_t received_ = 0;
 };
 
 double monotonicMs();

@@ -16,7 +16,8 @@ namespace vnf {
   X(vnf_errors, "batches whose process() threw")                              \
   X(vnf_error_drops, "packets dropped because process() threw")               \
   X(bad_verdicts, "packets dropped for a verdict naming no port")             \
-  X(bad_bounds, "packets dropped for an offset/length outside their buffer")
+  X(bad_bounds, "packets dropped for an offset/length outside their buffer")  \
+  X(dist_drops, "packets the distributor dropped: this core's pipe was full")
 
 #define VNF_PORT_COUNTERS(X)                                                  \
   X(rx_packets, "frames received")                                            \

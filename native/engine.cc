@@ -2,18 +2,56 @@
 
 #include <stdexcept>
 
+#include "distributor.h"
 
 namespace vnf {
 
 Engine::Engine(EngineConfig cfg)
     : cfg_(std::move(cfg)),
       pool_(cfg_.buffers, cfg_.bufSize),
-      counters_(cfg_.lanes, uint32_t(cfg_.ports.size())) {
+      counters_(cfg_.lanes(), uint32_t(cfg_.ports.size())),
+      rss_(cfg_.rssKey.data(), cfg_.cores) {
   if (!isPowerOfTwo(cfg_.ringSize)) throw std::runtime_error("ring size must be a power of two");
-  for (auto& pc : cfg_.ports) ports_.push_back(openPort(pc, *this));
+  if (cfg_.rssKey.size() != Toeplitz::kKeyLen) throw std::runtime_error("the RSS key must be 40 bytes");
+  if (cfg_.dist == Dist::kNone && cfg_.cores != 1) throw std::runtime_error("distribution none runs one core");
+  budget_ = int64_t(cfg_.count);
+  coreDone_.reset(new std::atomic<bool>[cfg_.cores]);
+  for (uint32_t k = 0; k < cfg_.cores; k++) coreDone_[k] = false;
+  const uint32_t queues = cfg_.dist == Dist::kHw ? cfg_.cores : 1;
+  for (auto& pc : cfg_.ports) {
+    ports_.emplace_back();
+    for (uint32_t q = 0; q < queues; q++) {
+      PortConfig c = pc;
+      c.queue = q;
+      c.queues = queues;
+      ports_.back().push_back(openPort(c, *this));
+    }
+  }
+  if (cfg_.dist == Dist::kSw1 || cfg_.dist == Dist::kSw2)
+    for (uint32_t k = 0; k < cfg_.cores; k++) {
+      toCore_.push_back(std::make_unique<Ring>(cfg_.ringSize));
+      fromCore_.push_back(std::make_unique<Ring>(cfg_.ringSize));
+    }
 }
 
-Engine::~Engine() { close(); }
+Engine::~Engine() {
+  stop();
+  join();
+  close();
+}
+
+uint32_t Engine::reserve(uint32_t want) {
+  if (!cfg_.count) return want;
+  const int64_t before = budget_.fetch_sub(want, std::memory_order_relaxed);
+  if (before >= int64_t(want)) return want;
+  const int64_t got = before > 0 ? before : 0;
+  budget_.fetch_add(int64_t(want) - got, std::memory_order_relaxed);
+  return uint32_t(got);
+}
+
+void Engine::refund(uint32_t n) {
+  if (cfg_.count && n) budget_.fetch_add(n, std::memory_order_relaxed);
+}
 
 std::shared_ptr<PipePair> Engine::pipe(const std::string& name, int& end) {
   std::lock_guard<std::mutex> g(pipesLock_);
@@ -24,10 +62,24 @@ std::shared_ptr<PipePair> Engine::pipe(const std::string& name, int& end) {
   return p;
 }
 
+void Engine::start() {
+  if ((cfg_.dist == Dist::kSw1 || cfg_.dist == Dist::kSw2) && !distributor_) {
+    distributor_ = std::make_unique<Distributor>(*this);
+    distributor_->start();
+  }
+}
+
+void Engine::stop() { stopping_.store(true, std::memory_order_release); }
+
+void Engine::join() {
+  if (distributor_) distributor_->join();
+}
+
 void Engine::close() {
   if (closed_) return;
   closed_ = true;
-  for (auto& p : ports_) p->close();
+  for (auto& instances : ports_)
+    for (auto& p : instances) p->close();
 }
 
 }  // namespace vnf

@@ -1,5 +1,6 @@
-// The engine: one buffer pool, the ports, the counters, and the cores that
-// move packets between them. Plain C++; binding.cc turns it into the addon.
+// The engine: one buffer pool, the ports, the counters, the distribution
+// rings and threads, and the cores that move packets between them. Plain
+// C++; binding.cc turns it into the addon.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -13,16 +14,39 @@
 #include "pool.h"
 #include "port.h"
 #include "ring.h"
+#include "rss.h"
 
 namespace vnf {
+
+// How packets reach the cores (the seed's modes).
+enum class Dist {
+  kNone,  // one core runs the ports itself, to completion
+  kHw,    // each core owns one queue of every port; no I/O thread
+  kSw1,   // one I/O thread does rx and tx, spreading by hash (N-1)
+  kSw2,   // a dedicated rx thread and a dedicated tx thread (N-2)
+};
 
 struct EngineConfig {
   uint32_t buffers = 32768;   // pool size in buffers
   uint32_t bufSize = 2048;    // bytes per buffer
   uint32_t headroom = 64;     // free bytes before each received frame
   uint32_t ringSize = 1024;   // slots per ring (pipes, distribution)
-  uint32_t lanes = 2;         // counter blocks: one per core, then I/O threads, then the host
+  uint32_t cores = 1;
+  Dist dist = Dist::kNone;
+  uint32_t rxBatch = 256;     // the I/O threads' burst
+  uint32_t txBatch = 32;
+  uint32_t idleUs = 100;
+  bool busyPoll = false;
+  uint64_t count = 0;         // stop after this many received packets; 0 = never
+  std::vector<int> ioCpus;    // where the I/O threads run (rx, then tx)
+  std::vector<uint8_t> rssKey = std::vector<uint8_t>(kSymmetricKey, kSymmetricKey + Toeplitz::kKeyLen);
   std::vector<PortConfig> ports;
+
+  // Counter lanes: the cores, then the I/O rx and tx threads, then the host.
+  uint32_t lanes() const { return cores + 3; }
+  uint32_t ioRxLane() const { return cores; }
+  uint32_t ioTxLane() const { return cores + 1; }
+  uint32_t hostLane() const { return cores + 2; }
 };
 
 // Both directions of a `pipe:NAME`, the in-process twin of a netmap pipe.
@@ -33,6 +57,8 @@ struct PipePair {
   int opened = 0;
 };
 
+class Distributor;
+
 class Engine {
  public:
   explicit Engine(EngineConfig cfg);
@@ -41,12 +67,34 @@ class Engine {
   const EngineConfig& config() const { return cfg_; }
   Pool& pool() { return pool_; }
   CounterSet& counters() { return counters_; }
+  const Rss& rss() const { return rss_; }
   uint32_t portCount() const { return uint32_t(ports_.size()); }
-  Port& port(uint32_t i) { return *ports_[i]; }
+  // Instance `queue` of port p (hw mode has one per core; others only 0).
+  Port& port(uint32_t p, uint32_t queue = 0) { return *ports_[p][queue]; }
+
+  // Distribution rings of core k (sw modes): frames to it, verdicts from it.
+  Ring& toCore(uint32_t k) { return *toCore_[k]; }
+  Ring& fromCore(uint32_t k) { return *fromCore_[k]; }
+
+  // Shared run state, read by every lane.
+  bool stopping() const { return stopping_.load(std::memory_order_acquire); }
+  bool inputDone() const { return inputDone_.load(std::memory_order_acquire); }
+  void setInputDone() { inputDone_.store(true, std::memory_order_release); }
+  void setCoreDone(uint32_t k) { coreDone_[k].store(true, std::memory_order_release); }
+  bool coreDone(uint32_t k) const { return coreDone_[k].load(std::memory_order_acquire); }
+
+  // The --count budget: take up to `want` packets' worth; give back unused.
+  // Unlimited when count is 0. Returns 0 once the budget is spent.
+  uint32_t reserve(uint32_t want);
+  void refund(uint32_t n);
+  bool budgetSpent() const { return cfg_.count && budget_.load(std::memory_order_relaxed) <= 0; }
 
   // The next free end of pipe NAME (0 for the first opener, 1 for the second).
   std::shared_ptr<PipePair> pipe(const std::string& name, int& end);
 
+  void start();   // start the I/O threads of sw modes
+  void stop();    // inputs stop; what is in flight drains to the outputs
+  void join();    // wait for the I/O threads
   // Flush and release every port. Call once every core has stopped.
   void close();
 
@@ -54,9 +102,15 @@ class Engine {
   EngineConfig cfg_;
   Pool pool_;
   CounterSet counters_;
+  Rss rss_;
   std::mutex pipesLock_;
   std::map<std::string, std::shared_ptr<PipePair>> pipes_;
-  std::vector<std::unique_ptr<Port>> ports_;
+  std::vector<std::vector<std::unique_ptr<Port>>> ports_;
+  std::vector<std::unique_ptr<Ring>> toCore_, fromCore_;
+  std::unique_ptr<std::atomic<bool>[]> coreDone_;
+  std::atomic<bool> stopping_{false}, inputDone_{false};
+  std::atomic<int64_t> budget_{0};
+  std::unique_ptr<Distributor> distributor_;
   bool closed_ = false;
 };
 

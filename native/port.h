@@ -29,6 +29,11 @@ struct PortConfig {
   std::string driver;      // pcap, gen, sink, pipe, ...
   PortOptions options;
   uint32_t headroom;       // bytes left free before each received frame
+  // Distribution `hw` opens one instance of a port per core: instance `queue`
+  // of `queues` serves that core alone (NIC queue, fanout member, or a hash
+  // share of a file or generator). Other modes open queue 0 of 1.
+  uint32_t queue = 0;
+  uint32_t queues = 1;
 };
 
 class Port {

@@ -20,15 +20,28 @@ export interface NativeEngine {
   describe(): string[];
   counters(): CounterRegion;
   pipeHost(name: string): PipeHost;
+  start(): void;   // the I/O threads of sw1/sw2
+  stop(): void;    // inputs stop; what is in flight drains
+  join(): void;    // wait for the I/O threads
   close(): void;
 }
+
+export type Distribution = "none" | "hw" | "sw1" | "sw2";
 
 export interface EngineConfig {
   buffers: number;
   bufSize: number;
   headroom: number;
   ringSize: number;
-  lanes: number;
+  cores: number;
+  dist: Distribution;
+  rxBatch: number;
+  txBatch: number;
+  idleUs: number;
+  busyPoll: boolean;
+  count: number;
+  ioCpus: number[];
+  rssKey: Uint8Array;
   ports: { name: string; driver: string; options: Record<string, string> }[];
 }
 
@@ -37,7 +50,7 @@ export interface CoreOptions {
   txBatch: number;
   busyPoll: boolean;
   idleUs: number;
-  count: number;
+  cpu: number;     // -1: leave the thread where the OS puts it
 }
 
 export interface NativeCore {
@@ -53,6 +66,8 @@ export interface NativeCore {
 interface Addon {
   Engine: new (cfg: EngineConfig) => NativeEngine;
   attach(engineId: number, core: number, opts: CoreOptions): NativeCore;
+  toeplitz(key: Uint8Array, input: Uint8Array): number;
+  frameHash(key: Uint8Array, frame: Uint8Array): number;
 }
 
 let addon: Addon | undefined;

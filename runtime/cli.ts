@@ -28,7 +28,8 @@ Examples:
   vnfrun vnfs/firewall.ts --port in=pcap:trace.pcap --port out=pcap:out.pcap
   vnfrun vnfs/l2fwd.ts --port in=gen:flows=1000,size=64 --port out=sink \\
          --duration 5 --rx-batch 256 --tx-batch 32
-  vnfrun vnfs/l2fwd.ts --port pcap:trace.pcap --port pcap:out.pcap --json`;
+  vnfrun vnfs/l2fwd.ts --port pcap:trace.pcap --port pcap:out.pcap --json
+  vnfrun vnfs/firewall.ts --cores 4 --dist sw1 --cpus 0-4 --port in=gen:flows=10000 --port out=sink`;
 
 function int(name: string, min: number, max: number) {
   return (v: string) => {
@@ -36,6 +37,11 @@ function int(name: string, min: number, max: number) {
     if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}`);
     return n;
   };
+}
+
+function distMode(v: string): string {
+  if (!["none", "hw", "sw1", "sw2"].includes(v)) throw new InvalidArgumentError("choose none, hw, sw1 or sw2");
+  return v;
 }
 
 function seconds(v: string): number {
@@ -57,6 +63,10 @@ const program = new Command()
   .description("Run a network function written in TypeScript on a zero-copy packet engine")
   .argument("<vnf>", "the VNF module (.ts or .js) whose default export is defineVnf({...})")
   .option("-p, --port <spec>", "attach a port: [name=]driver:args (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option("--cores <n>", "worker cores, each with its own JS context", int("--cores", 1, 64), 1)
+  .option("--dist <mode>", "how packets reach the cores: none (1 core), hw (a queue per core), sw1 (one I/O thread, the seed's N-1), sw2 (rx + tx threads, N-2); default none for 1 core, sw1 for more", distMode)
+  .option("--cpus <list>", "pin I/O threads, then cores, to these CPUs (e.g. 0-4)")
+  .option("--rss-key <key>", "symmetric (default: 0x6d5a repeated, both directions of a flow on one core), microsoft, or 80 hex digits")
   .option("--rx-batch <n>", "most packets per batch handed to the VNF (MAX_BATCH_RECV)", int("--rx-batch", 1, 1024), 256)
   .option("--tx-batch <n>", "most frames per driver transmit (MAX_BATCH_SEND)", int("--tx-batch", 1, 1024), 32)
   .option("--busy-poll", "spin when idle instead of sleeping (BUSY_WAIT)", false)
@@ -79,6 +89,10 @@ const program = new Command()
       summary = await run({
         vnf,
         ports: o.port,
+        cores: o.cores,
+        dist: o.dist,
+        cpus: o.cpus,
+        rssKey: o.rssKey,
         rxBatch: o.rxBatch,
         txBatch: o.txBatch,
         busyPoll: o.busyPoll,

@@ -9,9 +9,10 @@ export interface WorkerInit {
   bundleFile: string;
   portNames: string[];
   options: CoreOptions;
-  control: SharedArrayBuffer;   // Int32Array of CTL_WORDS
+  control: SharedArrayBuffer;   // Int32Array of CTL_WORDS, for control messages
   nativeForward?: number;       // run the C++ l2fwd for this many ms instead of JS
 }
 
-export const CTL_STOP = 0;      // non-zero: finish the batch in hand and exit
+// Stopping is the engine's job (inputs stop, rings drain, each core's cycle
+// then returns done); these words carry what the engine does not know about.
 export const CTL_WORDS = 4;

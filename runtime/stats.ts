@@ -40,7 +40,7 @@ export function diff(a: Snapshot, b: Snapshot): Snapshot {
 }
 
 const DROP_KEYS_PORT = ["rx_malformed", "rx_no_buffer", "rx_ring_full", "tx_ring_full", "tx_errors", "tx_no_output"];
-const DROP_KEYS_CORE = ["vnf_drops", "vnf_error_drops", "bad_verdicts", "bad_bounds"];
+const DROP_KEYS_CORE = ["vnf_drops", "vnf_error_drops", "bad_verdicts", "bad_bounds", "dist_drops"];
 
 /** Every drop, by cause, summed over ports and cores. */
 export function drops(s: Snapshot): Record<string, number> {

@@ -4,15 +4,21 @@
 import { rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Worker } from "node:worker_threads";
-import { loadAddon, type NativeEngine } from "./addon";
+import { loadAddon, type Distribution, type NativeEngine } from "./addon";
+import { CpuListError, parseCpuList } from "./cpus";
+import { RssKeyError, parseRssKey } from "./rss";
 import { compileVnf, type Bundle, type CompileOptions } from "./compile";
 import { parsePorts, type PortSpec } from "./ports";
 import { Counters, diff, drops, rateLine, sum, type Snapshot } from "./stats";
-import { CTL_STOP, CTL_WORDS, type WorkerInit } from "./control";
+import { CTL_WORDS, type WorkerInit } from "./control";
 
 export interface RunOptions extends CompileOptions {
   vnf: string;
   ports?: string[];
+  cores?: number;
+  dist?: Distribution;      // default: none for one core, sw1 for more
+  cpus?: string;            // --cpus LIST: I/O threads first, then cores
+  rssKey?: string;          // symmetric (default), microsoft, or 80 hex digits
   rxBatch?: number;
   txBatch?: number;
   busyPoll?: boolean;
@@ -24,7 +30,7 @@ export interface RunOptions extends CompileOptions {
   ringSize?: number;
   nativeForward?: boolean;  // replace the VNF with the C++ l2fwd (the engine's ceiling)
   onLine?: (line: string) => void;     // live rate line, once a second
-  onMessage?: (text: string) => void;  // VNF errors and logs
+  onMessage?: (text: string) => void;  // VNF errors, logs and warnings
 }
 
 export interface PortSummary extends Record<string, unknown> {
@@ -40,6 +46,8 @@ export interface Summary {
   tx_mpps: number;
   tx_gbps: number;
   drops: Record<string, number>;
+  cores_used: number;
+  dist: Distribution;
   ports: PortSummary[];
   cores: Record<string, number>[];
 }
@@ -67,11 +75,47 @@ function loadVnfPorts(bundle: Bundle): string[] {
   return vnf.ports;
 }
 
+interface Layout {
+  cores: number;
+  dist: Distribution;
+  coreCpus: number[];      // -1: unpinned
+  ioCpus: number[];
+}
+
+/** Cores, distribution and pinning, checked before anything starts. */
+function plan(opts: RunOptions): Layout {
+  const cores = opts.cores ?? 1;
+  if (!Number.isInteger(cores) || cores < 1 || cores > 64) throw new RunError(`--cores ${cores}: give 1 to 64`);
+  const dist = opts.dist ?? (cores === 1 ? "none" : "sw1");
+  if (dist === "none" && cores > 1) throw new RunError(`--dist none runs one core; for ${cores} use hw, sw1 or sw2`);
+  const io = dist === "sw1" ? 1 : dist === "sw2" ? 2 : 0;
+  if (!opts.cpus) return { cores, dist, coreCpus: Array(cores).fill(-1), ioCpus: [] };
+  let cpus: number[];
+  try {
+    cpus = parseCpuList(opts.cpus);
+  } catch (e) {
+    throw new RunError((e as CpuListError).message);
+  }
+  if (cpus.length < cores + io)
+    throw new RunError(`--cpus ${opts.cpus} lists ${cpus.length} CPUs; --cores ${cores} --dist ${dist} needs ${cores + io} (${cores} cores${io ? ` + ${io} I/O thread${io > 1 ? "s" : ""}` : ""})`);
+  // The seed's layout: I/O on the first CPUs, then one core each.
+  return { cores, dist, ioCpus: cpus.slice(0, io), coreCpus: cpus.slice(io, io + cores) };
+}
+
 async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
+  const say = opts.onMessage ?? ((t: string) => process.stderr.write(t + "\n"));
   const vnfPorts = loadVnfPorts(bundle);
   const specs = parsePorts(opts.ports ?? [], vnfPorts);
-  const cores = 1;
+  const layout = plan(opts);
+  let rss;
+  try {
+    rss = parseRssKey(opts.rssKey);
+  } catch (e) {
+    throw new RunError((e as RssKeyError).message);
+  }
+  if (rss.warning && layout.cores > 1) say(`warning: ${rss.warning}`);
   const { Engine } = loadAddon();
+  const rxBatch = opts.rxBatch ?? 256, txBatch = opts.txBatch ?? 32, idleUs = opts.idleUs ?? 100, busyPoll = !!opts.busyPoll;
   let engine: NativeEngine;
   try {
     engine = new Engine({
@@ -79,83 +123,101 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
       bufSize: 2048,
       headroom: 64,
       ringSize: opts.ringSize ?? 1024,
-      lanes: cores + 1,
+      cores: layout.cores,
+      dist: layout.dist,
+      rxBatch, txBatch, idleUs, busyPoll,
+      count: opts.count ?? 0,
+      ioCpus: layout.ioCpus,
+      rssKey: rss.key,
       ports: specs.map((s) => ({ name: s.name, driver: s.driver, options: s.options })),
     });
   } catch (e) {
     throw new RunError((e as Error).message);
   }
-  const counters = new Counters(engine.counters(), cores);
+  const counters = new Counters(engine.counters(), layout.cores);
   const control = new SharedArrayBuffer(CTL_WORDS * 4);
-  const ctl = new Int32Array(control);
 
   const start = counters.snapshot();
   let warm: Snapshot | undefined;
   let last = start;
   const warmupMs = (opts.warmupS ?? 0) * 1000;
   const timers: NodeJS.Timeout[] = [];
-  const stop = () => Atomics.store(ctl, CTL_STOP, 1);
-  if (warmupMs > 0) timers.push(setTimeout(() => (warm = counters.snapshot()), warmupMs));
-  if (opts.durationS !== undefined) timers.push(setTimeout(stop, opts.durationS * 1000 + warmupMs));
-  if (opts.onLine)
-    timers.push(setInterval(() => {
-      const now = counters.snapshot();
-      opts.onLine!(rateLine(diff(last, now)));
-      last = now;
-    }, 1000));
-  const onSigint = () => { if (Atomics.load(ctl, CTL_STOP)) process.exit(130); stop(); };
+  const stop = () => engine.stop();
+  let stopped = false;
+  const onSigint = () => { if (stopped) process.exit(130); stopped = true; stop(); };
   process.on("SIGINT", onSigint);
 
   let end: Snapshot;
   try {
-    await Promise.all(
-      Array.from({ length: cores }, (_, core) =>
-        runWorker({
-          engineId: engine.id,
-          core,
-          cores,
-          bundleFile: bundle.file,
-          portNames: vnfPorts,
-          options: {
-            rxBatch: opts.rxBatch ?? 256,
-            txBatch: opts.txBatch ?? 32,
-            busyPoll: !!opts.busyPoll,
-            idleUs: opts.idleUs ?? 100,
-            count: opts.count ?? 0,
-          },
-          control,
-          nativeForward: opts.nativeForward ? (opts.durationS ?? 1) * 1000 + warmupMs : undefined,
-        }, opts.onMessage ?? ((t) => process.stderr.write(t + "\n")), stop),
-      ),
+    const workers = Array.from({ length: layout.cores }, (_, core) =>
+      startWorker({
+        engineId: engine.id,
+        core,
+        cores: layout.cores,
+        bundleFile: bundle.file,
+        portNames: vnfPorts,
+        options: { rxBatch, txBatch, busyPoll, idleUs, cpu: layout.coreCpus[core] },
+        control,
+        nativeForward: opts.nativeForward ? (opts.durationS ?? 1) * 1000 + warmupMs : undefined,
+      }, say, stop),
     );
+    // Every core has its context and state: let the I/O threads go.
+    await Promise.all(workers.map((w) => w.ready));
+    engine.start();
+    if (warmupMs > 0) timers.push(setTimeout(() => (warm = counters.snapshot()), warmupMs));
+    if (opts.durationS !== undefined) timers.push(setTimeout(stop, opts.durationS * 1000 + warmupMs));
+    if (opts.onLine)
+      timers.push(setInterval(() => {
+        const now = counters.snapshot();
+        opts.onLine!(rateLine(diff(last, now)));
+        last = now;
+      }, 1000));
+    await Promise.all(workers.map((w) => w.exited));
   } finally {
     timers.forEach((t) => clearTimeout(t));
     process.off("SIGINT", onSigint);
-    engine.close();               // drivers flush here (pcap), counting what they send
+    engine.stop();
+    engine.close();               // joins the I/O threads; drivers flush (pcap), counting what they send
     end = counters.snapshot();
   }
   const describe = engine.describe();   // after close: includes drivers' warnings
-  return summarize(bundle.source, specs, describe, warm && end.at - warm.at > 0 ? diff(warm, end) : diff(start, end), diff(start, end));
+  return summarize(bundle.source, layout, specs, describe, warm && end.at - warm.at > 0 ? diff(warm, end) : diff(start, end), diff(start, end));
 }
 
-function runWorker(init: WorkerInit, onMessage: (t: string) => void, stopAll: () => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const w = new Worker(join(__dirname, "worker.js"), { workerData: init });
-    let fatal: string | undefined;
+interface RunningWorker {
+  ready: Promise<void>;    // its context is loaded and init() ran
+  exited: Promise<void>;
+}
+
+function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => void): RunningWorker {
+  const w = new Worker(join(__dirname, "worker.js"), { workerData: init });
+  let fatal: string | undefined;
+  let markReady: () => void = () => {};
+  let failReady: (e: Error) => void = () => {};
+  const ready = new Promise<void>((res, rej) => { markReady = res; failReady = rej; });
+  const exited = new Promise<void>((resolve, reject) => {
     w.on("message", (m: { type: string; text?: string; core?: number }) => {
-      if (m.type === "vnf-error") onMessage(`vnf error (core ${m.core}): ${m.text}`);
-      else if (m.type === "log") onMessage(`[core ${m.core}] ${m.text}`);
+      if (m.type === "ready") markReady();
+      else if (m.type === "vnf-error") say(`vnf error (core ${m.core}): ${m.text}`);
+      else if (m.type === "log") say(`[core ${m.core}] ${m.text}`);
       else if (m.type === "fatal") { fatal = m.text; stopAll(); }
     });
-    w.on("error", (e) => { stopAll(); reject(new RunError(`core ${init.core}: ${e.message}`)); });
-    w.on("exit", () => (fatal ? reject(new RunError(`core ${init.core}: ${fatal}`)) : resolve()));
+    w.on("error", (e) => { stopAll(); const err = new RunError(`core ${init.core}: ${e.message}`); failReady(err); reject(err); });
+    w.on("exit", () => {
+      if (fatal) { const err = new RunError(`core ${init.core}: ${fatal}`); failReady(err); reject(err); }
+      else { markReady(); resolve(); }
+    });
   });
+  exited.catch(() => {});
+  return { ready, exited };
 }
 
-function summarize(vnf: string, specs: PortSpec[], describe: string[], rate: Snapshot, total: Snapshot): Summary {
+function summarize(vnf: string, layout: Layout, specs: PortSpec[], describe: string[], rate: Snapshot, total: Snapshot): Summary {
   const secs = rate.at / 1000 || Number.MIN_VALUE;
   return {
     vnf,
+    cores_used: layout.cores,
+    dist: layout.dist,
     seconds: rate.at / 1000,
     rx_mpps: sum(rate.ports, "rx_packets") / secs / 1e6,
     tx_mpps: sum(rate.ports, "tx_packets") / secs / 1e6,

@@ -4,16 +4,16 @@
 // One native call per batch; packets are (offset, length) into the pool.
 import { parentPort, workerData } from "node:worker_threads";
 import { loadAddon } from "./addon";
-import { CTL_STOP, type WorkerInit } from "./control";
+import type { WorkerInit } from "./control";
 import { errorLocation } from "./errors";
 
 const init = workerData as WorkerInit;
-const ctl = new Int32Array(init.control);
 const post = (m: unknown) => parentPort!.postMessage(m);
 
 function main(): void {
   const core = loadAddon().attach(init.engineId, init.core, init.options);
   if (init.nativeForward !== undefined) {
+    post({ type: "ready", core: init.core });
     const packets = core.runNativeForward(init.nativeForward);
     core.detach();
     post({ type: "done", packets });
@@ -56,8 +56,7 @@ function main(): void {
         failed = 1;
         errors.report(e);
       }
-    } else if (n < 0) break;
-    if (ctl[CTL_STOP] !== 0) break;
+    } else if (n < 0) break;   // the engine stopped and this core drained
   }
   core.finish(failed);
   core.detach();

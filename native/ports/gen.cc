@@ -11,6 +11,7 @@
 
 #include "../checksum.h"
 #include "../core.h"
+#include "../engine.h"
 #include "../port.h"
 
 namespace vnf {
@@ -27,10 +28,12 @@ struct Template {
 
 class GenPort : public Port {
  public:
-  GenPort(const PortConfig& cfg, Pool& pool) : Port(cfg), headroom_(cfg.headroom) {
+  GenPort(const PortConfig& cfg, Pool& pool, const Rss& rss) : Port(cfg), headroom_(cfg.headroom) {
     const PortOptions& o = cfg.options;
     flows_ = uint32_t(optionU64(o, "flows", 1024));
     count_ = optionU64(o, "count", 0);
+    // In hw mode each core's instance sends its share.
+    if (count_ && cfg.queues > 1) count_ = count_ / cfg.queues + (cfg.queue < count_ % cfg.queues ? 1 : 0);
     rate_ = optionF64(o, "rate", 0);
     const double v6 = optionF64(o, "ipv6", 0), tcp = optionF64(o, "tcp", 0);
     if (flows_ == 0) throw std::runtime_error("gen: flows must be at least 1");
@@ -46,11 +49,12 @@ class GenPort : public Port {
     mixed_ = (v6Permille_ % 1000) != 0 || (tcpPermille_ % 1000) != 0;
     kind0_ = (v6Permille_ >= 1000 ? 2 : 0) + (tcpPermille_ >= 1000 ? 1 : 0);
     buildTemplates();
+    pickFlows(rss, cfg.queue, cfg.queues);
     prebuildFrames();
   }
 
   int receive(Lane& lane, Slot* slots, uint32_t max) override {
-    if (count_ && sent_ >= count_) return kExhausted;
+    if ((count_ && sent_ >= count_) || mine_.empty()) return kExhausted;
     if (count_ && count_ - sent_ < max) max = uint32_t(count_ - sent_);
     if (rate_ > 0) max = std::min<uint32_t>(max, allowance());
     uint64_t* c = lane.counters.port(index_);
@@ -62,21 +66,23 @@ class GenPort : public Port {
     uint64_t bytes = 0;
     if (!frames_.empty()) {
       // Every flow's frame is ready-made: one fixed-size copy per frame.
-      const uint32_t len = frameLen_, headroom = headroom_, flows = flows_;
+      const uint32_t len = frameLen_, headroom = headroom_, flows = uint32_t(mine_.size());
       const uint8_t* frames = frames_.data();
-      uint32_t f = flow_;
+      uint32_t at = at_;
       for (uint32_t i = 0; i < n; i++) {
-        memcpy(pool.data(bufs[i]) + headroom, frames + size_t(f) * kFrameStride, kFrameStride);
+        memcpy(pool.data(bufs[i]) + headroom, frames + size_t(at) * kFrameStride, kFrameStride);
         slots[i] = Slot{bufs[i], uint16_t(headroom), uint16_t(len), 0, 0, 0};
-        if (++f == flows) f = 0;
+        if (++at == flows) at = 0;
       }
-      flow_ = f;
+      at_ = at;
       bytes = uint64_t(len) * n;
     } else {
       for (uint32_t i = 0; i < n; i++) {
-        const uint32_t len = fill(pool.data(bufs[i]) + headroom_);
+        const uint32_t len = fill(pool.data(bufs[i]) + headroom_, mine_[at_], sizeAt_);
         slots[i] = Slot{bufs[i], uint16_t(headroom_), uint16_t(len), 0, 0, 0};
         bytes += len;
+        if (++at_ == mine_.size()) at_ = 0;
+        if (++sizeAt_ == sizes_.size()) sizeAt_ = 0;
       }
     }
     sent_ += n;
@@ -92,7 +98,9 @@ class GenPort : public Port {
 
   std::string describe() const override {
     std::ostringstream s;
-    s << "gen " << flows_ << " flows, size";
+    s << "gen " << flows_ << " flows";
+    if (mine_.size() != flows_) s << " (" << mine_.size() << " on this queue)";
+    s << ", size";
     for (uint32_t z : sizes_) s << ' ' << z;
     s << ", " << v6Permille_ / 10.0 << "% IPv6, " << tcpPermille_ / 10.0 << "% TCP";
     if (rate_ > 0) s << ", " << rate_ << " pps";
@@ -118,6 +126,7 @@ class GenPort : public Port {
 
   // Kind of flow f: a fixed, well-spread choice so each flow keeps one protocol.
   Kind kindOf(uint32_t f) const {
+    if (!mixed_) return Kind(kind0_);
     const bool v6 = (f * 2654435761u >> 7) % 1000 < v6Permille_;
     const bool tcp = (f * 2246822519u >> 9) % 1000 < tcpPermille_;
     return Kind((v6 ? 2 : 0) + (tcp ? 1 : 0));
@@ -131,18 +140,27 @@ class GenPort : public Port {
       for (uint32_t s = 0; s < sizes; s++) build(Kind(k), sizes_[s] - 4, tpl_[k * sizes + s], &bytes_[(k * sizes + s) * size_t(stride_)]);
   }
 
+  // The flows this instance sends: all of them, or in hw mode those whose
+  // RSS hash picks this queue, as a NIC would have spread them.
+  void pickFlows(const Rss& rss, uint32_t queue, uint32_t queues) {
+    std::vector<uint8_t> frame(stride_);
+    for (uint32_t f = 0; f < flows_; f++) {
+      uint32_t hash = 0;
+      if (queues == 1 || rss.queueOf(frame.data(), fill(frame.data(), f, 0), hash) == queue) mine_.push_back(f);
+    }
+  }
+
   // With one size of at most 64 bytes and not too many flows, render every
   // flow's frame once; the hot path is then a copy and nothing else.
   static constexpr uint32_t kFrameStride = 64;
   static constexpr uint32_t kMaxPrebuiltFlows = 65536;
   void prebuildFrames() {
-    if (sizes_.size() != 1 || flows_ > kMaxPrebuiltFlows) return;
-    frameLen_ = tpl_[kindOf(0)].len;
-    for (uint32_t f = 0; f < flows_; f++)   // one length for all, as Slot fill assumes
+    if (sizes_.size() != 1 || mine_.empty() || mine_.size() > kMaxPrebuiltFlows) return;
+    frameLen_ = tpl_[kindOf(mine_[0])].len;
+    for (uint32_t f : mine_)   // one length for all, as the copy loop assumes
       if (tpl_[kindOf(f)].len != frameLen_ || frameLen_ > kFrameStride) return;
-    frames_.assign(size_t(flows_) * kFrameStride, 0);
-    for (uint32_t f = 0; f < flows_; f++) fill(&frames_[size_t(f) * kFrameStride]);
-    flow_ = addrAt_ = sportAt_ = dportAt_ = sizeAt_ = 0;
+    frames_.assign(mine_.size() * kFrameStride, 0);
+    for (size_t i = 0; i < mine_.size(); i++) fill(&frames_[i * kFrameStride], mine_[i], 0);
   }
 
   // One frame with flow-varying fields at zero; checksums computed in full.
@@ -197,20 +215,16 @@ class GenPort : public Port {
     put16(h + (tcp ? 16 : 6), t.l4Sum);
   }
 
-  // Write the next frame into `d`; returns its length. Flow, size and port
-  // counters step in lockstep and wrap, so there is no division per frame.
-  uint32_t fill(uint8_t* d) {
-    const uint32_t f = flow_;
-    const Kind k = mixed_ ? kindOf(f) : Kind(kind0_);
-    const uint32_t idx = k * uint32_t(sizes_.size()) + sizeAt_;
+  // Write flow f's frame of size sizes_[sizeIdx] into `d`; returns its length.
+  uint32_t fill(uint8_t* d, uint32_t f, uint32_t sizeIdx) const {
+    const Kind k = kindOf(f);
+    const uint32_t idx = k * uint32_t(sizes_.size()) + sizeIdx;
     const Template& t = tpl_[idx];
-    const uint8_t* src = &bytes_[idx * size_t(stride_)];
-    if (t.len <= 64) memcpy(d, src, 64);  // fixed size: a few vector moves
-    else memcpy(d, src, t.len);
-    const uint32_t sport = 1024 + sportAt_, dport = dportLo_ + dportAt_;
+    memcpy(d, &bytes_[idx * size_t(stride_)], t.len);
+    const uint32_t sport = 1024 + f % 64512, dport = dportLo_ + f % dportSpan_;
     uint32_t addr;   // added to the template's source address
     if (k < kV6Udp) {
-      addr = addrAt_;  // stays inside 198.18.0.0/15
+      addr = f % 131072;  // stays inside 198.18.0.0/15
       put32(d + 26, kSrc4 + addr);
       put16(d + 24, csumAdd(t.ipSum, (addr >> 16) + (addr & 0xffff)));
     } else {
@@ -224,16 +238,7 @@ class GenPort : public Port {
     uint16_t sum = csumAdd(t.l4Sum, (addr >> 16) + (addr & 0xffff) + sport + dport);
     if (!tcp && sum == 0) sum = 0xffff;
     put16(h + (tcp ? 16 : 6), sum);
-    step();
     return t.len;
-  }
-
-  void step() {
-    if (++sizeAt_ == sizes_.size()) sizeAt_ = 0;
-    if (++flow_ == flows_) { flow_ = addrAt_ = sportAt_ = dportAt_ = 0; return; }
-    if (++addrAt_ == 131072) addrAt_ = 0;
-    if (++sportAt_ == 64512) sportAt_ = 0;
-    if (++dportAt_ == dportSpan_) dportAt_ = 0;
   }
 
   // Token bucket for `rate`: frames due since the last call, at most a
@@ -248,7 +253,8 @@ class GenPort : public Port {
 
   uint32_t headroom_, stride_ = 0, flows_ = 1, v6Permille_ = 0, tcpPermille_ = 0;
   uint32_t dportLo_ = 1, dportSpan_ = 1;
-  uint32_t flow_ = 0, sizeAt_ = 0, addrAt_ = 0, sportAt_ = 0, dportAt_ = 0;  // position of the next frame
+  std::vector<uint32_t> mine_;   // the flows this instance sends, in order
+  uint32_t at_ = 0, sizeAt_ = 0; // position of the next frame
   std::vector<uint8_t> frames_;   // prebuilt frames, kFrameStride apart
   uint32_t frameLen_ = 0;
   bool mixed_ = false;   // flows differ in kind; else every flow is kind0_
@@ -263,7 +269,7 @@ class GenPort : public Port {
 }  // namespace
 
 static std::unique_ptr<Port> openGenPort(const PortConfig& cfg, Engine& engine) {
-  return std::make_unique<GenPort>(cfg, engine.pool());
+  return std::make_unique<GenPort>(cfg, engine.pool(), engine.rss());
 }
 
 static DriverRegistration registration("gen", openGenPort);

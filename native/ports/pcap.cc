@@ -13,12 +13,15 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
 #include <vector>
 
 #include "pcap_format.h"
+#include "../engine.h"
 #include "../port.h"
 
 namespace vnf {
@@ -103,13 +106,18 @@ struct Mapping {
 
 class PcapReadPort : public Port {
  public:
-  PcapReadPort(const PortConfig& cfg, const std::string& file, uint64_t loops)
+  PcapReadPort(const PortConfig& cfg, const std::string& file, uint64_t loops, const Rss& rss)
       : Port(cfg), file_(file), loops_(loops), headroom_(cfg.headroom),
-        map_(file, loops == 1), reader_(map_.data, map_.size, file) {}
+        map_(file, loops == 1), reader_(map_.data, map_.size, file),
+        rss_(rss), queue_(cfg.queue), queues_(cfg.queues) {}
 
   int receive(Lane& lane, Slot* slots, uint32_t max) override {
     if (done_) return kExhausted;
     uint64_t* c = lane.counters.port(index());
+    // In hw mode every core's instance reads the whole file and keeps the
+    // frames RSS gives its queue; only queue 0 counts the file's faults.
+    uint64_t scratch[kPortCounters] = {0};
+    uint64_t* faults = queue_ == 0 ? c : scratch;
     Pool& pool = lane.cache.pool();
     uint32_t room = pool.bufSize() > headroom_ ? pool.bufSize() - headroom_ : 0;
     uint32_t maxFrame = room < kMaxSlotLen ? room : kMaxSlotLen;
@@ -119,7 +127,9 @@ class PcapReadPort : public Port {
     while (n < max) {
       uint32_t buf;
       if (!lane.cache.alloc(buf)) { c[rx_no_buffer]++; break; }  // the frame waits in the file
-      if (!nextFrame(c, rec, maxFrame)) { lane.cache.free(buf); break; }
+      bool got;
+      while ((got = nextFrame(faults, rec, maxFrame)) && !mine(rec)) {}
+      if (!got) { lane.cache.free(buf); break; }
       std::memcpy(pool.data(buf) + headroom_, rec.data, rec.caplen);
       slots[n++] = Slot{buf, uint16_t(headroom_), uint16_t(rec.caplen), 0, uint16_t(index()), 0};
       bytes += rec.caplen;
@@ -192,12 +202,19 @@ class PcapReadPort : public Port {
   }
 
   std::string file_;
+  bool mine(const pcapfmt::Record& rec) const {
+    uint32_t hash;
+    return queues_ == 1 || rss_.queueOf(rec.data, rec.caplen, hash) == queue_;
+  }
+
   uint64_t loops_, pass_ = 0, passFrames_ = 0;
   uint32_t headroom_;
   bool done_ = false;
   Mapping map_;
   pcapfmt::Reader reader_;
   Note stopNote_, dropNote_;
+  const Rss& rss_;
+  uint32_t queue_, queues_;
 };
 
 class PcapWritePort : public Port {
@@ -324,17 +341,67 @@ class PcapWritePort : public Port {
 
 }  // namespace
 
-static std::unique_ptr<Port> openPcapPort(const PortConfig& cfg, Engine&) {
+// hw mode opens a port once per core, but a file has one writer: the other
+// queues' instances hand their frames to queue 0's, under its lock.
+class PcapSharedWritePort : public Port {
+ public:
+  PcapSharedWritePort(const PortConfig& cfg, Port& primary, std::mutex& lock)
+      : Port(cfg), primary_(primary), lock_(lock) {}
+  int receive(Lane&, Slot*, uint32_t) override { return kExhausted; }
+  void transmit(Lane& lane, const Slot* slots, uint32_t n) override {
+    std::lock_guard<std::mutex> g(lock_);
+    primary_.transmit(lane, slots, n);
+  }
+  std::string describe() const override { return primary_.describe(); }
+
+ private:
+  Port& primary_;
+  std::mutex& lock_;
+};
+
+class LockedPort : public Port {
+ public:
+  LockedPort(const PortConfig& cfg, std::unique_ptr<Port> inner) : Port(cfg), inner_(std::move(inner)) {}
+  int receive(Lane& lane, Slot* slots, uint32_t max) override { return inner_->receive(lane, slots, max); }
+  void transmit(Lane& lane, const Slot* slots, uint32_t n) override {
+    std::lock_guard<std::mutex> g(lock_);
+    inner_->transmit(lane, slots, n);
+  }
+  void close() override { inner_->close(); }
+  std::string describe() const override { return inner_->describe(); }
+  Port& inner() { return *inner_; }
+  std::mutex& lock() { return lock_; }
+
+ private:
+  std::unique_ptr<Port> inner_;
+  std::mutex lock_;
+};
+
+static std::unique_ptr<Port> openPcapPort(const PortConfig& cfg, Engine& engine) {
   auto f = cfg.options.find("file");
   if (f == cfg.options.end() || f->second.empty())
     throw std::runtime_error("pcap port " + cfg.name + ": needs a file");
   auto m = cfg.options.find("mode");
   std::string mode = m == cfg.options.end() ? "read" : m->second;
   if (mode == "read")
-    return std::make_unique<PcapReadPort>(cfg, f->second, number(cfg, "loop", 1, 0, 0xffffffffu));
-  if (mode == "write")
-    return std::make_unique<PcapWritePort>(cfg, f->second,
-                                           uint32_t(number(cfg, "snaplen", 65535, 1, 262144)));
+    return std::make_unique<PcapReadPort>(cfg, f->second, number(cfg, "loop", 1, 0, 0xffffffffu), engine.rss());
+  if (mode == "write") {
+    if (cfg.queues == 1)
+      return std::make_unique<PcapWritePort>(cfg, f->second, uint32_t(number(cfg, "snaplen", 65535, 1, 262144)));
+    // The engine opens queue 0 first; later queues share its writer.
+    static std::mutex registryLock;
+    static std::map<const Engine*, std::map<std::string, LockedPort*>> primaries;
+    std::lock_guard<std::mutex> g(registryLock);
+    auto& mine = primaries[&engine];
+    if (cfg.queue == 0) {
+      auto p = std::make_unique<LockedPort>(cfg, std::make_unique<PcapWritePort>(cfg, f->second, uint32_t(number(cfg, "snaplen", 65535, 1, 262144))));
+      mine[f->second] = p.get();
+      return p;
+    }
+    LockedPort* primary = mine.at(f->second);
+    if (cfg.queue + 1 == cfg.queues) mine.erase(f->second);
+    return std::make_unique<PcapSharedWritePort>(cfg, primary->inner(), primary->lock());
+  }
   throw std::runtime_error("pcap port " + cfg.name + ": mode must be read or write, got '" +
                            mode + "'");
 }

@@ -36,8 +36,7 @@ namespace {
 
 class PipePort : public Port {
  public:
-  PipePort(const PortConfig& cfg, Engine& engine)
-      : Port(cfg), pipe_(engine, optionStr(cfg.options, "name", cfg.name)), pipeName_(optionStr(cfg.options, "name", cfg.name)) {}
+  PipePort(const PortConfig& cfg, Engine& engine) : Port(cfg), pipeName_(nameOf(cfg)), pipe_(engine, pipeName_) {}
 
   int receive(Lane& lane, Slot* slots, uint32_t max) override { return pipe_.receive(lane, slots, max, index_); }
   void transmit(Lane& lane, const Slot* slots, uint32_t n) override { pipe_.transmit(lane, slots, n, index_); }
@@ -45,8 +44,14 @@ class PipePort : public Port {
   std::string describe() const override { return "pipe " + pipeName_ + " end " + std::to_string(pipe_.end()); }
 
  private:
-  PipeEnd pipe_;
+  // In hw mode each core's instance gets its own pipe: NAME.q
+  static std::string nameOf(const PortConfig& cfg) {
+    const std::string base = optionStr(cfg.options, "name", cfg.name);
+    return cfg.queues > 1 ? base + "." + std::to_string(cfg.queue) : base;
+  }
+
   std::string pipeName_;
+  PipeEnd pipe_;
 };
 
 }  // namespace

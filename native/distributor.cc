@@ -1,0 +1,147 @@
+#include "distributor.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <time.h>
+
+#include <algorithm>
+
+namespace vnf {
+
+namespace {
+
+void pin(int cpu) {
+  if (cpu < 0) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+}  // namespace
+
+Distributor::Distributor(Engine& engine)
+    : eng_(engine),
+      cfg_(engine.config()),
+      portDone_(engine.portCount(), 0),
+      in_(cfg_.rxBatch),
+      perCore_(cfg_.cores, std::vector<Slot>(cfg_.rxBatch)),
+      out_(cfg_.rxBatch) {}
+
+void Distributor::start() {
+  auto cpu = [&](size_t i) { return i < cfg_.ioCpus.size() ? cfg_.ioCpus[i] : -1; };
+  if (cfg_.dist == Dist::kSw1) {
+    threads_.emplace_back([this, c = cpu(0)] { pin(c); runBoth(); });
+  } else {
+    threads_.emplace_back([this, c = cpu(0)] { pin(c); runRx(); });
+    threads_.emplace_back([this, c = cpu(1)] { pin(c); runTx(); });
+  }
+}
+
+void Distributor::join() {
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+}
+
+bool Distributor::rxStep(Lane& lane) {
+  const uint32_t ports = eng_.portCount(), cores = cfg_.cores;
+  const Pool& pool = eng_.pool();
+  const Rss& rss = eng_.rss();
+  bool moved = false;
+  for (uint32_t k = 0; k < ports; k++) {
+    const uint32_t p = (rr_ + k) % ports;
+    if (portDone_[p]) continue;
+    const uint32_t max = eng_.reserve(cfg_.rxBatch);
+    if (max == 0) break;
+    const int got = eng_.port(p).receive(lane, in_.data(), max);
+    if (got == Port::kExhausted) { portDone_[p] = 1; eng_.refund(max); continue; }
+    eng_.refund(max - uint32_t(got));
+    if (got == 0) continue;
+    moved = true;
+    uint32_t count[256] = {0};
+    for (int i = 0; i < got; i++) {
+      Slot s = in_[i];
+      s.port = uint16_t(p);
+      const uint32_t q = rss.queueOf(pool.data(s.buf) + s.off, s.len, s.hash);
+      perCore_[q][count[q]++] = s;
+    }
+    for (uint32_t q = 0; q < cores; q++) {
+      if (!count[q]) continue;
+      const uint32_t pushed = eng_.toCore(q).push(perCore_[q].data(), count[q]);
+      if (pushed < count[q]) {
+        lane.cache.freeSlots(perCore_[q].data() + pushed, count[q] - pushed);
+        eng_.counters().lane(q).core[dist_drops] += count[q] - pushed;  // only this thread writes it
+      }
+    }
+  }
+  rr_ = ports ? (rr_ + 1) % ports : 0;
+  const bool allDone = std::all_of(portDone_.begin(), portDone_.end(), [](uint8_t d) { return d != 0; });
+  if (!eng_.inputDone() && (allDone || eng_.stopping() || eng_.budgetSpent())) eng_.setInputDone();
+  return moved;
+}
+
+bool Distributor::txStep(Lane& lane) {
+  bool moved = false;
+  for (uint32_t k = 0; k < cfg_.cores; k++) {
+    const uint32_t n = eng_.fromCore(k).pop(out_.data(), cfg_.rxBatch);
+    if (!n) continue;
+    moved = true;
+    // Runs of frames for one port go to its driver together, in order.
+    for (uint32_t i = 0; i < n;) {
+      const uint32_t port = out_[i].port;
+      uint32_t j = i + 1;
+      while (j < n && out_[j].port == port && j - i < cfg_.txBatch) j++;
+      eng_.port(port).transmit(lane, out_.data() + i, j - i);
+      i = j;
+    }
+  }
+  return moved;
+}
+
+// Done when no core will send again and their rings are empty.
+bool Distributor::txFinished() const {
+  if (!eng_.inputDone()) return false;
+  for (uint32_t k = 0; k < cfg_.cores; k++)
+    if (!eng_.coreDone(k) || !eng_.fromCore(k).empty()) return false;
+  return true;
+}
+
+void Distributor::rest() {
+  if (cfg_.busyPoll) return;
+  timespec t{0, long(cfg_.idleUs) * 1000};
+  nanosleep(&t, nullptr);
+}
+
+void Distributor::runBoth() {
+  PoolCache cache(eng_.pool());
+  Lane lane{cache, eng_.counters().lane(cfg_.ioRxLane())};
+  for (;;) {
+    bool moved = eng_.inputDone() ? false : rxStep(lane);
+    moved |= txStep(lane);
+    if (!moved) {
+      if (txFinished()) { txStep(lane); break; }
+      rest();
+    }
+  }
+}
+
+void Distributor::runRx() {
+  PoolCache cache(eng_.pool());
+  Lane lane{cache, eng_.counters().lane(cfg_.ioRxLane())};
+  while (!eng_.inputDone())
+    if (!rxStep(lane)) rest();
+}
+
+void Distributor::runTx() {
+  PoolCache cache(eng_.pool());
+  Lane lane{cache, eng_.counters().lane(cfg_.ioTxLane())};
+  for (;;) {
+    if (!txStep(lane)) {
+      if (txFinished()) { txStep(lane); break; }
+      rest();
+    }
+  }
+}
+
+}  // namespace vnf

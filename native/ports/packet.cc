@@ -1,0 +1,434 @@
+// packet: a Linux interface through an AF_PACKET socket (packet:IFNAME).
+//
+//   rx: a TPACKET_V3 ring of blocks the kernel fills and hands over whole
+//       (when full, or after 1 ms). Each frame is copied once into a pool
+//       buffer at the headroom, then the block goes back to the kernel.
+//   tx: a TPACKET_V3 ring of 2 KiB frames. A transmit call copies its frames
+//       in and kicks the kernel with one send(); frames count as sent when
+//       the kernel hands their ring frame back (checked on the next call and
+//       at close).
+//
+// With `vnet` the socket carries a virtio-net header per frame: checksums
+// left to offload stay that way across the engine (see vnet.h), and GSO
+// super-frames are split into wire-sized frames on receive. Without it, a
+// frame whose checksum was left to offload (TP_STATUS_CSUMNOTREADY, as veth
+// delivers locally sent traffic) has it finished here, and a GSO super-frame
+// is counted under rx_malformed: turn GRO/TSO off on the senders, or use vnet.
+//
+// VLAN tags the kernel stripped into metadata are put back into the frame.
+// Outgoing frames are ignored (PACKET_IGNORE_OUTGOING): the port sees only
+// what arrives on the wire. With `queues` > 1 each instance joins one
+// PACKET_FANOUT group in hash mode; the kernel's flow hash is symmetric, so
+// both directions of a flow meet on the same member index.
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "vnet.h"
+#include "../engine.h"
+#include "../port.h"
+
+namespace vnf {
+namespace {
+
+constexpr uint32_t kRxBlockSize = 1u << 18;   // 256 KiB: holds a 64 KiB GSO frame
+constexpr uint32_t kRxBlocks = 16;
+constexpr uint32_t kRxBlockTimeoutMs = 1;
+constexpr uint32_t kTxFrameSize = 2048;
+constexpr uint32_t kTxFrames = 1024;
+constexpr uint32_t kTxBlockSize = 1u << 16;
+constexpr uint32_t kTxData = TPACKET_ALIGN(sizeof(tpacket3_hdr));  // where tx frame data starts
+constexpr uint32_t kVlanLen = 4;
+constexpr uint32_t kMinFrame = 14;
+
+std::string errnoText() { return std::strerror(errno); }
+
+template <typename T>
+T loadAcquire(const T& v) { return __atomic_load_n(&v, __ATOMIC_ACQUIRE); }
+template <typename T>
+void storeRelease(T& v, T x) { __atomic_store_n(&v, x, __ATOMIC_RELEASE); }
+
+class PacketPort : public Port {
+ public:
+  PacketPort(const PortConfig& cfg, Pool& pool) : Port(cfg), headroom_(cfg.headroom) {
+    const PortOptions& o = cfg.options;
+    ifname_ = optionStr(o, "ifname", "");
+    vnet_ = optionStr(o, "vnet", "0") == "1";
+    promisc_ = optionStr(o, "promisc", "1") == "1";
+    bypass_ = optionStr(o, "bypass", "1") == "1";
+    const uint32_t room = pool.bufSize() > headroom_ ? pool.bufSize() - headroom_ : 0;
+    maxFrame_ = room < 0xffff ? room : 0xffff;
+    if (vnet_ && headroom_ < sizeof(vnet::Meta))
+      throw std::runtime_error("packet port " + name_ + ": vnet needs a headroom of at least 12 bytes");
+
+    ifindex_ = if_nametoindex(ifname_.c_str());
+    if (ifindex_ == 0) throw std::runtime_error("no interface " + ifname_ + " in this network namespace");
+    // Protocol 0: nothing arrives until the rings are set and bind() names ETH_P_ALL.
+    fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) {
+      if (errno == EPERM || errno == EACCES)
+        throw std::runtime_error("packet port " + name_ + " (" + ifname_ +
+                                 "): needs CAP_NET_RAW (run as root or grant it: setcap cap_net_raw+ep $(command -v node))");
+      throw std::runtime_error("packet port " + name_ + ": cannot open an AF_PACKET socket: " + errnoText());
+    }
+    try {
+      checkInterface();
+      setUp(cfg);
+    } catch (...) {
+      release();
+      throw;
+    }
+  }
+  ~PacketPort() override { release(); }
+
+  int receive(Lane& lane, Slot* slots, uint32_t max) override {
+    uint64_t* c = lane.counters.port(index_);
+    Pool& pool = lane.cache.pool();
+    uint32_t n = 0;
+    uint64_t bytes = 0;
+    while (n < max) {
+      if (!pkt_) {
+        tpacket_block_desc* bd = block(rxBlock_);
+        if (!(loadAcquire(bd->hdr.bh1.block_status) & TP_STATUS_USER)) break;
+        left_ = bd->hdr.bh1.num_pkts;
+        pkt_ = reinterpret_cast<tpacket3_hdr*>(reinterpret_cast<uint8_t*>(bd) + bd->hdr.bh1.offset_to_first_pkt);
+      }
+      if (left_ == 0) {
+        retireBlock(c);
+        continue;
+      }
+      const int got = take(lane, pool, c, slots + n, max - n, n == 0);
+      if (got < 0) break;  // needs more slots than this batch has left, or no buffer
+      for (int i = 0; i < got; i++) bytes += slots[n + i].len;
+      n += uint32_t(got);
+      if (segNext_ == 0) {  // the ring frame is done
+        pkt_ = reinterpret_cast<tpacket3_hdr*>(reinterpret_cast<uint8_t*>(pkt_) + pkt_->tp_next_offset);
+        left_--;
+      }
+    }
+    c[rx_packets] += n;
+    c[rx_bytes] += bytes;
+    return int(n);
+  }
+
+  void transmit(Lane& lane, const Slot* slots, uint32_t n) override {
+    uint64_t* c = lane.counters.port(index_);
+    txCounters_ = c;
+    Pool& pool = lane.cache.pool();
+    reclaim(c);
+    uint32_t queued = 0, i = 0;
+    for (; i < n; i++) {
+      const Slot& s = slots[i];
+      if (txInflight_ == kTxFrames) {
+        if (queued) kick();
+        queued = 0;
+        reclaim(c);
+        if (txInflight_ == kTxFrames) break;
+      }
+      uint8_t* buf = pool.data(s.buf);
+      if (s.len < kMinFrame || s.len > txMaxFrame_ || uint32_t(s.off) + s.len > pool.bufSize()) {
+        c[tx_errors]++;
+        txNote_.set(std::to_string(s.len) + "-byte frame refused: " + ifname_ + " takes " + std::to_string(kMinFrame) +
+                    ".." + std::to_string(txMaxFrame_) + " bytes");
+        continue;
+      }
+      tpacket3_hdr* h = txFrame(txHead_);
+      uint8_t* data = reinterpret_cast<uint8_t*>(h) + kTxData;
+      uint32_t len = s.len;
+      if (vnet_) {
+        vnet::virtio_net_hdr vh;
+        if (!vnet::headerFor(s, buf, vh)) { c[tx_errors]++; continue; }
+        std::memcpy(data, &vh, sizeof vh);
+        data += sizeof vh;
+        len += sizeof vh;
+      } else if (!vnet::finishChecksum(s, buf)) {
+        c[tx_errors]++;
+        continue;
+      }
+      std::memcpy(data, buf + s.off, s.len);
+      h->tp_len = len;
+      storeRelease(h->tp_status, uint32_t(TP_STATUS_SEND_REQUEST));
+      txHead_ = txHead_ + 1 == kTxFrames ? 0 : txHead_ + 1;
+      txInflight_++;
+      queued++;
+    }
+    c[tx_ring_full] += n - i;
+    lane.cache.freeSlots(slots, n);
+    if (queued) kick();
+    reclaim(c);
+  }
+
+  int pollFd() const override { return fd_; }
+
+  void close() override {
+    if (fd_ < 0) return;
+    if (txCounters_ && txInflight_) {
+      // Give the kernel a moment to hand back what is still in flight.
+      for (int tries = 0; tries < 100 && txInflight_; tries++) {
+        kick();
+        reclaim(txCounters_);
+        if (txInflight_) usleep(1000);
+      }
+    }
+    release();
+  }
+
+  std::string describe() const override {
+    std::string s = "packet " + ifname_ + " (AF_PACKET TPACKET_V3, rx " + std::to_string(kRxBlocks) + " x " +
+                    std::to_string(kRxBlockSize >> 10) + " KiB blocks, tx " + std::to_string(kTxFrames) + " frames";
+    if (bypass_) s += ", qdisc bypass";
+    if (promisc_) s += ", promiscuous";
+    if (vnet_) s += ", vnet header: checksum offload kept, GSO split on receive";
+    if (fanout_) s += ", fanout group " + std::to_string(fanoutId_) + " member " + std::to_string(queue_) + "/" + std::to_string(queues_);
+    s += ")";
+    rxNote_.append(s);
+    txNote_.append(s);
+    return s;
+  }
+
+ private:
+  void checkInterface() {
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, ifname_.c_str(), IFNAMSIZ - 1);
+    if (ioctl(fd_, SIOCGIFHWADDR, &ifr) == 0 && ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
+      throw std::runtime_error(ifname_ + " is not an Ethernet interface (ARP type " + std::to_string(ifr.ifr_hwaddr.sa_family) +
+                               "): packet ports carry Ethernet frames");
+    if (ioctl(fd_, SIOCGIFFLAGS, &ifr) != 0) throw std::runtime_error("cannot read the flags of " + ifname_ + ": " + errnoText());
+    if (!(ifr.ifr_flags & IFF_UP)) throw std::runtime_error(ifname_ + " is down: bring it up with ip link set " + ifname_ + " up");
+    if (ioctl(fd_, SIOCGIFMTU, &ifr) != 0) throw std::runtime_error("cannot read the MTU of " + ifname_ + ": " + errnoText());
+    const uint32_t mtu = uint32_t(ifr.ifr_mtu);
+    if (mtu + ETH_HLEN + kVlanLen > maxFrame_) {
+      const uint32_t fits = maxFrame_ > ETH_HLEN + kVlanLen ? maxFrame_ - ETH_HLEN - kVlanLen : 0;
+      throw std::runtime_error("MTU " + std::to_string(mtu) + " on " + ifname_ + " is larger than a " + std::to_string(maxFrame_) +
+                               "-byte buffer: lower it with ip link set " + ifname_ + " mtu " + std::to_string(fits < 1500 ? fits : 1500));
+    }
+    txMaxFrame_ = mtu + ETH_HLEN + kVlanLen;
+  }
+
+  void set(int level, int opt, int value, const std::string& what) {
+    if (setsockopt(fd_, level, opt, &value, sizeof value) != 0)
+      throw std::runtime_error("packet port " + name_ + " (" + ifname_ + "): cannot " + what + ": " + errnoText());
+  }
+
+  void setUp(const PortConfig& cfg) {
+    set(SOL_PACKET, PACKET_VERSION, TPACKET_V3, "use TPACKET_V3 (kernel 4.11 or later)");
+    if (vnet_) set(SOL_PACKET, PACKET_VNET_HDR, 1, "enable the virtio-net header");
+    if (bypass_) set(SOL_PACKET, PACKET_QDISC_BYPASS, 1, "bypass the qdisc");
+    set(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, "ignore outgoing frames (kernel 4.20 or later)");
+
+    tpacket_req3 rx{};
+    rx.tp_block_size = kRxBlockSize;
+    rx.tp_block_nr = kRxBlocks;
+    rx.tp_frame_size = kTxFrameSize;
+    rx.tp_frame_nr = kRxBlockSize / kTxFrameSize * kRxBlocks;
+    rx.tp_retire_blk_tov = kRxBlockTimeoutMs;
+    if (setsockopt(fd_, SOL_PACKET, PACKET_RX_RING, &rx, sizeof rx) != 0)
+      throw std::runtime_error("packet port " + name_ + ": cannot set up the rx ring: " + errnoText());
+    tpacket_req3 tx{};
+    tx.tp_block_size = kTxBlockSize;
+    tx.tp_block_nr = kTxFrames * kTxFrameSize / kTxBlockSize;
+    tx.tp_frame_size = kTxFrameSize;
+    tx.tp_frame_nr = kTxFrames;
+    if (setsockopt(fd_, SOL_PACKET, PACKET_TX_RING, &tx, sizeof tx) != 0)
+      throw std::runtime_error("packet port " + name_ + ": cannot set up the tx ring: " + errnoText());
+    mapLen_ = size_t(kRxBlockSize) * kRxBlocks + size_t(kTxFrameSize) * kTxFrames;
+    void* p = mmap(nullptr, mapLen_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_, 0);
+    if (p == MAP_FAILED) {
+      mapLen_ = 0;
+      throw std::runtime_error("packet port " + name_ + ": cannot map the rings: " + errnoText());
+    }
+    ring_ = static_cast<uint8_t*>(p);
+    txRing_ = ring_ + size_t(kRxBlockSize) * kRxBlocks;
+
+    sockaddr_ll sll{};
+    sll.sll_family = AF_PACKET;
+    sll.sll_protocol = htons(ETH_P_ALL);
+    sll.sll_ifindex = int(ifindex_);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0)
+      throw std::runtime_error("packet port " + name_ + ": cannot bind to " + ifname_ + ": " + errnoText());
+
+    if (promisc_) {
+      packet_mreq mr{};
+      mr.mr_ifindex = int(ifindex_);
+      mr.mr_type = PACKET_MR_PROMISC;
+      // Dropped with the socket, so the interface leaves promiscuous mode by itself.
+      if (setsockopt(fd_, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) != 0)
+        throw std::runtime_error("packet port " + name_ + ": cannot make " + ifname_ + " promiscuous: " + errnoText());
+    }
+
+    queue_ = cfg.queue;
+    queues_ = cfg.queues;
+    auto f = cfg.options.find("fanout");
+    if (cfg.queues > 1 || f != cfg.options.end()) {
+      // Group ids are per network namespace and tied to one interface: derive
+      // one from this process and interface so two runs never share by accident.
+      fanoutId_ = f != cfg.options.end() ? uint16_t(std::stoul(f->second)) : uint16_t(getpid() * 31u + ifindex_);
+      fanout_ = true;
+      const int arg = int(fanoutId_) | (PACKET_FANOUT_HASH << 16);
+      if (setsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0)
+        throw std::runtime_error("packet port " + name_ + ": cannot join fanout group " + std::to_string(fanoutId_) + " on " +
+                                 ifname_ + ": " + errnoText() + " (a group id names one interface and mode: pick another with fanout=ID)");
+    }
+  }
+
+  void release() {
+    if (mapLen_) munmap(ring_, mapLen_);
+    mapLen_ = 0;
+    ring_ = txRing_ = nullptr;
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+  tpacket_block_desc* block(uint32_t b) const { return reinterpret_cast<tpacket_block_desc*>(ring_ + size_t(b) * kRxBlockSize); }
+  tpacket3_hdr* txFrame(uint32_t i) const { return reinterpret_cast<tpacket3_hdr*>(txRing_ + size_t(i) * kTxFrameSize); }
+
+  // The block is read: hand it back, and count what the kernel dropped for
+  // want of a free block meanwhile.
+  void retireBlock(uint64_t* c) {
+    storeRelease(block(rxBlock_)->hdr.bh1.block_status, uint32_t(TP_STATUS_KERNEL));
+    rxBlock_ = rxBlock_ + 1 == kRxBlocks ? 0 : rxBlock_ + 1;
+    pkt_ = nullptr;
+    tpacket_stats_v3 st{};
+    socklen_t len = sizeof st;
+    if (getsockopt(fd_, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0) c[rx_ring_full] += st.tp_drops;
+  }
+
+  // Copy the ring frame at pkt_ into buffers: returns the slots written
+  // (0 when it was dropped), or -1 when it waits for the next batch. A GSO
+  // frame goes whole into one batch when it fits, else over several calls;
+  // segNext_ says where it stopped.
+  int take(Lane& lane, Pool& pool, uint64_t* c, Slot* out, uint32_t room, bool batchEmpty) {
+    const tpacket3_hdr* h = pkt_;
+    const uint8_t* frame = reinterpret_cast<const uint8_t*>(h) + h->tp_mac;
+    const uint32_t status = h->tp_status;
+    const uint32_t caplen = h->tp_snaplen;
+    const bool tagged = (status & TP_STATUS_VLAN_VALID) != 0;
+    const uint32_t len = caplen + (tagged ? kVlanLen : 0);
+    vnet::virtio_net_hdr vh{};
+    if (vnet_) std::memcpy(&vh, frame - sizeof vh, sizeof vh);
+
+    if (caplen < h->tp_len || caplen < kMinFrame) {
+      c[rx_malformed]++;
+      rxNote_.set(std::to_string(h->tp_len) + "-byte frame dropped: longer than the ring's frames");
+      return 0;
+    }
+    if (vnet_ && vh.gso_type != vnet::VIRTIO_NET_HDR_GSO_NONE && !tagged) {
+      if (segNext_ == 0 && !seg_.start(frame, caplen, vh, maxFrame_)) {
+        c[rx_malformed]++;
+        rxNote_.set(std::to_string(caplen) + "-byte GSO frame (type " + std::to_string(vh.gso_type) + ") dropped: cannot split it");
+        return 0;
+      }
+      if (segNext_ == 0 && room < seg_.count() && !batchEmpty) return -1;
+      uint32_t n = 0;
+      for (; n < room && segNext_ < seg_.count(); n++, segNext_++) {
+        uint32_t buf;
+        if (!lane.cache.alloc(buf)) {
+          c[rx_no_buffer] += seg_.count() - segNext_;
+          segNext_ = 0;
+          return int(n);
+        }
+        const uint32_t l = seg_.write(segNext_, pool.data(buf), uint16_t(headroom_));
+        out[n] = Slot{buf, uint16_t(headroom_), uint16_t(l), 0, uint16_t(index_), vnet::kSlotMeta};
+      }
+      if (segNext_ == seg_.count()) segNext_ = 0;
+      return int(n);
+    }
+    if (len > maxFrame_) {
+      c[rx_malformed]++;
+      rxNote_.set(std::to_string(len) + "-byte frame dropped: buffers hold " + std::to_string(maxFrame_) +
+                  (vnet_ ? " bytes" : " bytes (a GSO super-frame? use vnet, or turn GRO/TSO off on the sender)"));
+      return 0;
+    }
+    uint32_t buf;
+    if (!lane.cache.alloc(buf)) {
+      c[rx_no_buffer]++;
+      return 0;
+    }
+    uint8_t* b = pool.data(buf);
+    uint8_t* d = b + headroom_;
+    if (tagged) {
+      std::memcpy(d, frame, 12);
+      const uint16_t tpid = (status & TP_STATUS_VLAN_TPID_VALID) && h->hv1.tp_vlan_tpid ? h->hv1.tp_vlan_tpid : ETH_P_8021Q;
+      const uint16_t tag[2] = {htons(tpid), htons(uint16_t(h->hv1.tp_vlan_tci))};
+      std::memcpy(d + 12, tag, kVlanLen);
+      std::memcpy(d + 12 + kVlanLen, frame + 12, caplen - 12);
+      if (vh.flags & vnet::VIRTIO_NET_HDR_F_NEEDS_CSUM) vh.csum_start = uint16_t(vh.csum_start + kVlanLen);
+    } else {
+      std::memcpy(d, frame, caplen);
+    }
+    uint16_t flags = 0;
+    if (vnet_) flags = vnet::keep(b, vh, uint16_t(headroom_));
+    else if (status & TP_STATUS_CSUMNOTREADY) vnet::finishChecksumByParsing(d, len);
+    out[0] = Slot{buf, uint16_t(headroom_), uint16_t(len), 0, uint16_t(index_), flags};
+    return 1;
+  }
+
+  void kick() {
+    if (::send(fd_, nullptr, 0, MSG_DONTWAIT) < 0 && errno != EAGAIN && errno != ENOBUFS && errno != EINTR)
+      txNote_.set("send() on " + ifname_ + " failed: " + errnoText());
+  }
+
+  // Count the oldest frames the kernel has handed back, in ring order.
+  void reclaim(uint64_t* c) {
+    const uint32_t vlen = vnet_ ? vnet::kHdrLen : 0;
+    while (txInflight_) {
+      tpacket3_hdr* h = txFrame(txTail_);
+      const uint32_t st = loadAcquire(h->tp_status);
+      if (st == TP_STATUS_AVAILABLE) {
+        c[tx_packets]++;
+        c[tx_bytes] += h->tp_len - vlen;
+      } else if (st & TP_STATUS_WRONG_FORMAT) {
+        c[tx_errors]++;
+        txNote_.set("the kernel refused a " + std::to_string(h->tp_len - vlen) + "-byte frame on " + ifname_);
+        storeRelease(h->tp_status, uint32_t(TP_STATUS_AVAILABLE));
+      } else {
+        break;
+      }
+      txTail_ = txTail_ + 1 == kTxFrames ? 0 : txTail_ + 1;
+      txInflight_--;
+    }
+  }
+
+  std::string ifname_;
+  uint32_t headroom_, maxFrame_ = 0, txMaxFrame_ = 0;
+  unsigned ifindex_ = 0;
+  bool vnet_ = false, promisc_ = true, bypass_ = true, fanout_ = false;
+  uint16_t fanoutId_ = 0;
+  uint32_t queue_ = 0, queues_ = 1;
+  int fd_ = -1;
+  uint8_t* ring_ = nullptr;
+  uint8_t* txRing_ = nullptr;
+  size_t mapLen_ = 0;
+
+  // rx state: the receiving lane's alone.
+  uint32_t rxBlock_ = 0, left_ = 0, segNext_ = 0;
+  tpacket3_hdr* pkt_ = nullptr;
+  vnet::Segmenter seg_;
+  vnet::Note rxNote_;
+
+  // tx state: the transmitting lane's alone (another thread in sw2).
+  uint32_t txHead_ = 0, txTail_ = 0, txInflight_ = 0;
+  uint64_t* txCounters_ = nullptr;  // for close()
+  vnet::Note txNote_;
+};
+
+}  // namespace
+
+static std::unique_ptr<Port> openPacketPort(const PortConfig& cfg, Engine& engine) {
+  return std::make_unique<PacketPort>(cfg, engine.pool());
+}
+
+static DriverRegistration registration("packet", openPacketPort);
+
+}  // namespace vnf

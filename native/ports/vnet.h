@@ -1,0 +1,136 @@
+// The virtio-net header that AF_PACKET (PACKET_VNET_HDR) and TAP
+// (IFF_VNET_HDR) put before each frame: checksum offload and GSO metadata.
+// Shared by the packet and tap drivers.
+//
+// What crosses the engine:
+//   - Checksum offload. A frame whose sender left its TCP/UDP checksum to the
+//     hardware (NEEDS_CSUM: the field holds only the pseudo-header sum) keeps
+//     that state: the receiving driver writes a Meta at the very start of the
+//     frame's buffer (inside the headroom) and sets kSlotMeta in slot.flags.
+//     A vnet output passes NEEDS_CSUM on, so the kernel (or the next VM)
+//     finishes the checksum; any other output must finish it itself
+//     (finishChecksum) before the frame leaves.
+//   - GSO super-frames do NOT cross whole: a buffer holds one frame of at most
+//     bufSize - headroom bytes. The receiving driver splits TCP and UDP-L4 GSO
+//     frames into wire-sized frames (segment()), each with NEEDS_CSUM.
+//
+// The Meta remembers the frame offset it was written for, so a VNF that pushes
+// or pops a header in front (a VLAN tag) still gets csum_start right. A VNF
+// that rewrites addresses or ports of a NEEDS_CSUM frame must know the field
+// holds a partial sum (see the driver notes in test/live).
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include "../pool.h"
+#include "../slot.h"
+
+namespace vnf {
+namespace vnet {
+
+// struct virtio_net_hdr (linux/virtio_net.h is not C++-clean and older
+// copies lack UDP_L4). Fields in host byte order: the legacy layout both
+// AF_PACKET and TAP use on a little-endian host.
+struct virtio_net_hdr {
+  uint8_t flags, gso_type;
+  uint16_t hdr_len, gso_size, csum_start, csum_offset;
+};
+static_assert(sizeof(virtio_net_hdr) == 10, "virtio_net_hdr is 10 bytes");
+constexpr uint8_t VIRTIO_NET_HDR_F_NEEDS_CSUM = 1, VIRTIO_NET_HDR_F_DATA_VALID = 2;
+constexpr uint8_t VIRTIO_NET_HDR_GSO_NONE = 0, VIRTIO_NET_HDR_GSO_TCPV4 = 1, VIRTIO_NET_HDR_GSO_UDP = 3,
+                  VIRTIO_NET_HDR_GSO_TCPV6 = 4, VIRTIO_NET_HDR_GSO_UDP_L4 = 5, VIRTIO_NET_HDR_GSO_ECN = 0x80;
+
+// slot.flags bit: the buffer starts with a Meta describing this frame.
+constexpr uint16_t kSlotMeta = 1u << 0;
+
+struct Meta {
+  virtio_net_hdr hdr;  // csum_start counts from the frame at `off`
+  uint16_t off;
+};
+static_assert(sizeof(Meta) == 12, "Meta must fit any headroom of 12 bytes or more");
+
+constexpr uint32_t kHdrLen = sizeof(virtio_net_hdr);  // 10: the size both drivers use
+
+inline uint32_t get32(const uint8_t* p) { return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3]; }
+
+// The Meta of a slot, or nullptr when it has none (or a VNF wrote over it by
+// moving the frame start into the Meta's bytes).
+inline const Meta* metaOf(const Slot& s, const uint8_t* buf) {
+  if (!(s.flags & kSlotMeta) || s.off < sizeof(Meta)) return nullptr;
+  return reinterpret_cast<const Meta*>(buf);
+}
+
+// Record a received header for the frame at `off` of `buf`; returns the slot
+// flags to set (0 when the header carries nothing worth keeping).
+inline uint16_t keep(uint8_t* buf, const virtio_net_hdr& h, uint16_t off) {
+  if (!(h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) return 0;
+  Meta m{};
+  m.hdr.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  m.hdr.csum_start = h.csum_start;
+  m.hdr.csum_offset = h.csum_offset;
+  m.off = off;
+  std::memcpy(buf, &m, sizeof m);
+  return kSlotMeta;
+}
+
+// The header to send before a frame on a vnet output: NEEDS_CSUM carried
+// over (moved with the frame start), never GSO. False when the recorded
+// checksum position no longer lies inside the frame.
+bool headerFor(const Slot& s, const uint8_t* buf, virtio_net_hdr& out);
+
+// For an output without a vnet header: finish a checksum left to offload, in
+// place. False when the recorded position no longer lies inside the frame.
+bool finishChecksum(const Slot& s, uint8_t* buf);
+
+// A frame whose sender left the checksum to offload but with no header to say
+// where (AF_PACKET's TP_STATUS_CSUMNOTREADY): find the TCP/UDP checksum of an
+// IPv4/IPv6 frame and finish it. False when it is neither.
+bool finishChecksumByParsing(uint8_t* frame, uint32_t len);
+
+// Splitting a GSO super-frame (TCPv4, TCPv6, UDP-L4) into frames of at most
+// gso_size payload bytes.
+class Segmenter {
+ public:
+  // Checks the frame; false when it is not a GSO frame this can split, or a
+  // segment would not fit `maxFrame` bytes. `count()` is then the number of
+  // segments.
+  bool start(const uint8_t* frame, uint32_t len, const virtio_net_hdr& h, uint32_t maxFrame);
+  uint32_t count() const { return count_; }
+  // Write segment k at buf + off; returns its length. The segment carries a
+  // Meta (NEEDS_CSUM) whose flag the caller sets in the slot.
+  uint32_t write(uint32_t k, uint8_t* buf, uint16_t off) const;
+
+ private:
+  const uint8_t* frame_ = nullptr;
+  uint32_t len_ = 0, l3_ = 0, l4_ = 0, hdrs_ = 0, seg_ = 0, count_ = 0;
+  bool v6_ = false, tcp_ = false;
+};
+
+// Ones' complement sum of n bytes as big-endian 16-bit words, folded to 16
+// bits (not complemented). Fast: 32-bit words into a 64-bit accumulator.
+uint16_t sum16(const uint8_t* p, size_t n, uint32_t initial = 0);
+
+// A line of text set once by a lane and read by describe() on another
+// thread: the flag publishes the bytes. One writer per Note.
+class Note {
+ public:
+  void set(const std::string& s) {
+    if (set_.load(std::memory_order_relaxed)) return;
+    size_t n = s.size() < sizeof text_ - 1 ? s.size() : sizeof text_ - 1;
+    std::memcpy(text_, s.data(), n);
+    text_[n] = 0;
+    set_.store(true, std::memory_order_release);
+  }
+  void append(std::string& out) const {
+    if (set_.load(std::memory_order_acquire)) out += std::string("; warning: ") + text_;
+  }
+
+ private:
+  char text_[240];
+  std::atomic<bool> set_{false};
+};
+
+}  // namespace vnet
+}  // namespace vnf

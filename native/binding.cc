@@ -140,6 +140,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       return;
     }
     cfg.dist = dists.at(dist);
+    const std::string overflow = o.Has("overflow") ? o.Get("overflow").ToString().Utf8Value() : "auto";
+    cfg.overflow = overflow == "drop" ? EngineConfig::Overflow::kDrop : overflow == "wait" ? EngineConfig::Overflow::kWait : EngineConfig::Overflow::kAuto;
     if (o.Has("ioCpus")) {
       Napi::Array cpus = o.Get("ioCpus").As<Napi::Array>();
       for (uint32_t i = 0; i < cpus.Length(); i++) cfg.ioCpus.push_back(cpus.Get(i).As<Napi::Number>().Int32Value());

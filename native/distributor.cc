@@ -26,7 +26,12 @@ Distributor::Distributor(Engine& engine)
       portDone_(engine.portCount(), 0),
       in_(cfg_.rxBatch),
       perCore_(cfg_.cores, std::vector<Slot>(cfg_.rxBatch)),
-      out_(cfg_.rxBatch) {}
+      out_(cfg_.rxBatch) {
+  using O = EngineConfig::Overflow;
+  bool all = true;
+  for (uint32_t p = 0; p < engine.portCount(); p++) all = all && engine.port(p).canWait();
+  wait_ = cfg_.overflow == O::kWait || (cfg_.overflow == O::kAuto && all);
+}
 
 void Distributor::start() {
   auto cpu = [&](size_t i) { return i < cfg_.ioCpus.size() ? cfg_.ioCpus[i] : -1; };
@@ -66,19 +71,29 @@ bool Distributor::rxStep(Lane& lane) {
       const uint32_t q = rss.queueOf(pool.data(s.buf) + s.off, s.len, s.hash);
       perCore_[q][count[q]++] = s;
     }
-    for (uint32_t q = 0; q < cores; q++) {
-      if (!count[q]) continue;
-      const uint32_t pushed = eng_.toCore(q).push(perCore_[q].data(), count[q]);
-      if (pushed < count[q]) {
-        lane.cache.freeSlots(perCore_[q].data() + pushed, count[q] - pushed);
-        eng_.counters().lane(q).core[dist_drops] += count[q] - pushed;  // only this thread writes it
-      }
-    }
+    for (uint32_t q = 0; q < cores; q++)
+      if (count[q]) pushOrWait(lane, q, perCore_[q].data(), count[q]);
   }
   rr_ = ports ? (rr_ + 1) % ports : 0;
   const bool allDone = std::all_of(portDone_.begin(), portDone_.end(), [](uint8_t d) { return d != 0; });
   if (!eng_.inputDone() && (allDone || eng_.stopping() || eng_.budgetSpent())) eng_.setInputDone();
   return moved;
+}
+
+void Distributor::pushOrWait(Lane& lane, uint32_t core, const Slot* slots, uint32_t n) {
+  Ring& ring = eng_.toCore(core);
+  uint32_t pushed = ring.push(slots, n);
+  // Waiting in sw1 must keep draining the cores' verdicts, or a core blocked
+  // on its full return ring would never empty this one.
+  while (wait_ && pushed < n && !eng_.coreDone(core)) {
+    if (cfg_.dist == Dist::kSw1) txStep(lane);
+    sched_yield();
+    pushed += ring.push(slots + pushed, n - pushed);
+  }
+  if (pushed < n) {
+    lane.cache.freeSlots(slots + pushed, n - pushed);
+    eng_.counters().lane(core).core[dist_drops] += n - pushed;  // only this thread writes it
+  }
 }
 
 bool Distributor::txStep(Lane& lane) {

@@ -6,6 +6,9 @@
 // distributor never waits for one slow core, so the others keep their rate.
 // (Back-pressure would stall every core behind the slowest one and push the
 // loss into the NIC's rx ring instead, where no one can count it per core.)
+// Sources that can wait — a pcap replay, a generator — are different: losing
+// a frame of a trace helps no one, so there the distributor waits (overflow
+// policy `wait`, the default when every port can wait).
 #pragma once
 #include <thread>
 #include <vector>
@@ -33,7 +36,10 @@ class Distributor {
 
   Engine& eng_;
   const EngineConfig& cfg_;
+  void pushOrWait(Lane& lane, uint32_t core, const Slot* slots, uint32_t n);
+
   std::vector<std::thread> threads_;
+  bool wait_ = false;
   std::vector<uint8_t> portDone_;
   std::vector<Slot> in_;                    // one burst from a port
   std::vector<std::vector<Slot>> perCore_;  // the burst split by core

@@ -38,6 +38,9 @@ struct EngineConfig {
   uint32_t idleUs = 100;
   bool busyPoll = false;
   uint64_t count = 0;         // stop after this many received packets; 0 = never
+  // When a core's ring is full, the distributor drops (and counts) or waits.
+  // auto: wait if every port can wait (files, generators), else drop.
+  enum class Overflow { kAuto, kDrop, kWait } overflow = Overflow::kAuto;
   std::vector<int> ioCpus;    // where the I/O threads run (rx, then tx)
   std::vector<uint8_t> rssKey = std::vector<uint8_t>(kSymmetricKey, kSymmetricKey + Toeplitz::kKeyLen);
   std::vector<PortConfig> ports;

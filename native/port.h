@@ -52,10 +52,18 @@ class Port {
   // kExhausted once this source will never yield another frame.
   virtual int receive(Lane& lane, Slot* slots, uint32_t max) = 0;
 
+  // In sw2, receive() runs on the rx thread while transmit() runs on the tx
+  // thread: a driver keeps the two sides' state apart.
+
   // Hand `n` frames to the device. Every slot is consumed: sent, or freed
   // and counted under the cause that stopped it. `batch` is the most frames
   // the device takes in one go (the seed's MAX_BATCH_SEND).
   virtual void transmit(Lane& lane, const Slot* slots, uint32_t n) = 0;
+
+  // Whether frames from this port may wait when a core falls behind (files,
+  // generators) rather than be dropped (live devices, whose senders do not
+  // wait). Decides the distributor's overflow policy in `auto`.
+  virtual bool canWait() const { return false; }
 
   // A descriptor to poll() when idle, or -1 when there is none.
   virtual int pollFd() const { return -1; }

@@ -42,6 +42,7 @@ export interface EngineConfig {
   count: number;
   ioCpus: number[];
   rssKey: Uint8Array;
+  overflow: "auto" | "drop" | "wait";
   ports: { name: string; driver: string; options: Record<string, string> }[];
 }
 

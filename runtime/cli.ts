@@ -44,6 +44,11 @@ function distMode(v: string): string {
   return v;
 }
 
+function overflowPolicy(v: string): string {
+  if (!["auto", "drop", "wait"].includes(v)) throw new InvalidArgumentError("choose auto, drop or wait");
+  return v;
+}
+
 function seconds(v: string): number {
   const n = Number(v);
   if (!(n > 0)) throw new InvalidArgumentError("give a positive number of seconds");
@@ -67,6 +72,7 @@ const program = new Command()
   .option("--dist <mode>", "how packets reach the cores: none (1 core), hw (a queue per core), sw1 (one I/O thread, the seed's N-1), sw2 (rx + tx threads, N-2); default none for 1 core, sw1 for more", distMode)
   .option("--cpus <list>", "pin I/O threads, then cores, to these CPUs (e.g. 0-4)")
   .option("--rss-key <key>", "symmetric (default: 0x6d5a repeated, both directions of a flow on one core), microsoft, or 80 hex digits")
+  .option("--overflow <policy>", "sw1/sw2 when a core's ring is full: drop (counted as dist_drops) or wait; default: wait when every port is a file or generator, else drop", overflowPolicy)
   .option("--rx-batch <n>", "most packets per batch handed to the VNF (MAX_BATCH_RECV)", int("--rx-batch", 1, 1024), 256)
   .option("--tx-batch <n>", "most frames per driver transmit (MAX_BATCH_SEND)", int("--tx-batch", 1, 1024), 32)
   .option("--busy-poll", "spin when idle instead of sleeping (BUSY_WAIT)", false)
@@ -93,6 +99,7 @@ const program = new Command()
         dist: o.dist,
         cpus: o.cpus,
         rssKey: o.rssKey,
+        overflow: o.overflow,
         rxBatch: o.rxBatch,
         txBatch: o.txBatch,
         busyPoll: o.busyPoll,

@@ -19,6 +19,7 @@ export interface RunOptions extends CompileOptions {
   dist?: Distribution;      // default: none for one core, sw1 for more
   cpus?: string;            // --cpus LIST: I/O threads first, then cores
   rssKey?: string;          // symmetric (default), microsoft, or 80 hex digits
+  overflow?: "auto" | "drop" | "wait";  // a full core ring in sw modes: drop and count, or wait
   rxBatch?: number;
   txBatch?: number;
   busyPoll?: boolean;
@@ -129,6 +130,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
       count: opts.count ?? 0,
       ioCpus: layout.ioCpus,
       rssKey: rss.key,
+      overflow: opts.overflow ?? "auto",
       ports: specs.map((s) => ({ name: s.name, driver: s.driver, options: s.options })),
     });
   } catch (e) {

@@ -25,3 +25,4 @@ export * from "./constants";
 export { U32Set } from "./u32set";
 export { compileAcl4, compileAcl6 } from "./acl";
 export type { AclOptions, AclRule4, AclRule6, Match4, Match6, PortRange } from "./acl";
+export { toeplitz, rssCore, rssHashOf, RSS_SYMMETRIC_KEY, RSS_MICROSOFT_KEY } from "./rss";

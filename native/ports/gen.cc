@@ -96,6 +96,8 @@ class GenPort : public Port {
     dropAll(lane, slots, n, lane.counters.port(index_)[tx_no_output]);
   }
 
+  bool canWait() const override { return true; }
+
   std::string describe() const override {
     std::ostringstream s;
     s << "gen " << flows_ << " flows";

@@ -148,6 +148,8 @@ class PcapReadPort : public Port {
     map_.release();
   }
 
+  bool canWait() const override { return true; }
+
   std::string describe() const override {
     std::string s = "pcap read " + file_ + " (" + reader_.summary();
     if (loops_ == 0) s += ", looping forever";
@@ -245,6 +247,7 @@ class PcapWritePort : public Port {
   ~PcapWritePort() override { close(); }
 
   int receive(Lane&, Slot*, uint32_t) override { return kExhausted; }
+  bool canWait() const override { return true; }
 
   void transmit(Lane& lane, const Slot* slots, uint32_t n) override {
     uint64_t* c = lane.counters.port(index());
@@ -352,6 +355,7 @@ class PcapSharedWritePort : public Port {
     std::lock_guard<std::mutex> g(lock_);
     primary_.transmit(lane, slots, n);
   }
+  bool canWait() const override { return true; }
   std::string describe() const override { return primary_.describe(); }
 
  private:
@@ -368,6 +372,7 @@ class LockedPort : public Port {
     inner_->transmit(lane, slots, n);
   }
   void close() override { inner_->close(); }
+  bool canWait() const override { return true; }
   std::string describe() const override { return inner_->describe(); }
   Port& inner() { return *inner_; }
   std::mutex& lock() { return lock_; }

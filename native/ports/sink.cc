@@ -19,6 +19,8 @@ class SinkPort : public Port {
     c[tx_bytes] += bytes;
   }
 
+  bool canWait() const override { return true; }
+
   std::string describe() const override { return "sink"; }
 };
 

@@ -2,6 +2,10 @@
 // JS objects. No policy here; runtime/ validates and explains.
 #include <napi.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -330,6 +334,18 @@ Napi::Value FrameHash(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), Toeplitz(key.Data()).frameHash(f.Data(), uint32_t(f.ByteLength())));
 }
 
+// socketProbe(domain, type) -> "" when such a socket can be opened here, else
+// the reason (for `vnfrun doctor`: AF_PACKET, AF_XDP).
+Napi::Value SocketProbe(const Napi::CallbackInfo& info) {
+  const int fd = socket(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value() | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Napi::String::New(info.Env(), strerror(errno));
+  close(fd);
+  return Napi::String::New(info.Env(), "");
+}
+
+// drivers() -> the port drivers built into this engine
+Napi::Value Drivers(const Napi::CallbackInfo& info) { return strings(info.Env(), registeredDrivers()); }
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* classes = new Classes{Napi::Persistent(CoreWrap::Init(env)), Napi::Persistent(PipeHostWrap::Init(env))};
   env.SetInstanceData(classes);
@@ -337,6 +353,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("attach", Napi::Function::New(env, CoreWrap::Attach));
   exports.Set("toeplitz", Napi::Function::New(env, ToeplitzHash));
   exports.Set("frameHash", Napi::Function::New(env, FrameHash));
+  exports.Set("socketProbe", Napi::Function::New(env, SocketProbe));
+  exports.Set("drivers", Napi::Function::New(env, Drivers));
   return exports;
 }
 

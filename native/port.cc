@@ -15,6 +15,12 @@ DriverRegistration::DriverRegistration(const char* name, PortFactory factory) { 
 
 bool driverAvailable(const std::string& name) { return drivers().count(name) != 0; }
 
+std::vector<std::string> registeredDrivers() {
+  std::vector<std::string> names;
+  for (const auto& d : drivers()) names.push_back(d.first);
+  return names;
+}
+
 std::unique_ptr<Port> openPort(const PortConfig& cfg, Engine& engine) {
   auto it = drivers().find(cfg.driver);
   if (it == drivers().end())

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "counters.h"
 #include "pool.h"
@@ -98,6 +99,7 @@ struct DriverRegistration {
 };
 std::unique_ptr<Port> openPort(const PortConfig& cfg, Engine& engine);
 bool driverAvailable(const std::string& name);
+std::vector<std::string> registeredDrivers();
 
 // Option helpers with the error text drivers share.
 uint64_t optionU64(const PortOptions& o, const std::string& key, uint64_t dflt);

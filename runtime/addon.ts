@@ -69,6 +69,8 @@ interface Addon {
   attach(engineId: number, core: number, opts: CoreOptions): NativeCore;
   toeplitz(key: Uint8Array, input: Uint8Array): number;
   frameHash(key: Uint8Array, frame: Uint8Array): number;
+  socketProbe(domain: number, type: number): string;
+  drivers(): string[];
 }
 
 let addon: Addon | undefined;

@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { CompileError } from "./compile";
 import { SpecError, parseQuantity } from "./ports";
 import { RunError, run, type Summary } from "./supervisor";
+import { diagnose, formatFindings } from "./doctor";
 import { formatSummary } from "./summary";
 
 const EXAMPLES = `
@@ -65,6 +66,7 @@ function quantity(v: string): number {
 
 const program = new Command()
   .name("vnfrun")
+  .enablePositionalOptions()
   .description("Run a network function written in TypeScript on a zero-copy packet engine")
   .argument("<vnf>", "the VNF module (.ts or .js) whose default export is defineVnf({...})")
   .option("-p, --port <spec>", "attach a port: [name=]driver:args (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
@@ -120,6 +122,15 @@ const program = new Command()
     if (live) process.stderr.write("\r\x1b[K");
     if (o.json) process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
     else if (!o.quiet) process.stdout.write(formatSummary(summary));
+  });
+
+program
+  .command("doctor")
+  .description("check which drivers this host can run, and what to install or change for the others")
+  .option("--json", "print the findings as JSON", false)
+  .action((o) => {
+    const findings = diagnose();
+    process.stdout.write(o.json ? JSON.stringify(findings, null, 2) + "\n" : formatFindings(findings));
   });
 
 function fail(msg: string): never {

@@ -57,12 +57,13 @@ export function diagnose(): Finding[] {
   for (const d of ["gen", "sink", "pipe", "pcap"])
     out.push({ item: `driver ${d}`, ok: built.has(d), detail: built.has(d) ? "usable (no privilege needed)" : "not built", fix: built.has(d) ? undefined : "rebuild: npm run build" });
 
+  const rebuild = "rebuild vnfrun (npm run build): this build lacks the driver";
   const packetErr = addon.socketProbe(AF_PACKET, SOCK_RAW);
-  out.push({ item: "driver packet", ok: built.has("packet") && !packetErr, detail: !built.has("packet") ? "not built into this engine" : packetErr ? `cannot open AF_PACKET sockets: ${packetErr}` : "usable: AF_PACKET with TPACKET_V3 rings", fix: packetErr ? "run as root or grant CAP_NET_RAW (setcap cap_net_raw+ep $(which node))" : undefined });
+  out.push({ item: "driver packet", ok: built.has("packet") && !packetErr, detail: !built.has("packet") ? "not built into this engine" : packetErr ? `cannot open AF_PACKET sockets: ${packetErr}` : "usable: AF_PACKET with TPACKET_V3 rings", fix: !built.has("packet") ? rebuild : packetErr ? "run as root or grant CAP_NET_RAW (setcap cap_net_raw+ep $(which node))" : undefined });
 
   const xdpErr = addon.socketProbe(AF_XDP, SOCK_RAW);
   const xdpOk = built.has("xdp") && !xdpErr && (root || (has(caps, CAP.NET_ADMIN) && (has(caps, CAP.BPF) || has(caps, CAP.SYS_ADMIN))));
-  out.push({ item: "driver xdp", ok: xdpOk, detail: !built.has("xdp") ? "not built into this engine" : xdpErr ? `cannot open AF_XDP sockets: ${xdpErr}` : xdpOk ? "usable: AF_XDP, the buffer pool is the UMEM" : "AF_XDP sockets open, but loading the XDP program needs CAP_NET_ADMIN and CAP_BPF", fix: xdpErr ? (xdpErr.includes("not supported") ? "the kernel lacks CONFIG_XDP_SOCKETS (Linux 4.18+ with AF_XDP enabled)" : "run as root") : xdpOk ? undefined : "run as root or grant CAP_NET_ADMIN,CAP_BPF" });
+  out.push({ item: "driver xdp", ok: xdpOk, detail: !built.has("xdp") ? "not built into this engine" : xdpErr ? `cannot open AF_XDP sockets: ${xdpErr}` : xdpOk ? "usable: AF_XDP, the buffer pool is the UMEM" : "AF_XDP sockets open, but loading the XDP program needs CAP_NET_ADMIN and CAP_BPF", fix: !built.has("xdp") ? rebuild : xdpErr ? (xdpErr.includes("not supported") ? "the kernel lacks CONFIG_XDP_SOCKETS (Linux 4.18+ with AF_XDP enabled)" : "run as root") : xdpOk ? undefined : "run as root or grant CAP_NET_ADMIN,CAP_BPF" });
   for (const { name, driver } of interfaces()) {
     if (driver === "loopback" || driver === "bridge") continue;
     const native = XDP_NATIVE.has(driver), zc = XDP_ZEROCOPY.has(driver);
@@ -70,10 +71,10 @@ export function diagnose(): Finding[] {
   }
 
   const tun = existsSync("/dev/net/tun");
-  out.push({ item: "driver tap", ok: built.has("tap") && tun && (root || has(caps, CAP.NET_ADMIN)), detail: !built.has("tap") ? "not built into this engine" : !tun ? "no /dev/net/tun" : root || has(caps, CAP.NET_ADMIN) ? "usable: TAP devices (created when absent)" : "creating TAP devices needs CAP_NET_ADMIN", fix: !tun ? "modprobe tun (or mknod /dev/net/tun c 10 200)" : root || has(caps, CAP.NET_ADMIN) ? undefined : "run as root or grant CAP_NET_ADMIN" });
+  out.push({ item: "driver tap", ok: built.has("tap") && tun && (root || has(caps, CAP.NET_ADMIN)), detail: !built.has("tap") ? "not built into this engine" : !tun ? "no /dev/net/tun" : root || has(caps, CAP.NET_ADMIN) ? "usable: TAP devices (created when absent)" : "creating TAP devices needs CAP_NET_ADMIN", fix: !built.has("tap") ? rebuild : !tun ? "modprobe tun (or mknod /dev/net/tun c 10 200)" : root || has(caps, CAP.NET_ADMIN) ? undefined : "run as root or grant CAP_NET_ADMIN" });
 
   const nm = existsSync("/dev/netmap");
-  out.push({ item: "driver netmap", ok: built.has("netmap") && nm, detail: !built.has("netmap") ? "not built into this engine" : nm ? "/dev/netmap present" : "no /dev/netmap: the netmap kernel module is not loaded", fix: nm ? undefined : "build and load netmap (github.com/luigirizzo/netmap: ./configure && make && insmod netmap.ko), then rebuild vnfrun with NETMAP_SRC=/path/to/netmap npm run build" });
+  out.push({ item: "driver netmap", ok: built.has("netmap") && nm, detail: !built.has("netmap") ? "not built into this engine" : nm ? "/dev/netmap present" : "no /dev/netmap: the netmap kernel module is not loaded", fix: !built.has("netmap") ? rebuild : nm ? undefined : "build and load netmap (github.com/luigirizzo/netmap: ./configure && make && insmod netmap.ko), then rebuild vnfrun with NETMAP_SRC=/path/to/netmap npm run build" });
 
   const cmdline = existsSync("/proc/cmdline") ? readFileSync("/proc/cmdline", "utf8") : "";
   const isolated = /isolcpus=([^\s]+)/.exec(cmdline)?.[1];

@@ -1,0 +1,653 @@
+// xdp: one queue of a network interface through an AF_XDP socket whose UMEM
+// is the engine's buffer pool, so a received frame reaches the VNF where the
+// kernel wrote it and a sent frame leaves from where the VNF left it.
+//
+//   fill ring        <- free pool buffers          receive()
+//   rx ring          -> slots                      receive()
+//   tx ring          <- slots                      transmit()
+//   completion ring  -> buffers back to the pool   transmit()
+//
+// receive() touches only the fill and rx rings, transmit() only tx and
+// completion, so an rx thread and a tx thread may drive one port at once.
+//
+// Shared between instances (ports, and the queues of one port in hw mode):
+//   - the UMEM: the first socket registers the whole pool (unaligned chunks,
+//     since buffers sit a stride of bufSize + 64 apart); later ones bind with
+//     XDP_SHARED_UMEM and bring their own fill and completion rings.
+//   - per interface, one XSKMAP and one program redirecting each frame to the
+//     socket of its rx queue (XDP_PASS when the queue has none), attached by
+//     a BPF link so the kernel removes it when the process ends, however.
+//
+// Addresses: buffer b starts at b * stride in the UMEM. The kernel writes a
+// frame XDP_PACKET_HEADROOM (256) bytes into the buffer we gave it and, with
+// unaligned chunks, reports the offset in the address's top 16 bits.
+#include <linux/ethtool.h>
+#include <linux/if_link.h>
+#include <linux/if_xdp.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <vector>
+
+#include "../engine.h"
+#include "../port.h"
+#include "xdp_prog.h"
+
+#ifndef AF_XDP
+#define AF_XDP 44
+#endif
+#ifndef SOL_XDP
+#define SOL_XDP 283
+#endif
+
+namespace vnf {
+namespace {
+
+constexpr uint32_t kXdpHeadroom = 256;    // XDP_PACKET_HEADROOM, fixed by the kernel
+constexpr uint32_t kRingSize = 2048;      // descriptors in each of the four rings
+constexpr uint32_t kFillBatch = 64;       // refill the fill ring in steps of this
+constexpr uint32_t kMapEntries = 1024;    // XSKMAP size: rx queues an interface may have
+constexpr uint32_t kStatsEvery = 1024;    // receive() calls between XDP_STATISTICS reads
+constexpr uint32_t kEthHeader = 14, kVlanTag = 4;
+
+const std::string kCaps = "run as root, or grant CAP_NET_ADMIN, CAP_BPF and CAP_NET_RAW "
+                          "(setcap cap_net_admin,cap_bpf,cap_net_raw,cap_ipc_lock+ep \"$(command -v node)\")";
+
+class XdpError : public std::runtime_error {
+ public:
+  XdpError(const std::string& where, const std::string& what) : std::runtime_error("xdp:" + where + ": " + what) {}
+};
+
+// One mmap'd ring. Producer rings (fill, tx): we write descriptors, then
+// publish `prod`. Consumer rings (rx, completion): we read what the kernel
+// published, then release it through `cons`.
+template <typename Desc>
+struct XskRing {
+  uint32_t* prod = nullptr;
+  uint32_t* cons = nullptr;
+  uint32_t* flags = nullptr;
+  Desc* descs = nullptr;
+  uint32_t mask = 0, size = 0;
+  uint32_t cachedProd = 0, cachedCons = 0;
+  void* map = nullptr;
+  size_t mapLen = 0;
+
+  bool mapRing(int fd, const xdp_ring_offset& off, uint32_t n, off_t pgoff) {
+    mapLen = off.desc + size_t(n) * sizeof(Desc);
+    void* p = mmap(nullptr, mapLen, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, pgoff);
+    if (p == MAP_FAILED) return false;
+    map = p;
+    char* b = static_cast<char*>(p);
+    prod = reinterpret_cast<uint32_t*>(b + off.producer);
+    cons = reinterpret_cast<uint32_t*>(b + off.consumer);
+    flags = reinterpret_cast<uint32_t*>(b + off.flags);
+    descs = reinterpret_cast<Desc*>(b + off.desc);
+    size = n;
+    mask = n - 1;
+    cachedProd = __atomic_load_n(prod, __ATOMIC_ACQUIRE);
+    cachedCons = __atomic_load_n(cons, __ATOMIC_ACQUIRE);
+    return true;
+  }
+  void unmap() {
+    if (map) munmap(map, mapLen);
+    map = nullptr;
+  }
+
+  // Producer side: free descriptors, looking at the kernel's progress only
+  // when the cached view is short of `want`.
+  uint32_t freeSpace(uint32_t want) {
+    uint32_t free = size - (cachedProd - cachedCons);
+    if (free >= want) return free;
+    cachedCons = __atomic_load_n(cons, __ATOMIC_ACQUIRE);
+    return size - (cachedProd - cachedCons);
+  }
+  void submit(uint32_t n) {
+    cachedProd += n;
+    __atomic_store_n(prod, cachedProd, __ATOMIC_RELEASE);
+  }
+  // Descriptors the kernel has not consumed yet (tx).
+  uint32_t pending() const { return cachedProd - __atomic_load_n(cons, __ATOMIC_ACQUIRE); }
+
+  // Consumer side.
+  uint32_t available(uint32_t max) {
+    uint32_t n = cachedProd - cachedCons;
+    if (n == 0) {
+      cachedProd = __atomic_load_n(prod, __ATOMIC_ACQUIRE);
+      n = cachedProd - cachedCons;
+    }
+    return n < max ? n : max;
+  }
+  void release(uint32_t n) {
+    cachedCons += n;
+    __atomic_store_n(cons, cachedCons, __ATOMIC_RELEASE);
+  }
+  bool needsWakeup() const { return __atomic_load_n(flags, __ATOMIC_RELAXED) & XDP_RING_NEED_WAKEUP; }
+};
+
+// Which pool buffers the kernel holds for one socket, so close() can return
+// them. One bit per buffer; each bitmap has one writer thread.
+class Held {
+ public:
+  void resize(uint32_t n) { bits_.assign((n + 63) / 64, 0); }   // and forget every buffer
+  void set(uint32_t b) { bits_[b >> 6] |= 1ull << (b & 63); }
+  void clear(uint32_t b) { bits_[b >> 6] &= ~(1ull << (b & 63)); }
+  template <typename F>
+  void forEach(F f) const {
+    for (size_t w = 0; w < bits_.size(); w++)
+      for (uint64_t m = bits_[w]; m; m &= m - 1) f(uint32_t(w * 64 + __builtin_ctzll(m)));
+  }
+
+ private:
+  std::vector<uint64_t> bits_;
+};
+
+// --- per-interface program -------------------------------------------------
+
+struct Attachment {
+  int ifindex = 0;
+  std::string ifname;
+  int mapFd = -1, progFd = -1, linkFd = -1;
+  uint32_t flags = 0;          // XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE
+  bool netlink = false;        // attached by IFLA_XDP: detach at close
+  std::string note;            // why auto mode did not get native XDP
+
+  bool native() const { return flags & XDP_FLAGS_DRV_MODE; }
+  ~Attachment() {
+    if (linkFd >= 0) ::close(linkFd);
+    if (netlink) {
+      std::string why;
+      xdpk::attachNetlink(-1, ifindex, flags, why);
+    }
+    if (progFd >= 0) ::close(progFd);
+    if (mapFd >= 0) ::close(mapFd);
+  }
+};
+
+std::mutex registryLock;                                    // opens and closes run on the main thread,
+std::map<int, std::weak_ptr<Attachment>> attachments;       // but hw mode may open from several
+std::map<const Pool*, std::vector<int>> umemSockets;        // bound sockets sharing the pool's UMEM
+
+std::string privilegeText(const std::string& what) { return "no permission to " + what + ": " + kCaps; }
+
+std::shared_ptr<Attachment> attach(const std::string& where, int ifindex, const std::string& ifname, const std::string& mode) {
+  if (auto a = attachments[ifindex].lock()) {
+    if ((mode == "native" && !a->native()) || (mode == "generic" && a->native()))
+      throw XdpError(where, ifname + " already runs vnfrun's program in " + (a->native() ? "native" : "generic") +
+                                " mode; give every port on it the same mode=");
+    return a;
+  }
+  auto a = std::make_shared<Attachment>();
+  a->ifindex = ifindex;
+  a->ifname = ifname;
+  a->mapFd = xdpk::createXskMap(kMapEntries);
+  if (a->mapFd == -EPERM) throw XdpError(where, privilegeText("create BPF maps"));
+  if (a->mapFd < 0)
+    throw XdpError(where, std::string("cannot create an XSKMAP: ") + strerror(-a->mapFd) +
+                              " (needs Linux >= 5.10 with CONFIG_XDP_SOCKETS)");
+  std::string why;
+  a->progFd = xdpk::loadRedirectProgram(a->mapFd, why);
+  if (a->progFd == -EPERM) throw XdpError(where, privilegeText("load XDP programs"));
+  if (a->progFd < 0)
+    throw XdpError(where, std::string("the kernel refused the XDP program: ") + strerror(-a->progFd) +
+                              (why.empty() ? "" : " (" + why + ")"));
+
+  std::vector<uint32_t> tries;
+  if (mode != "generic") tries.push_back(XDP_FLAGS_DRV_MODE);
+  if (mode != "native") tries.push_back(XDP_FLAGS_SKB_MODE);
+  std::string nativeWhy;
+  for (uint32_t flags : tries) {
+    int r = xdpk::attachLink(a->progFd, ifindex, flags);
+    if (r >= 0) {
+      a->linkFd = r;
+      a->flags = flags;
+      a->note = nativeWhy;
+      attachments[ifindex] = a;
+      return a;
+    }
+    if (r == -EINVAL) {
+      // A kernel without XDP links (before 5.9): netlink, detached at close.
+      why.clear();
+      r = xdpk::attachNetlink(a->progFd, ifindex, flags, why);
+      if (r == 0) {
+        a->netlink = true;
+        a->flags = flags;
+        a->note = nativeWhy;
+        attachments[ifindex] = a;
+        return a;
+      }
+    }
+    if (r == -EPERM) throw XdpError(where, privilegeText("attach XDP programs"));
+    if (r == -EBUSY || r == -EEXIST) {
+      int id = xdpk::attachedProgramId(ifindex);
+      throw XdpError(where, ifname + " already has an XDP program" + (id > 0 ? " (id " + std::to_string(id) + ")" : "") +
+                                ": remove it (ip link set dev " + ifname + " xdp off) or stop the program that owns it");
+    }
+    const bool drv = flags == XDP_FLAGS_DRV_MODE;
+    std::string text = r == -EOPNOTSUPP && drv ? ifname + "'s driver has no native XDP"
+                       : r == -ERANGE && drv   ? "the MTU of " + ifname + "'s veth peer is too large for native XDP "
+                                                 "(lower it to 1500 on the peer)"
+                                               : std::string("attaching XDP failed: ") + strerror(-r) +
+                                                     (why.empty() ? "" : " (" + why + ")");
+    if (drv && mode == "auto") { nativeWhy = text; continue; }  // generic next
+    if (drv) text += "; use mode=generic or mode=auto";
+    throw XdpError(where, text);
+  }
+  throw XdpError(where, "cannot attach XDP to " + ifname);
+}
+
+// --- the port ----------------------------------------------------------------
+
+struct Iface {
+  int index = 0;
+  unsigned flags = 0;
+  int mtu = 0;
+  int queues = 0;      // rx queues (rx + combined channels), 0 when unknown
+  std::string driver;  // "veth", "mlx5_core", ...
+};
+
+Iface inspect(const std::string& where, const std::string& ifname) {
+  Iface i;
+  i.index = int(if_nametoindex(ifname.c_str()));
+  if (i.index == 0)
+    throw XdpError(where, "no interface " + ifname + " in this network namespace (ip link show lists them)");
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return i;
+  ifreq r;
+  std::memset(&r, 0, sizeof r);
+  std::strncpy(r.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+  if (ioctl(s, SIOCGIFFLAGS, &r) == 0) i.flags = unsigned(uint16_t(r.ifr_flags));
+  if (ioctl(s, SIOCGIFMTU, &r) == 0) i.mtu = r.ifr_mtu;
+  ethtool_channels ch;
+  std::memset(&ch, 0, sizeof ch);
+  ch.cmd = ETHTOOL_GCHANNELS;
+  r.ifr_data = reinterpret_cast<char*>(&ch);
+  if (ioctl(s, SIOCETHTOOL, &r) == 0) i.queues = int(ch.rx_count + ch.combined_count);
+  ethtool_drvinfo info;
+  std::memset(&info, 0, sizeof info);
+  info.cmd = ETHTOOL_GDRVINFO;
+  r.ifr_data = reinterpret_cast<char*>(&info);
+  if (ioctl(s, SIOCETHTOOL, &r) == 0) i.driver.assign(info.driver, strnlen(info.driver, sizeof info.driver));
+  ::close(s);
+  return i;
+}
+
+class XdpPort : public Port {
+ public:
+  XdpPort(const PortConfig& cfg, Engine& engine) : Port(cfg), pool_(engine.pool()) {
+    const PortOptions& o = cfg.options;
+    ifname_ = optionStr(o, "ifname", "");
+    queue_ = uint32_t(optionU64(o, "queue", 0)) + cfg.queue;
+    where_ = ifname_ + (queue_ ? "@" + std::to_string(queue_) : "");
+    const std::string mode = optionStr(o, "mode", "auto"), bind = optionStr(o, "bind", "auto");
+    if (mode != "auto" && mode != "native" && mode != "generic") throw XdpError(where_, "mode=" + mode + ": choose native, generic or auto");
+    if (bind != "auto" && bind != "zerocopy" && bind != "copy") throw XdpError(where_, "bind=" + bind + ": choose zerocopy, copy or auto");
+    if (mode == "generic" && bind == "zerocopy") throw XdpError(where_, "bind=zerocopy needs native XDP: use mode=native or bind=copy");
+
+    stride_ = pool_.stride();
+    bufSize_ = pool_.bufSize();
+    umemHeadroom_ = cfg.headroom > kXdpHeadroom ? cfg.headroom - kXdpHeadroom : 0;
+    const long page = sysconf(_SC_PAGESIZE);
+    if (bufSize_ < 2048 || bufSize_ > uint32_t(page))
+      throw XdpError(where_, "AF_XDP needs pool buffers of 2048 to " + std::to_string(page) + " bytes, not " + std::to_string(bufSize_));
+    if (bufSize_ < kXdpHeadroom + umemHeadroom_ + 64)
+      throw XdpError(where_, "headroom " + std::to_string(cfg.headroom) + " leaves no room for frames");
+    maxRxFrame_ = bufSize_ - kXdpHeadroom - umemHeadroom_;
+
+    const Iface ifc = inspect(where_, ifname_);
+    ifindex_ = ifc.index;
+    veth_ = ifc.driver == "veth";
+    if (ifc.flags && !(ifc.flags & IFF_UP)) throw XdpError(where_, ifname_ + " is down: ip link set dev " + ifname_ + " up");
+    if (ifc.mtu && uint32_t(ifc.mtu) + kEthHeader + kVlanTag > maxRxFrame_)
+      throw XdpError(where_, "the MTU of " + ifname_ + " (" + std::to_string(ifc.mtu) + ") is larger than a buffer holds (" +
+                                 std::to_string(maxRxFrame_) + "-byte frames): ip link set dev " + ifname_ + " mtu " +
+                                 std::to_string(std::min<uint32_t>(1500, maxRxFrame_ - kEthHeader - kVlanTag)));
+    if (ifc.queues > 0 && queue_ >= uint32_t(ifc.queues))
+      throw XdpError(where_, ifname_ + " has " + std::to_string(ifc.queues) + " rx queue" + (ifc.queues > 1 ? "s" : "") +
+                                 ", so no queue " + std::to_string(queue_) + " (ethtool -L " + ifname_ + " rx N, or for veth "
+                                 "create it with numrxqueues N)");
+    if (queue_ >= kMapEntries) throw XdpError(where_, "queue " + std::to_string(queue_) + " is beyond the " + std::to_string(kMapEntries) + " vnfrun supports");
+    maxTxLen_ = (ifc.mtu ? uint32_t(ifc.mtu) : 1500) + kEthHeader + kVlanTag;
+    if (maxTxLen_ > bufSize_) maxTxLen_ = bufSize_;
+    fillHeld_.resize(pool_.count());
+    txHeld_.resize(pool_.count());
+
+    std::lock_guard<std::mutex> g(registryLock);
+    attachment_ = attach(where_, ifindex_, ifname_, mode);
+    try {
+      openSocket(bind);
+      int r = xdpk::setXskMapEntry(attachment_->mapFd, queue_, fd_);
+      if (r < 0) throw XdpError(where_, std::string("cannot add the socket to the XSKMAP: ") + strerror(-r));
+    } catch (...) {
+      closeSocket();
+      attachment_.reset();
+      throw;
+    }
+    umemSockets[&pool_].push_back(fd_);
+  }
+
+  ~XdpPort() override { close(); }
+
+  int receive(Lane& lane, Slot* slots, uint32_t max) override {
+    if (fd_ < 0) return 0;
+    uint64_t* c = lane.counters.port(index_);
+    rxCounters_ = c;
+    const uint32_t n = rx_.available(max);
+    uint64_t bytes = 0;
+    const uint32_t stride = stride_, port = index_;
+    for (uint32_t i = 0; i < n; i++) {
+      const xdp_desc& d = rx_.descs[(rx_.cachedCons + i) & rx_.mask];
+      const uint64_t a = (d.addr & XSK_UNALIGNED_BUF_ADDR_MASK) + (d.addr >> XSK_UNALIGNED_BUF_OFFSET_SHIFT);
+      const uint32_t buf = uint32_t(a / stride);
+      fillHeld_.clear(buf);
+      slots[i] = Slot{buf, uint16_t(a - uint64_t(buf) * stride), uint16_t(d.len), 0, uint16_t(port), 0};
+      bytes += d.len;
+    }
+    if (n) rx_.release(n);
+    c[rx_packets] += n;
+    c[rx_bytes] += bytes;
+    refill(lane);
+    if (n == 0 && fill_.needsWakeup()) recvfrom(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
+    if (++rxCalls_ % kStatsEvery == 0) readStats(c, nullptr);
+    return int(n);
+  }
+
+  void transmit(Lane& lane, const Slot* slots, uint32_t n) override {
+    uint64_t* c = lane.counters.port(index_);
+    txCounters_ = c;
+    if (fd_ < 0) { dropAll(lane, slots, n, c[tx_errors]); return; }
+    reclaim(lane);
+    uint32_t room = tx_.freeSpace(n);
+    if (room < n) {  // the kernel is behind: push it once, then take back what it finished
+      kick();
+      reclaim(lane);
+      room = tx_.freeSpace(n);
+    }
+    uint32_t k = 0, i = 0;
+    uint64_t bytes = 0;
+    const uint32_t stride = stride_, maxLen = maxTxLen_, bufSize = bufSize_;
+    for (; i < n && k < room; i++) {
+      const Slot& s = slots[i];
+      if (s.len > maxLen || uint32_t(s.off) + s.len > bufSize || s.len < kEthHeader) {
+        lane.cache.free(s.buf);
+        c[tx_errors]++;
+        continue;
+      }
+      xdp_desc& d = tx_.descs[(tx_.cachedProd + k) & tx_.mask];
+      d.addr = uint64_t(s.buf) * stride + s.off;
+      d.len = s.len;
+      d.options = 0;
+      txHeld_.set(s.buf);
+      bytes += s.len;
+      k++;
+    }
+    if (i < n) dropAll(lane, slots + i, n - i, c[tx_ring_full]);
+    if (k) {
+      tx_.submit(k);
+      kick();
+    }
+    c[tx_packets] += k;
+    c[tx_bytes] += bytes;
+    if (++txCalls_ % kStatsEvery == 0) readStats(nullptr, c);
+  }
+
+  int pollFd() const override { return fd_; }
+
+  void close() override {
+    if (fd_ < 0 && !attachment_) return;
+    std::lock_guard<std::mutex> g(registryLock);
+    if (fd_ >= 0) {
+      readStats(rxCounters_, txCounters_);
+      if (attachment_) xdpk::clearXskMapEntry(attachment_->mapFd, queue_);
+      auto& live = umemSockets[&pool_];
+      for (size_t i = 0; i < live.size(); i++)
+        if (live[i] == fd_) { live.erase(live.begin() + long(i)); break; }
+    }
+    attachment_.reset();   // the last port on the interface detaches the program
+    closeSocket();
+  }
+
+  std::string describe() const override {
+    std::string s = "xdp " + ifname_ + " queue " + std::to_string(queue_) + ": " +
+                    (native_ ? "native" : "generic") + " XDP" + (netlink_ ? " (netlink attach)" : "") + ", " +
+                    (zerocopy_ ? "zerocopy" : "copy") + " bind" + (sharedUmem_ ? ", shared UMEM" : "");
+    if (!modeNote_.empty()) s += " (" + modeNote_ + ")";
+    // A local sender hands veth TCP/UDP frames whose checksum it left to the
+    // "hardware" (CHECKSUM_PARTIAL); AF_XDP gets them as they are, unfinished.
+    if (veth_) s += "; note: veth peers must send with checksum offload off (ethtool -K PEER tx off)";
+    const uint64_t big = bigFrames_.load(std::memory_order_relaxed);
+    if (big)
+      s += "; warning: " + std::to_string(big) + " frames larger than a buffer (" + std::to_string(maxRxFrame_) +
+           " bytes) were dropped" + (native_ ? "" : ": in generic mode the sender's GSO/TSO must be off "
+                                                     "(ethtool -K PEER tso off gso off)");
+    return s;
+  }
+
+ private:
+  // One socket, bound in the first bind mode that works. Registers the UMEM
+  // or shares the one another socket registered.
+  void openSocket(const std::string& bind) {
+    native_ = attachment_->native();
+    netlink_ = attachment_->netlink;
+    modeNote_ = attachment_->note;
+    std::vector<bool> zc;  // bind modes to try
+    if (bind != "copy" && native_) zc.push_back(true);
+    if (bind != "zerocopy") zc.push_back(false);
+    if (zc.empty()) throw XdpError(where_, "bind=zerocopy needs native XDP, which " + ifname_ + " does not run");
+    // Sharing the UMEM: the bind mode is the first socket's, so take it when
+    // it is the one asked for; otherwise register a UMEM of our own.
+    const std::vector<int>& live = umemSockets[&pool_];
+    if (!live.empty()) {
+      if (trySocket(live.front(), false) == 0 && (bind == "auto" || (bind == "zerocopy") == zerocopy_)) {
+        sharedUmem_ = true;
+        return;
+      }
+      closeSocket();
+    }
+    std::string zcWhy;
+    for (size_t t = 0; t < zc.size(); t++) {
+      int err = trySocket(-1, zc[t]);
+      if (err == 0) {
+        if (!zcWhy.empty()) modeNote_ += (modeNote_.empty() ? "" : "; ") + zcWhy;
+        return;
+      }
+      closeSocket();
+      std::string text = socketError(err);
+      if (zc[t] && t + 1 < zc.size() && (err == -EOPNOTSUPP || err == -EINVAL || err == -EPROTONOSUPPORT)) {
+        zcWhy = "no zerocopy on " + ifname_;
+        continue;
+      }
+      if (zc[t] && (err == -EOPNOTSUPP || err == -EINVAL)) text = ifname_ + "'s driver has no AF_XDP zerocopy: use bind=copy or bind=auto";
+      throw XdpError(where_, text);
+    }
+  }
+
+  std::string socketError(int err) const {
+    switch (-err) {
+      case EAFNOSUPPORT: return "this kernel has no AF_XDP sockets (needs Linux >= 5.10 built with CONFIG_XDP_SOCKETS)";
+      case EPERM: case EACCES: return privilegeText("open AF_XDP sockets");
+      case EBUSY: return "queue " + std::to_string(queue_) + " of " + ifname_ + " is already bound by another AF_XDP socket";
+      case ENOBUFS: case ENOMEM:
+        return "cannot pin the buffer pool (" + std::to_string(pool_.bytes() >> 20) +
+               " MiB) for AF_XDP: raise the locked-memory limit (ulimit -l unlimited) or grant CAP_IPC_LOCK";
+      case ENETDOWN: return ifname_ + " is down: ip link set dev " + ifname_ + " up";
+      case ENODEV: return "no interface " + ifname_ + " in this network namespace (ip link show lists them)";
+      default: return std::string("cannot set up the AF_XDP socket (") + failedStep_ + "): " + strerror(-err);
+    }
+  }
+
+  // Returns 0, or -errno with failedStep_ saying where.
+  int trySocket(int shareFd, bool zerocopy) {
+    auto fail = [&](const char* step) { failedStep_ = step; return -errno; };
+    fd_ = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) return fail("socket");
+    if (shareFd < 0) {
+      xdp_umem_reg reg;
+      std::memset(&reg, 0, sizeof reg);
+      reg.addr = uint64_t(uintptr_t(pool_.base()));
+      reg.len = pool_.bytes();
+      reg.chunk_size = bufSize_;
+      reg.headroom = umemHeadroom_;
+      reg.flags = XDP_UMEM_UNALIGNED_CHUNK_FLAG;
+      if (setsockopt(fd_, SOL_XDP, XDP_UMEM_REG, &reg, sizeof reg) < 0) return fail("registering the pool as UMEM");
+    }
+    uint32_t n = kRingSize;
+    if (setsockopt(fd_, SOL_XDP, XDP_UMEM_FILL_RING, &n, sizeof n) < 0) return fail("fill ring");
+    if (setsockopt(fd_, SOL_XDP, XDP_UMEM_COMPLETION_RING, &n, sizeof n) < 0) return fail("completion ring");
+    if (setsockopt(fd_, SOL_XDP, XDP_RX_RING, &n, sizeof n) < 0) return fail("rx ring");
+    if (setsockopt(fd_, SOL_XDP, XDP_TX_RING, &n, sizeof n) < 0) return fail("tx ring");
+    xdp_mmap_offsets off;
+    socklen_t len = sizeof off;
+    if (getsockopt(fd_, SOL_XDP, XDP_MMAP_OFFSETS, &off, &len) < 0) return fail("ring offsets");
+    if (!fill_.mapRing(fd_, off.fr, n, off_t(XDP_UMEM_PGOFF_FILL_RING)) ||
+        !comp_.mapRing(fd_, off.cr, n, off_t(XDP_UMEM_PGOFF_COMPLETION_RING)) ||
+        !rx_.mapRing(fd_, off.rx, n, XDP_PGOFF_RX_RING) || !tx_.mapRing(fd_, off.tx, n, XDP_PGOFF_TX_RING))
+      return fail("mapping the rings");
+    sockaddr_xdp sa;
+    std::memset(&sa, 0, sizeof sa);
+    sa.sxdp_family = AF_XDP;
+    sa.sxdp_ifindex = uint32_t(ifindex_);
+    sa.sxdp_queue_id = queue_;
+    // A socket sharing a UMEM takes its bind flags from the UMEM's first socket.
+    sa.sxdp_flags = shareFd >= 0 ? XDP_SHARED_UMEM : XDP_USE_NEED_WAKEUP | (zerocopy ? XDP_ZEROCOPY : XDP_COPY);
+    sa.sxdp_shared_umem_fd = shareFd >= 0 ? uint32_t(shareFd) : 0;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) return fail("bind");
+    xdp_options opts;
+    len = sizeof opts;
+    zerocopy_ = getsockopt(fd_, SOL_XDP, XDP_OPTIONS, &opts, &len) == 0 ? (opts.flags & XDP_OPTIONS_ZEROCOPY) != 0 : zerocopy;
+    prefill();
+    return 0;
+  }
+
+  // Once the socket is gone the kernel holds nothing more: the buffers it
+  // had in the fill, rx, tx and completion rings go back to the pool.
+  void closeSocket() {
+    fill_.unmap();
+    comp_.unmap();
+    rx_.unmap();
+    tx_.unmap();
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    std::vector<uint32_t> back;
+    fillHeld_.forEach([&](uint32_t b) { back.push_back(b); });
+    txHeld_.forEach([&](uint32_t b) { back.push_back(b); });
+    fillHeld_.resize(pool_.count());
+    txHeld_.resize(pool_.count());
+    if (!back.empty()) pool_.give(back.data(), uint32_t(back.size()));
+  }
+
+  // Stock the fill ring before the first receive(), straight from the pool.
+  void prefill() {
+    std::vector<uint32_t> bufs(kRingSize);
+    const uint32_t got = pool_.take(bufs.data(), kRingSize);
+    for (uint32_t i = 0; i < got; i++) {
+      fill_.descs[(fill_.cachedProd + i) & fill_.mask] = uint64_t(bufs[i]) * stride_;
+      fillHeld_.set(bufs[i]);
+    }
+    if (got) fill_.submit(got);
+  }
+
+  // Keep the fill ring stocked with free pool buffers.
+  void refill(Lane& lane) {
+    uint32_t want = fill_.freeSpace(kFillBatch);
+    if (want < kFillBatch) return;
+    if (want > 512) want = 512;
+    uint32_t bufs[512];
+    const uint32_t got = lane.cache.allocBulk(bufs, want);
+    for (uint32_t i = 0; i < got; i++) {
+      fill_.descs[(fill_.cachedProd + i) & fill_.mask] = uint64_t(bufs[i]) * stride_;
+      fillHeld_.set(bufs[i]);
+    }
+    if (got) fill_.submit(got);
+  }
+
+  // Sent frames' buffers back to the pool.
+  void reclaim(Lane& lane) {
+    const uint32_t n = comp_.available(kRingSize);
+    for (uint32_t i = 0; i < n; i++) {
+      const uint64_t a = comp_.descs[(comp_.cachedCons + i) & comp_.mask] & XSK_UNALIGNED_BUF_ADDR_MASK;
+      const uint32_t buf = uint32_t(a / stride_);
+      txHeld_.clear(buf);
+      lane.cache.free(buf);
+    }
+    if (n) comp_.release(n);
+  }
+
+  // Copy mode sends only inside sendto(), at most 32 frames a call (the
+  // kernel's TX_BATCH_SIZE), answering EAGAIN while more wait.
+  void kick() {
+    if (!zerocopy_ || tx_.needsWakeup()) {
+      for (int tries = 0; tries < 64; tries++) {
+        if (sendto(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, 0) >= 0) {
+          if (tx_.pending() == 0) break;
+          continue;
+        }
+        if (errno != EAGAIN) break;   // EBUSY, ENOBUFS: the device is full; later
+      }
+    }
+  }
+
+  // Kernel drop counters, folded into ours: rx ones by the rx lane, tx ones
+  // by the tx lane (either may be null), both at close.
+  void readStats(uint64_t* rxc, uint64_t* txc) {
+    if (fd_ < 0 || (!rxc && !txc)) return;
+    xdp_statistics st;
+    std::memset(&st, 0, sizeof st);
+    socklen_t len = sizeof st;
+    if (getsockopt(fd_, SOL_XDP, XDP_STATISTICS, &st, &len) < 0) return;
+    if (rxc) {
+      // rx_dropped counts both frames too big for a buffer and frames that
+      // found the fill ring empty; the latter also count as fill-ring-empty.
+      const uint64_t noBuf = len > offsetof(xdp_statistics, rx_fill_ring_empty_descs) ? st.rx_fill_ring_empty_descs : 0;
+      const uint64_t big = st.rx_dropped > noBuf ? st.rx_dropped - noBuf : 0;
+      rxc[rx_no_buffer] += noBuf - seen_.noBuf;
+      rxc[rx_malformed] += big - seen_.big;
+      rxc[rx_ring_full] += st.rx_ring_full - seen_.ringFull;
+      seen_.noBuf = noBuf;
+      seen_.big = big;
+      seen_.ringFull = st.rx_ring_full;
+      bigFrames_.store(big, std::memory_order_relaxed);
+    }
+    if (txc) {
+      txc[tx_errors] += st.tx_invalid_descs - seen_.txInvalid;
+      seen_.txInvalid = st.tx_invalid_descs;
+    }
+  }
+
+  Pool& pool_;
+  std::string ifname_, where_, modeNote_;
+  const char* failedStep_ = "";
+  uint32_t queue_ = 0, stride_ = 0, bufSize_ = 0, umemHeadroom_ = 0, maxRxFrame_ = 0, maxTxLen_ = 0;
+  int ifindex_ = 0, fd_ = -1;
+  bool native_ = false, netlink_ = false, zerocopy_ = false, sharedUmem_ = false, veth_ = false;
+  std::shared_ptr<Attachment> attachment_;
+  XskRing<uint64_t> fill_, comp_;
+  XskRing<xdp_desc> rx_, tx_;
+  Held fillHeld_, txHeld_;
+  uint32_t rxCalls_ = 0, txCalls_ = 0;
+  uint64_t* rxCounters_ = nullptr;
+  uint64_t* txCounters_ = nullptr;
+  struct { uint64_t noBuf = 0, big = 0, ringFull = 0, txInvalid = 0; } seen_;
+  std::atomic<uint64_t> bigFrames_{0};
+};
+
+}  // namespace
+
+static std::unique_ptr<Port> openXdpPort(const PortConfig& cfg, Engine& engine) {
+  return std::make_unique<XdpPort>(cfg, engine);
+}
+
+static DriverRegistration registration("xdp", openXdpPort);
+
+}  // namespace vnf

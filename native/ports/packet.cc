@@ -42,11 +42,14 @@
 namespace vnf {
 namespace {
 
-constexpr uint32_t kRxBlockSize = 1u << 18;   // 256 KiB: holds a 64 KiB GSO frame
-constexpr uint32_t kRxBlocks = 16;
+// 64 blocks of 128 KiB: a block holds a 64 KiB GSO frame, and at low rates,
+// where the 1 ms timer closes each block, the ring still rides out a 64 ms
+// stall of the lane (a long GC pause in the VNF's isolate).
+constexpr uint32_t kRxBlockSize = 1u << 17;
+constexpr uint32_t kRxBlocks = 64;
 constexpr uint32_t kRxBlockTimeoutMs = 1;
 constexpr uint32_t kTxFrameSize = 2048;
-constexpr uint32_t kTxFrames = 1024;
+constexpr uint32_t kTxFrames = 2048;
 constexpr uint32_t kTxBlockSize = 1u << 16;
 constexpr uint32_t kTxData = TPACKET_ALIGN(sizeof(tpacket3_hdr));  // where tx frame data starts
 constexpr uint32_t kVlanLen = 4;

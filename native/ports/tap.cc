@@ -1,0 +1,267 @@
+// tap: a TAP device (tap:NAME), created when absent and removed again at
+// exit. The host's network stack (or whatever owns the other side) sends
+// frames into the device and we read() them; what we write() comes out of
+// the device into the host.
+//
+// A TAP descriptor moves one frame per read() and per write(): there is no
+// batch or ring interface, so this driver makes one syscall per frame. Each
+// frame is read straight into its pool buffer (readv: the virtio-net header,
+// when on, lands at the start of the buffer, the frame at the headroom) and
+// written straight from it, so there is no copy in user space.
+//
+// With `vnet` the device carries a virtio-net header and offers checksum
+// offload (TUN_F_CSUM): checksums the sender left to offload cross the engine
+// undone (see vnet.h). TSO stays off, so the kernel hands over wire-sized
+// frames only.
+//
+// With `queues` > 1 each instance opens one queue of an IFF_MULTI_QUEUE
+// device; the kernel spreads flows over the queues.
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "vnet.h"
+#include "../engine.h"
+#include "../port.h"
+
+namespace vnf {
+namespace {
+
+constexpr uint32_t kMinFrame = 14;
+constexpr uint32_t kVlanLen = 4;
+
+std::string errnoText() { return std::strerror(errno); }
+
+class TapPort : public Port {
+ public:
+  TapPort(const PortConfig& cfg, Pool& pool) : Port(cfg), headroom_(cfg.headroom) {
+    ifname_ = optionStr(cfg.options, "ifname", "");
+    vnet_ = optionStr(cfg.options, "vnet", "0") == "1";
+    queue_ = cfg.queue;
+    queues_ = cfg.queues;
+    const uint32_t room = pool.bufSize() > headroom_ ? pool.bufSize() - headroom_ : 0;
+    maxFrame_ = room < 0xffff ? room : 0xffff;
+    if (vnet_ && headroom_ < sizeof(vnet::Meta))
+      throw std::runtime_error("tap port " + name_ + ": vnet needs a headroom of at least 12 bytes");
+    if (ifname_.empty() || ifname_.size() >= IFNAMSIZ) throw std::runtime_error("tap port " + name_ + ": needs a device name");
+
+    created_ = if_nametoindex(ifname_.c_str()) == 0;
+    fd_ = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd_ < 0) {
+      if (errno == ENOENT || errno == ENODEV)
+        throw std::runtime_error("/dev/net/tun is missing: load the tun module (modprobe tun)");
+      if (errno == EACCES || errno == EPERM)
+        throw std::runtime_error("tap port " + name_ + " (" + ifname_ + "): cannot open /dev/net/tun: needs CAP_NET_ADMIN (run as root or grant it)");
+      throw std::runtime_error("cannot open /dev/net/tun: " + errnoText());
+    }
+    try {
+      attach();
+      checkAndRaise();
+    } catch (...) {
+      ::close(fd_);
+      fd_ = -1;
+      throw;
+    }
+  }
+  ~TapPort() override { close(); }
+
+  int receive(Lane& lane, Slot* slots, uint32_t max) override {
+    uint64_t* c = lane.counters.port(index_);
+    Pool& pool = lane.cache.pool();
+    uint32_t n = 0;
+    uint64_t bytes = 0;
+    const uint32_t hdr = vnet_ ? vnet::kHdrLen : 0;
+    while (n < max) {
+      uint32_t buf;
+      if (!lane.cache.alloc(buf)) {
+        c[rx_no_buffer]++;  // the frame waits in the device's queue
+        break;
+      }
+      uint8_t* b = pool.data(buf);
+      iovec iov[2] = {{b, hdr}, {b + headroom_, maxFrame_}};
+      const ssize_t r = vnet_ ? ::readv(fd_, iov, 2) : ::readv(fd_, iov + 1, 1);
+      if (r < 0) {
+        lane.cache.free(buf);
+        if (errno != EAGAIN && errno != EINTR) rxNote_.set("read from " + ifname_ + " failed: " + errnoText());
+        break;
+      }
+      const uint32_t len = uint32_t(r) - (uint32_t(r) >= hdr ? hdr : uint32_t(r));
+      if (uint32_t(r) < hdr || len < kMinFrame || len >= maxFrame_) {
+        lane.cache.free(buf);
+        c[rx_malformed]++;
+        rxNote_.set(std::to_string(len) + "-byte frame dropped: buffers hold " + std::to_string(maxFrame_ - 1) + " bytes");
+        continue;
+      }
+      uint16_t flags = 0;
+      if (vnet_) {
+        vnet::virtio_net_hdr vh;
+        std::memcpy(&vh, b, sizeof vh);
+        if (vh.gso_type != vnet::VIRTIO_NET_HDR_GSO_NONE) {  // TSO is off: should not come
+          lane.cache.free(buf);
+          c[rx_malformed]++;
+          rxNote_.set("GSO frame dropped: TSO is off on " + ifname_);
+          continue;
+        }
+        flags = vnet::keep(b, vh, uint16_t(headroom_));
+      }
+      slots[n++] = Slot{buf, uint16_t(headroom_), uint16_t(len), 0, uint16_t(index_), flags};
+      bytes += len;
+    }
+    c[rx_packets] += n;
+    c[rx_bytes] += bytes;
+    return int(n);
+  }
+
+  void transmit(Lane& lane, const Slot* slots, uint32_t n) override {
+    uint64_t* c = lane.counters.port(index_);
+    Pool& pool = lane.cache.pool();
+    uint64_t sent = 0, bytes = 0;
+    uint32_t i = 0;
+    for (; i < n; i++) {
+      const Slot& s = slots[i];
+      uint8_t* buf = pool.data(s.buf);
+      if (s.len < kMinFrame || s.len > txMaxFrame_ || uint32_t(s.off) + s.len > pool.bufSize()) {
+        c[tx_errors]++;
+        txNote_.set(std::to_string(s.len) + "-byte frame refused: " + ifname_ + " takes " + std::to_string(kMinFrame) + ".." +
+                    std::to_string(txMaxFrame_) + " bytes");
+        continue;
+      }
+      vnet::virtio_net_hdr vh;
+      iovec iov[2] = {{&vh, sizeof vh}, {buf + s.off, s.len}};
+      bool ok = vnet_ ? vnet::headerFor(s, buf, vh) : vnet::finishChecksum(s, buf);
+      if (!ok) {
+        c[tx_errors]++;
+        continue;
+      }
+      ssize_t w = vnet_ ? ::writev(fd_, iov, 2) : ::write(fd_, buf + s.off, s.len);
+      if (w < 0 && errno == EINTR) w = vnet_ ? ::writev(fd_, iov, 2) : ::write(fd_, buf + s.off, s.len);
+      if (w < 0) {
+        if (errno == EAGAIN || errno == ENOBUFS) break;  // the device takes no more now
+        c[tx_errors]++;
+        txNote_.set("write to " + ifname_ + " failed: " + errnoText() + (errno == EIO ? " (is it down?)" : ""));
+        continue;
+      }
+      sent++;
+      bytes += s.len;
+    }
+    c[tx_ring_full] += n - i;
+    c[tx_packets] += sent;
+    c[tx_bytes] += bytes;
+    lane.cache.freeSlots(slots, n);
+  }
+
+  int pollFd() const override { return fd_; }
+
+  void close() override {
+    if (fd_ < 0) return;
+    // A device we made goes away with its last descriptor; one we found
+    // down goes down again.
+    ::close(fd_);
+    fd_ = -1;
+    if (raised_) setUp(false);
+  }
+
+  std::string describe() const override {
+    std::string s = "tap " + ifname_ + " (" + (created_ ? "created, removed at exit" : "existing device");
+    if (queues_ > 1) s += ", queue " + std::to_string(queue_) + "/" + std::to_string(queues_);
+    if (vnet_) s += ", vnet header: checksum offload kept";
+    s += "; one read()/write() per frame: TAP has no batch interface)";
+    rxNote_.append(s);
+    txNote_.append(s);
+    return s;
+  }
+
+ private:
+  void attach() {
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, ifname_.c_str(), IFNAMSIZ - 1);
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    if (vnet_) ifr.ifr_flags |= IFF_VNET_HDR;
+    if (queues_ > 1) ifr.ifr_flags |= IFF_MULTI_QUEUE;
+    if (ioctl(fd_, TUNSETIFF, &ifr) != 0) {
+      const int e = errno;
+      if (e == EPERM || e == EACCES)
+        throw std::runtime_error("tap port " + name_ + " (" + ifname_ + "): needs CAP_NET_ADMIN (run as root or grant it)" +
+                                 (created_ ? "" : ", or the device belongs to another user"));
+      if (e == EBUSY)
+        throw std::runtime_error(ifname_ + " is already open in another process (a TAP without multi_queue has one reader)");
+      if (e == EINVAL && !created_)
+        throw std::runtime_error(ifname_ + " exists but is not a " + std::string(queues_ > 1 ? "multi-queue " : "single-queue ") +
+                                 "TAP device: delete it or pick another name");
+      throw std::runtime_error("cannot open TAP " + ifname_ + ": " + std::strerror(e));
+    }
+    if (vnet_) {
+      int sz = int(vnet::kHdrLen);
+      if (ioctl(fd_, TUNSETVNETHDRSZ, &sz) != 0) throw std::runtime_error("TAP " + ifname_ + ": cannot set the vnet header size: " + errnoText());
+    }
+    // Checksum offload with vnet; never TSO: frames must fit one buffer.
+    if (ioctl(fd_, TUNSETOFFLOAD, vnet_ ? TUN_F_CSUM : 0) != 0)
+      throw std::runtime_error("TAP " + ifname_ + ": cannot set offloads: " + errnoText());
+  }
+
+  // The MTU must fit a buffer; the device must be up to pass frames.
+  void checkAndRaise() {
+    const int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) throw std::runtime_error("cannot open a control socket: " + errnoText());
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, ifname_.c_str(), IFNAMSIZ - 1);
+    std::string err;
+    if (ioctl(s, SIOCGIFMTU, &ifr) != 0) err = "cannot read the MTU of " + ifname_ + ": " + errnoText();
+    const uint32_t mtu = uint32_t(ifr.ifr_mtu);
+    if (err.empty() && mtu + 14 + kVlanLen > maxFrame_ - 1) {
+      const uint32_t fits = maxFrame_ > 14 + kVlanLen + 1 ? maxFrame_ - 14 - kVlanLen - 1 : 0;
+      err = "MTU " + std::to_string(mtu) + " on " + ifname_ + " is larger than a " + std::to_string(maxFrame_) +
+            "-byte buffer: lower it with ip link set " + ifname_ + " mtu " + std::to_string(fits < 1500 ? fits : 1500);
+    }
+    txMaxFrame_ = mtu + 14 + kVlanLen;
+    ::close(s);
+    if (!err.empty()) throw std::runtime_error(err);
+    if (queue_ == 0) raised_ = setUp(true);
+  }
+
+  // Sets IFF_UP on or off; returns true when it changed it.
+  bool setUp(bool up) {
+    const int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return false;
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, ifname_.c_str(), IFNAMSIZ - 1);
+    bool changed = false;
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0 && bool(ifr.ifr_flags & IFF_UP) != up) {
+      ifr.ifr_flags = up ? short(ifr.ifr_flags | IFF_UP) : short(ifr.ifr_flags & ~IFF_UP);
+      if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0) {
+        const std::string why = errnoText();
+        ::close(s);
+        if (up) throw std::runtime_error("cannot bring " + ifname_ + " up: " + why);
+        return false;
+      }
+      changed = true;
+    }
+    ::close(s);
+    return changed && !created_;  // a device we made goes away by itself
+  }
+
+  std::string ifname_;
+  uint32_t headroom_, maxFrame_ = 0, txMaxFrame_ = 0;
+  uint32_t queue_ = 0, queues_ = 1;
+  bool vnet_ = false, created_ = false, raised_ = false;
+  int fd_ = -1;
+  vnet::Note rxNote_, txNote_;
+};
+
+}  // namespace
+
+static std::unique_ptr<Port> openTapPort(const PortConfig& cfg, Engine& engine) {
+  return std::make_unique<TapPort>(cfg, engine.pool());
+}
+
+static DriverRegistration registration("tap", openTapPort);
+
+}  // namespace vnf

@@ -17,7 +17,9 @@
 // With `queues` > 1 each instance opens one queue of an IFF_MULTI_QUEUE
 // device; the kernel spreads flows over the queues.
 #include <fcntl.h>
+#include <linux/ethtool.h>
 #include <linux/if_tun.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -193,9 +195,15 @@ class TapPort : public Port {
                                  (created_ ? "" : ", or the device belongs to another user"));
       if (e == EBUSY)
         throw std::runtime_error(ifname_ + " is already open in another process (a TAP without multi_queue has one reader)");
-      if (e == EINVAL && !created_)
-        throw std::runtime_error(ifname_ + " exists but is not a " + std::string(queues_ > 1 ? "multi-queue " : "single-queue ") +
-                                 "TAP device: delete it or pick another name");
+      if (e == EINVAL && !created_) {
+        const std::string kind = deviceKind();
+        if (kind != "tap")
+          throw std::runtime_error(ifname_ + " exists and is not a TAP device" + (kind.empty() ? "" : " (it is " + kind + ")") +
+                                   ": pick another name");
+        throw std::runtime_error(ifname_ + " is a TAP device made " + (queues_ > 1 ? "without" : "with") +
+                                 " multi_queue: recreate it (ip tuntap add mode tap " + (queues_ > 1 ? "multi_queue " : "") +
+                                 ifname_ + ") or let vnfrun create it");
+      }
       throw std::runtime_error("cannot open TAP " + ifname_ + ": " + std::strerror(e));
     }
     if (vnet_) {
@@ -205,6 +213,26 @@ class TapPort : public Port {
     // Checksum offload with vnet; never TSO: frames must fit one buffer.
     if (ioctl(fd_, TUNSETOFFLOAD, vnet_ ? TUN_F_CSUM : 0) != 0)
       throw std::runtime_error("TAP " + ifname_ + ": cannot set offloads: " + errnoText());
+  }
+
+  // What an existing device is, by its driver: "tap", "tun", "veth", ...
+  std::string deviceKind() const {
+    const int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return "";
+    ethtool_drvinfo info{};
+    info.cmd = ETHTOOL_GDRVINFO;
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, ifname_.c_str(), IFNAMSIZ - 1);
+    ifr.ifr_data = reinterpret_cast<char*>(&info);
+    std::string kind;
+    if (ioctl(s, SIOCETHTOOL, &ifr) == 0) {
+      kind = std::string(info.driver, strnlen(info.driver, sizeof info.driver));
+      // tun's own driver serves both kinds; bus_info says which.
+      if (kind == "tun") kind = std::string(info.bus_info, strnlen(info.bus_info, sizeof info.bus_info));
+      else if (!kind.empty()) kind = "a " + kind + " device";
+    }
+    ::close(s);
+    return kind;
   }
 
   // The MTU must fit a buffer; the device must be up to pass frames.

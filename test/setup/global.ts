@@ -10,6 +10,12 @@ const root = join(__dirname, "..", "..");
 const APT: Record<string, string> = {
   tshark: "command -v tshark",
   "python3-scapy": "/usr/bin/python3 -c 'import scapy.all'",
+  iproute2: "command -v ip && command -v ss",
+  "iputils-ping": "command -v ping",
+  iperf3: "command -v iperf3",
+  tcpreplay: "command -v tcpreplay",
+  "netcat-openbsd": "command -v nc",
+  ethtool: "command -v ethtool",
 };
 
 export default function setup(): void {

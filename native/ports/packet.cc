@@ -29,6 +29,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -133,6 +134,16 @@ class PacketPort : public Port {
     uint32_t queued = 0, i = 0;
     for (; i < n; i++) {
       const Slot& s = slots[i];
+      if (gsoFd_ >= 0) {
+        const uint32_t k = merger_.run(slots + i, n - i, pool);
+        if (k > 1) {
+          if (queued) kick();  // what is already in the ring goes first
+          queued = 0;
+          sendMerged(c, slots + i, k);
+          i += k - 1;
+          continue;
+        }
+      }
       if (txInflight_ == kTxFrames) {
         if (queued) kick();
         queued = 0;
@@ -192,7 +203,7 @@ class PacketPort : public Port {
                     std::to_string(kRxBlockSize >> 10) + " KiB blocks, tx " + std::to_string(kTxFrames) + " frames";
     if (bypass_) s += ", qdisc bypass";
     if (promisc_) s += ", promiscuous";
-    if (vnet_) s += ", vnet header: checksum offload kept, GSO split on receive";
+    if (vnet_) s += ", vnet header: checksum offload kept, GSO split on receive and rebuilt on transmit";
     if (fanout_) s += ", fanout group " + std::to_string(fanoutId_) + " member " + std::to_string(queue_) + "/" + std::to_string(queues_);
     s += ")";
     rxNote_.append(s);
@@ -270,6 +281,19 @@ class PacketPort : public Port {
         throw std::runtime_error("packet port " + name_ + ": cannot make " + ifname_ + " promiscuous: " + errnoText());
     }
 
+    if (vnet_) {
+      // Super-frames rebuilt on transmit leave by a second socket with no
+      // ring and no protocol (it receives nothing).
+      gsoFd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+      if (gsoFd_ < 0) throw std::runtime_error("packet port " + name_ + ": cannot open a second AF_PACKET socket: " + errnoText());
+      const int on = 1, sndbuf = 4 << 20;
+      if (setsockopt(gsoFd_, SOL_PACKET, PACKET_VNET_HDR, &on, sizeof on) != 0 ||
+          (bypass_ && setsockopt(gsoFd_, SOL_PACKET, PACKET_QDISC_BYPASS, &on, sizeof on) != 0))
+        throw std::runtime_error("packet port " + name_ + ": cannot set up the GSO socket: " + errnoText());
+      if (setsockopt(gsoFd_, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) != 0)
+        setsockopt(gsoFd_, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    }
+
     queue_ = cfg.queue;
     queues_ = cfg.queues;
     auto f = cfg.options.find("fanout");
@@ -291,6 +315,8 @@ class PacketPort : public Port {
     ring_ = txRing_ = nullptr;
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
+    if (gsoFd_ >= 0) ::close(gsoFd_);
+    gsoFd_ = -1;
   }
 
   tpacket_block_desc* block(uint32_t b) const { return reinterpret_cast<tpacket_block_desc*>(ring_ + size_t(b) * kRxBlockSize); }
@@ -377,6 +403,40 @@ class PacketPort : public Port {
     return 1;
   }
 
+  // One super-frame from k segments (see vnet::Merger), by sendmsg on the
+  // second socket: the tx ring's frames are too small for it.
+  void sendMerged(uint64_t* c, const Slot* s, uint32_t k) {
+    vnet::virtio_net_hdr vh{};
+    uint8_t hdrs[vnet::Merger::kMaxHeaders];
+    merger_.headers(vh, hdrs);
+    iovec iov[2 + vnet::Merger::kMaxRun];
+    iov[0] = {&vh, sizeof vh};
+    iov[1] = {hdrs, merger_.headerBytes()};
+    uint64_t bytes = 0;
+    for (uint32_t j = 0; j < k; j++) {
+      iov[2 + j] = {const_cast<uint8_t*>(merger_.payload(j)), merger_.payloadLen(j)};
+      bytes += s[j].len;
+    }
+    sockaddr_ll to{};
+    to.sll_family = AF_PACKET;
+    to.sll_ifindex = int(ifindex_);
+    std::memcpy(&to.sll_protocol, hdrs + 12, 2);  // the Ethernet type, already big-endian
+    msghdr msg{};
+    msg.msg_name = &to;
+    msg.msg_namelen = sizeof to;
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 2 + k;
+    if (::sendmsg(gsoFd_, &msg, MSG_DONTWAIT) >= 0) {
+      c[tx_packets] += k;
+      c[tx_bytes] += bytes;
+    } else if (errno == EAGAIN || errno == ENOBUFS) {
+      c[tx_ring_full] += k;
+    } else {
+      c[tx_errors] += k;
+      txNote_.set("sending a " + std::to_string(k) + "-segment super-frame on " + ifname_ + " failed: " + errnoText());
+    }
+  }
+
   void kick() {
     if (::send(fd_, nullptr, 0, MSG_DONTWAIT) < 0 && errno != EAGAIN && errno != ENOBUFS && errno != EINTR)
       txNote_.set("send() on " + ifname_ + " failed: " + errnoText());
@@ -409,7 +469,7 @@ class PacketPort : public Port {
   bool vnet_ = false, promisc_ = true, bypass_ = true, fanout_ = false;
   uint16_t fanoutId_ = 0;
   uint32_t queue_ = 0, queues_ = 1;
-  int fd_ = -1;
+  int fd_ = -1, gsoFd_ = -1;
   uint8_t* ring_ = nullptr;
   uint8_t* txRing_ = nullptr;
   size_t mapLen_ = 0;
@@ -423,6 +483,7 @@ class PacketPort : public Port {
   // tx state: the transmitting lane's alone (another thread in sw2).
   uint32_t txHead_ = 0, txTail_ = 0, txInflight_ = 0;
   uint64_t* txCounters_ = nullptr;  // for close()
+  vnet::Merger merger_;
   vnet::Note txNote_;
 };
 

@@ -10,9 +10,11 @@
 // written straight from it, so there is no copy in user space.
 //
 // With `vnet` the device carries a virtio-net header and offers checksum
-// offload (TUN_F_CSUM): checksums the sender left to offload cross the engine
-// undone (see vnet.h). TSO stays off, so the kernel hands over wire-sized
-// frames only.
+// offload and TSO: checksums the sender left to offload cross the engine
+// undone (see vnet.h); a TSO super-frame is read whole (its tail into a
+// 64 KiB side buffer) and split into wire-sized frames, and consecutive
+// segments of one TCP flow leave as one super-frame again: one syscall per
+// super-frame instead of one per segment.
 //
 // With `queues` > 1 each instance opens one queue of an IFF_MULTI_QUEUE
 // device; the kernel spreads flows over the queues.
@@ -26,8 +28,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 #include <stdexcept>
 
 #include "vnet.h"
@@ -39,6 +43,7 @@ namespace {
 
 constexpr uint32_t kMinFrame = 14;
 constexpr uint32_t kVlanLen = 4;
+constexpr uint32_t kMaxSuperFrame = 65536 + 18;  // a TSO frame with its Ethernet header
 
 std::string errnoText() { return std::strerror(errno); }
 
@@ -82,34 +87,47 @@ class TapPort : public Port {
     uint64_t bytes = 0;
     const uint32_t hdr = vnet_ ? vnet::kHdrLen : 0;
     while (n < max) {
+      if (segNext_ < seg_.count()) {  // a super-frame still being split
+        const uint32_t got = emitSegments(lane, pool, c, slots + n, max - n);
+        for (uint32_t j = 0; j < got; j++) bytes += slots[n + j].len;
+        n += got;
+        continue;
+      }
       uint32_t buf;
       if (!lane.cache.alloc(buf)) {
         c[rx_no_buffer]++;  // the frame waits in the device's queue
         break;
       }
       uint8_t* b = pool.data(buf);
-      iovec iov[2] = {{b, hdr}, {b + headroom_, maxFrame_}};
-      const ssize_t r = vnet_ ? ::readv(fd_, iov, 2) : ::readv(fd_, iov + 1, 1);
+      // With TSO a super-frame overflows the buffer into big_, after the
+      // room its head will take when it is put back together there.
+      iovec iov[3] = {{b, hdr}, {b + headroom_, maxFrame_}, {big_.data() + maxFrame_, big_.size() - maxFrame_}};
+      const ssize_t r = vnet_ ? ::readv(fd_, iov, tso_ ? 3 : 2) : ::readv(fd_, iov + 1, 1);
       if (r < 0) {
         lane.cache.free(buf);
         if (errno != EAGAIN && errno != EINTR) rxNote_.set("read from " + ifname_ + " failed: " + errnoText());
         break;
       }
       const uint32_t len = uint32_t(r) - (uint32_t(r) >= hdr ? hdr : uint32_t(r));
-      if (uint32_t(r) < hdr || len < kMinFrame || len >= maxFrame_) {
+      const uint32_t fits = tso_ ? uint32_t(big_.size()) : maxFrame_;
+      if (uint32_t(r) < hdr || len < kMinFrame || len >= fits) {
         lane.cache.free(buf);
         c[rx_malformed]++;
-        rxNote_.set(std::to_string(len) + "-byte frame dropped: buffers hold " + std::to_string(maxFrame_ - 1) + " bytes");
+        rxNote_.set(std::to_string(len) + "-byte frame dropped: buffers hold " + std::to_string(fits - 1) + " bytes");
         continue;
       }
       uint16_t flags = 0;
       if (vnet_) {
         vnet::virtio_net_hdr vh;
         std::memcpy(&vh, b, sizeof vh);
-        if (vh.gso_type != vnet::VIRTIO_NET_HDR_GSO_NONE) {  // TSO is off: should not come
+        if (vh.gso_type != vnet::VIRTIO_NET_HDR_GSO_NONE || len > maxFrame_) {
+          std::memcpy(big_.data(), b + headroom_, std::min(len, maxFrame_));
           lane.cache.free(buf);
-          c[rx_malformed]++;
-          rxNote_.set("GSO frame dropped: TSO is off on " + ifname_);
+          if (!seg_.start(big_.data(), len, vh, maxFrame_)) {
+            c[rx_malformed]++;
+            rxNote_.set(std::to_string(len) + "-byte GSO frame (type " + std::to_string(vh.gso_type) + ") dropped: cannot split it");
+          }
+          segNext_ = 0;
           continue;
         }
         flags = vnet::keep(b, vh, uint16_t(headroom_));
@@ -127,34 +145,53 @@ class TapPort : public Port {
     Pool& pool = lane.cache.pool();
     uint64_t sent = 0, bytes = 0;
     uint32_t i = 0;
-    for (; i < n; i++) {
+    vnet::virtio_net_hdr vh;
+    uint8_t hdrs[vnet::Merger::kMaxHeaders];
+    iovec iov[2 + vnet::Merger::kMaxRun];
+    for (uint32_t k; i < n; i += k) {
       const Slot& s = slots[i];
       uint8_t* buf = pool.data(s.buf);
-      if (s.len < kMinFrame || s.len > txMaxFrame_ || uint32_t(s.off) + s.len > pool.bufSize()) {
-        c[tx_errors]++;
-        txNote_.set(std::to_string(s.len) + "-byte frame refused: " + ifname_ + " takes " + std::to_string(kMinFrame) + ".." +
-                    std::to_string(txMaxFrame_) + " bytes");
-        continue;
+      k = vnet_ ? merger_.run(slots + i, n - i, pool) : 1;
+      uint32_t cnt = 2;
+      uint64_t len = s.len;
+      if (k > 1) {  // consecutive TCP segments leave as one super-frame
+        merger_.headers(vh, hdrs);
+        iov[0] = {&vh, sizeof vh};
+        iov[1] = {hdrs, merger_.headerBytes()};
+        len = 0;
+        for (uint32_t j = 0; j < k; j++) {
+          iov[cnt++] = {const_cast<uint8_t*>(merger_.payload(j)), merger_.payloadLen(j)};
+          len += slots[i + j].len;
+        }
+      } else {
+        if (s.len < kMinFrame || s.len > txMaxFrame_ || uint32_t(s.off) + s.len > pool.bufSize()) {
+          c[tx_errors]++;
+          txNote_.set(std::to_string(s.len) + "-byte frame refused: " + ifname_ + " takes " + std::to_string(kMinFrame) + ".." +
+                      std::to_string(txMaxFrame_) + " bytes");
+          continue;
+        }
+        const bool ok = vnet_ ? vnet::headerFor(s, buf, vh) : vnet::finishChecksum(s, buf);
+        if (!ok) {
+          c[tx_errors]++;
+          continue;
+        }
+        iov[0] = {&vh, sizeof vh};
+        iov[1] = {buf + s.off, s.len};
       }
-      vnet::virtio_net_hdr vh;
-      iovec iov[2] = {{&vh, sizeof vh}, {buf + s.off, s.len}};
-      bool ok = vnet_ ? vnet::headerFor(s, buf, vh) : vnet::finishChecksum(s, buf);
-      if (!ok) {
-        c[tx_errors]++;
-        continue;
-      }
-      ssize_t w = vnet_ ? ::writev(fd_, iov, 2) : ::write(fd_, buf + s.off, s.len);
-      if (w < 0 && errno == EINTR) w = vnet_ ? ::writev(fd_, iov, 2) : ::write(fd_, buf + s.off, s.len);
+      const iovec* v = vnet_ ? iov : iov + 1;
+      const int vn = int(vnet_ ? cnt : cnt - 1);
+      ssize_t w = ::writev(fd_, v, vn);
+      if (w < 0 && errno == EINTR) w = ::writev(fd_, v, vn);
       if (w < 0) {
         if (errno == EAGAIN || errno == ENOBUFS) break;  // the device takes no more now
-        c[tx_errors]++;
+        c[tx_errors] += k;
         txNote_.set("write to " + ifname_ + " failed: " + errnoText() + (errno == EIO ? " (is it down?)" : ""));
         continue;
       }
-      sent++;
-      bytes += s.len;
+      sent += k;
+      bytes += len;
     }
-    c[tx_ring_full] += n - i;
+    c[tx_ring_full] += n - std::min(i, n);
     c[tx_packets] += sent;
     c[tx_bytes] += bytes;
     lane.cache.freeSlots(slots, n);
@@ -174,8 +211,9 @@ class TapPort : public Port {
   std::string describe() const override {
     std::string s = "tap " + ifname_ + " (" + (created_ ? "created, removed at exit" : "existing device");
     if (queues_ > 1) s += ", queue " + std::to_string(queue_) + "/" + std::to_string(queues_);
-    if (vnet_) s += ", vnet header: checksum offload kept";
-    s += "; one read()/write() per frame: TAP has no batch interface)";
+    if (vnet_) s += tso_ ? ", vnet header: checksum offload kept, TSO split on receive and rebuilt on transmit" : ", vnet header: checksum offload kept";
+    s += tso_ ? "; one read()/write() per frame or super-frame: TAP has no batch interface)"
+              : "; one read()/write() per frame: TAP has no batch interface)";
     rxNote_.append(s);
     txNote_.append(s);
     return s;
@@ -210,9 +248,30 @@ class TapPort : public Port {
       int sz = int(vnet::kHdrLen);
       if (ioctl(fd_, TUNSETVNETHDRSZ, &sz) != 0) throw std::runtime_error("TAP " + ifname_ + ": cannot set the vnet header size: " + errnoText());
     }
-    // Checksum offload with vnet; never TSO: frames must fit one buffer.
-    if (ioctl(fd_, TUNSETOFFLOAD, vnet_ ? TUN_F_CSUM : 0) != 0)
+    // With vnet: checksum offload, and TSO, whose super-frames are split
+    // into buffers here. Without: the kernel hands over finished frames.
+    if (vnet_ && ioctl(fd_, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN) == 0) {
+      tso_ = true;
+      big_.resize(kMaxSuperFrame);
+    } else if (ioctl(fd_, TUNSETOFFLOAD, vnet_ ? TUN_F_CSUM : 0) != 0) {
       throw std::runtime_error("TAP " + ifname_ + ": cannot set offloads: " + errnoText());
+    }
+  }
+
+  // The split super-frame's next segments into buffers; returns how many.
+  uint32_t emitSegments(Lane& lane, Pool& pool, uint64_t* c, Slot* out, uint32_t room) {
+    uint32_t n = 0;
+    for (; n < room && segNext_ < seg_.count(); n++, segNext_++) {
+      uint32_t buf;
+      if (!lane.cache.alloc(buf)) {
+        c[rx_no_buffer] += seg_.count() - segNext_;
+        segNext_ = seg_.count();
+        break;
+      }
+      const uint32_t len = seg_.write(segNext_, pool.data(buf), uint16_t(headroom_));
+      out[n] = Slot{buf, uint16_t(headroom_), uint16_t(len), 0, uint16_t(index_), vnet::kSlotMeta};
+    }
+    return n;
   }
 
   // What an existing device is, by its driver: "tap", "tun", "veth", ...
@@ -279,8 +338,14 @@ class TapPort : public Port {
   std::string ifname_;
   uint32_t headroom_, maxFrame_ = 0, txMaxFrame_ = 0;
   uint32_t queue_ = 0, queues_ = 1;
-  bool vnet_ = false, created_ = false, raised_ = false;
+  bool vnet_ = false, created_ = false, raised_ = false, tso_ = false;
   int fd_ = -1;
+  // rx: a super-frame read whole (TSO), and how far splitting it has got.
+  std::vector<uint8_t> big_;
+  vnet::Segmenter seg_;
+  uint32_t segNext_ = 0;
+  // tx: segments put back together.
+  vnet::Merger merger_;
   vnet::Note rxNote_, txNote_;
 };
 

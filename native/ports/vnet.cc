@@ -2,7 +2,7 @@
 // vnet.h). A selftest sits at the bottom: build and run it with
 //
 //   g++ -std=c++17 -O2 -Wall -DVNET_SELFTEST -I native -o /tmp/vnet_selftest
-//       native/ports/vnet.cc && /tmp/vnet_selftest
+//       native/ports/vnet.cc native/pool.cc -lpthread && /tmp/vnet_selftest
 //
 // (one command; broken here for width).
 #include "vnet.h"
@@ -207,6 +207,105 @@ uint32_t Segmenter::write(uint32_t k, uint8_t* buf, uint16_t off) const {
   return hdrs_ + plen;
 }
 
+namespace {
+constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08, kUrg = 0x20, kCwr = 0x80;
+
+// The TCP segment of a frame whose checksum offload is pending: where its
+// layers are, and how much payload it carries.
+bool tcpSegment(const Slot& s, const uint8_t* buf, Layers& l, uint32_t& hl, uint32_t& payload) {
+  virtio_net_hdr h;
+  if (!(s.flags & kSlotMeta) || !headerFor(s, buf, h) || !(h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || h.csum_offset != 16) return false;
+  const uint8_t* f = buf + s.off;
+  if (!parse(f, s.len, l) || l.proto != kTcp || l.l4 != h.csum_start || l.l4len < 20) return false;
+  const uint32_t thl = (f[l.l4 + 12] >> 4) * 4u;
+  if (thl < 20 || thl >= l.l4len) return false;
+  hl = l.l4 + thl;
+  payload = l.l4len - thl;
+  return true;
+}
+
+// Equal but for what differs between segments of one super-frame.
+bool sameHeaders(const uint8_t* a, const uint8_t* b, uint32_t l3, uint32_t l4, uint32_t hl, bool v6) {
+  if (std::memcmp(a, b, l3) != 0) return false;
+  if (v6) {
+    if (std::memcmp(a + l3, b + l3, 4) || std::memcmp(a + l3 + 6, b + l3 + 6, 34)) return false;
+  } else {  // all but total length, id and checksum
+    if (a[l3] != b[l3] || a[l3 + 1] != b[l3 + 1] || std::memcmp(a + l3 + 6, b + l3 + 6, 4) ||
+        std::memcmp(a + l3 + 12, b + l3 + 12, l4 - l3 - 12))
+      return false;
+  }
+  // TCP: ports; ack, offset, window; urgent pointer and options. Not
+  // sequence, flags or checksum.
+  const uint8_t *ta = a + l4, *tb = b + l4;
+  return std::memcmp(ta, tb, 4) == 0 && std::memcmp(ta + 8, tb + 8, 5) == 0 && std::memcmp(ta + 14, tb + 14, 2) == 0 &&
+         std::memcmp(ta + 18, tb + 18, hl - l4 - 18) == 0;
+}
+}  // namespace
+
+uint32_t Merger::run(const Slot* s, uint32_t n, const Pool& pool) {
+  if (n < 2) return 1;
+  const uint8_t* buf = pool.data(s[0].buf);
+  Layers l;
+  uint32_t hl, p0;
+  if (!tcpSegment(s[0], buf, l, hl, p0)) return 1;
+  const uint8_t* f = buf + s[0].off;
+  const uint8_t flags = f[l.l4 + 13];
+  if (flags & (kFin | kSyn | kRst | kPsh | kUrg | kCwr)) return 1;
+  first_ = f;
+  l3_ = l.l3;
+  l4_ = l.l4;
+  hl_ = hl;
+  v6_ = l.v6;
+  flags_ = flags;
+  payload_[0] = f + hl;
+  plen_[0] = uint16_t(p0);
+  total_ = hl + p0;
+  uint32_t seq = get32(f + l.l4 + 4) + p0, k = 1;
+  const uint32_t limit = 65535 + (v6_ ? l4_ : l3_);  // the IP length field must hold the whole
+  while (k < n && k < kMaxRun) {
+    const uint8_t* b = pool.data(s[k].buf);
+    Layers lb;
+    uint32_t hb, pb;
+    if (!tcpSegment(s[k], b, lb, hb, pb) || hb != hl || lb.l4 != l4_ || lb.v6 != v6_) break;
+    const uint8_t* g = b + s[k].off;
+    const uint8_t fb = g[l4_ + 13];
+    if ((fb & ~(kPsh | kFin)) != flags || pb > p0 || get32(g + l4_ + 4) != seq || total_ + pb > limit) break;
+    if (!sameHeaders(f, g, l3_, l4_, hl, v6_)) break;
+    payload_[k] = g + hl;
+    plen_[k] = uint16_t(pb);
+    total_ += pb;
+    seq += pb;
+    flags_ = uint8_t(flags | fb);
+    k++;
+    if (pb < p0 || (fb & (kPsh | kFin))) break;  // it ends the run
+  }
+  return k;
+}
+
+void Merger::headers(virtio_net_hdr& h, uint8_t* out) const {
+  std::memcpy(out, first_, hl_);
+  uint8_t* ip = out + l3_;
+  const uint32_t l4len = total_ - l4_;
+  uint16_t pseudo;
+  if (!v6_) {
+    put16(ip + 2, uint16_t(total_ - l3_));
+    put16(ip + 10, 0);
+    put16(ip + 10, uint16_t(~sum16(ip, l4_ - l3_)));
+    pseudo = sum16(ip + 12, 8, kTcp + l4len);
+  } else {
+    put16(ip + 4, uint16_t(l4len));
+    pseudo = sum16(ip + 8, 32, kTcp + l4len);
+  }
+  out[l4_ + 13] = flags_;
+  put16(out + l4_ + 16, pseudo);
+  h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  h.gso_type = v6_ ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+  h.hdr_len = uint16_t(hl_);
+  h.gso_size = plen_[0];
+  h.csum_start = uint16_t(l4_);
+  h.csum_offset = 16;
+}
+
 }  // namespace vnet
 }  // namespace vnf
 
@@ -333,6 +432,52 @@ int main() {
       }
       CHECK(seen == payload);
     }
+  }
+
+  // Merging: segments of a super-frame come back as that super-frame; a gap
+  // in the sequence ends the run.
+  for (bool v6 : {false, true}) {
+    Pool pool(64, 2048);
+    auto f = superFrame(v6, true, 20000, rng);
+    f[14 + (v6 ? 40 : 20) + 13] = 0x10 | 0x08;  // ACK PSH
+    virtio_net_hdr h{};
+    h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    h.gso_type = v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+    h.gso_size = 1448;
+    vnet::Segmenter seg;
+    CHECK(seg.start(f.data(), uint32_t(f.size()), h, 1984));
+    std::vector<Slot> slots;
+    for (uint32_t k = 0; k < seg.count(); k++) {
+      uint32_t len = seg.write(k, pool.data(k), 64);
+      slots.push_back(Slot{k, 64, uint16_t(len), 0, 0, vnet::kSlotMeta});
+    }
+    vnet::Merger m;
+    CHECK(m.run(slots.data(), uint32_t(slots.size()), pool) == seg.count());
+    std::vector<uint8_t> whole(m.headerBytes());
+    virtio_net_hdr out{};
+    m.headers(out, whole.data());
+    for (uint32_t i = 0; i < seg.count(); i++) whole.insert(whole.end(), m.payload(i), m.payload(i) + m.payloadLen(i));
+    CHECK(whole.size() == f.size());
+    const uint32_t l4 = 14 + (v6 ? 40 : 20);
+    CHECK(std::memcmp(whole.data() + l4 + 20, f.data() + l4 + 20, f.size() - l4 - 20) == 0);  // options and payload
+    CHECK(get32(whole.data() + l4 + 4) == get32(f.data() + l4 + 4));
+    CHECK(whole[l4 + 13] == (0x10 | 0x08));
+    CHECK(out.gso_size == 1448 && out.hdr_len == l4 + 32 && out.csum_start == l4 && out.csum_offset == 16);
+    // Finishing the rebuilt frame's checksum gives a valid packet.
+    std::vector<uint8_t> buf(64 + whole.size());
+    std::memcpy(buf.data() + 64, whole.data(), whole.size());
+    vnet::Meta meta{};
+    meta.hdr = out;
+    meta.off = 64;
+    std::memcpy(buf.data(), &meta, sizeof meta);
+    CHECK(vnet::finishChecksum(Slot{0, 64, uint16_t(whole.size()), 0, 0, vnet::kSlotMeta}, buf.data()));
+    CHECK(l4ok(buf.data() + 64, uint32_t(whole.size())));
+    // A gap after the third segment: a run of three.
+    put32(pool.data(3) + 64 + l4 + 4, get32(pool.data(3) + 64 + l4 + 4) + 1);
+    CHECK(m.run(slots.data(), uint32_t(slots.size()), pool) == 3);
+    // A segment without pending offload stands alone.
+    slots[0].flags = 0;
+    CHECK(m.run(slots.data(), uint32_t(slots.size()), pool) == 1);
   }
 
   // A frame whose sender left the checksum undone, found by parsing.

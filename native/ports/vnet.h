@@ -108,6 +108,37 @@ class Segmenter {
   bool v6_ = false, tcp_ = false;
 };
 
+// Rebuilding a GSO super-frame from consecutive TCP segments of one flow on
+// their way out of a vnet port (GRO, in user space): one send instead of one
+// per segment, and the receiver's stack takes the whole super-frame. A run is
+// segments with checksum offload pending (Meta), headers equal but for
+// lengths, IP id, sequence and checksums, sequence numbers in a row, equal
+// payload sizes but the last, and no flag that must stay on one segment.
+class Merger {
+ public:
+  static constexpr uint32_t kMaxHeaders = 18 + 60 + 60;  // Ethernet + VLAN, IP, TCP
+  static constexpr uint32_t kMaxRun = 64;
+
+  // How many of the n slots, from the first, make one super-frame: 1 means
+  // send the first alone.
+  uint32_t run(const Slot* s, uint32_t n, const Pool& pool);
+  // After run() gave k >= 2: the virtio-net header, then the rebuilt headers
+  // (headerBytes() of them) into `out`.
+  void headers(vnet::virtio_net_hdr& h, uint8_t* out) const;
+  uint32_t headerBytes() const { return hl_; }
+  // Segment i's payload.
+  const uint8_t* payload(uint32_t i) const { return payload_[i]; }
+  uint32_t payloadLen(uint32_t i) const { return plen_[i]; }
+
+ private:
+  const uint8_t* first_ = nullptr;
+  uint32_t l3_ = 0, l4_ = 0, hl_ = 0, total_ = 0;
+  uint8_t flags_ = 0;
+  bool v6_ = false;
+  const uint8_t* payload_[kMaxRun];
+  uint16_t plen_[kMaxRun];
+};
+
 // Ones' complement sum of n bytes as big-endian 16-bit words, folded to 16
 // bits (not complemented). Fast: 32-bit words into a 64-bit accumulator.
 uint16_t sum16(const uint8_t* p, size_t n, uint32_t initial = 0);

@@ -26,6 +26,7 @@
 #include <linux/if_xdp.h>
 #include <linux/sockios.h>
 #include <net/if.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -283,13 +284,25 @@ Iface inspect(const std::string& where, const std::string& ifname) {
   return i;
 }
 
+// One AF_XDP socket: one rx queue of the interface, its four rings, and the
+// pool buffers the kernel holds through it.
+struct Xsk {
+  int fd = -1;
+  uint32_t queue = 0;
+  XskRing<uint64_t> fill, comp;
+  XskRing<xdp_desc> rx, tx;
+  Held fillHeld, txHeld;    // written by the rx lane and the tx lane respectively
+  struct { uint64_t noBuf = 0, big = 0, ringFull = 0, txInvalid = 0; } seen;
+};
+
 class XdpPort : public Port {
  public:
   XdpPort(const PortConfig& cfg, Engine& engine) : Port(cfg), pool_(engine.pool()) {
     const PortOptions& o = cfg.options;
     ifname_ = optionStr(o, "ifname", "");
-    queue_ = uint32_t(optionU64(o, "queue", 0)) + cfg.queue;
-    where_ = ifname_ + (queue_ ? "@" + std::to_string(queue_) : "");
+    const bool oneQueue = o.count("queue") != 0;
+    const uint32_t first = uint32_t(optionU64(o, "queue", 0)) + cfg.queue;
+    where_ = ifname_ + (oneQueue ? "@" + std::to_string(first) : "");
     const std::string mode = optionStr(o, "mode", "auto"), bind = optionStr(o, "bind", "auto");
     if (mode != "auto" && mode != "native" && mode != "generic") throw XdpError(where_, "mode=" + mode + ": choose native, generic or auto");
     if (bind != "auto" && bind != "zerocopy" && bind != "copy") throw XdpError(where_, "bind=" + bind + ": choose zerocopy, copy or auto");
@@ -313,52 +326,70 @@ class XdpPort : public Port {
       throw XdpError(where_, "the MTU of " + ifname_ + " (" + std::to_string(ifc.mtu) + ") is larger than a buffer holds (" +
                                  std::to_string(maxRxFrame_) + "-byte frames): ip link set dev " + ifname_ + " mtu " +
                                  std::to_string(std::min<uint32_t>(1500, maxRxFrame_ - kEthHeader - kVlanTag)));
-    if (ifc.queues > 0 && queue_ >= uint32_t(ifc.queues))
-      throw XdpError(where_, ifname_ + " has " + std::to_string(ifc.queues) + " rx queue" + (ifc.queues > 1 ? "s" : "") +
-                                 ", so no queue " + std::to_string(queue_) + " (ethtool -L " + ifname_ + " rx N, or for veth "
-                                 "create it with numrxqueues N)");
-    if (queue_ >= kMapEntries) throw XdpError(where_, "queue " + std::to_string(queue_) + " is beyond the " + std::to_string(kMapEntries) + " vnfrun supports");
+    // Which rx queues this instance serves: the one asked for, or else its
+    // share of all of them (every queue, outside hw mode), so no frame falls
+    // through to the kernel unseen.
+    const uint32_t nq = ifc.queues > 0 ? uint32_t(ifc.queues) : 1;
+    if (first >= nq && ifc.queues > 0)
+      throw XdpError(where_, ifname_ + " has " + std::to_string(nq) + " rx queue" + (nq > 1 ? "s" : "") + ", so no queue " +
+                                 std::to_string(first) + " (ethtool -L " + ifname_ + " combined N, or for veth create it with "
+                                 "numrxqueues N)");
+    std::vector<uint32_t> queues;
+    if (oneQueue) queues.push_back(first);
+    else
+      for (uint32_t q = cfg.queue; q < nq; q += cfg.queues ? cfg.queues : 1) queues.push_back(q);
+    queues_ = queues;
+    if (queues.back() >= kMapEntries)
+      throw XdpError(where_, "queue " + std::to_string(queues.back()) + " is beyond the " + std::to_string(kMapEntries) + " vnfrun supports");
     maxTxLen_ = (ifc.mtu ? uint32_t(ifc.mtu) : 1500) + kEthHeader + kVlanTag;
     if (maxTxLen_ > bufSize_) maxTxLen_ = bufSize_;
-    fillHeld_.resize(pool_.count());
-    txHeld_.resize(pool_.count());
 
     std::lock_guard<std::mutex> g(registryLock);
     attachment_ = attach(where_, ifindex_, ifname_, mode);
+    native_ = attachment_->native();
+    netlink_ = attachment_->netlink;
+    modeNote_ = attachment_->note;
     try {
-      openSocket(bind);
-      int r = xdpk::setXskMapEntry(attachment_->mapFd, queue_, fd_);
-      if (r < 0) throw XdpError(where_, std::string("cannot add the socket to the XSKMAP: ") + strerror(-r));
+      for (uint32_t q : queues) {
+        socks_.push_back(std::make_unique<Xsk>());
+        Xsk& x = *socks_.back();
+        x.queue = q;
+        x.fillHeld.resize(pool_.count());
+        x.txHeld.resize(pool_.count());
+        openSocket(x, bind);
+        int r = xdpk::setXskMapEntry(attachment_->mapFd, q, x.fd);
+        if (r < 0) throw XdpError(where_, std::string("cannot add the socket to the XSKMAP: ") + strerror(-r));
+        umemSockets[&pool_].push_back(x.fd);
+      }
+      if (socks_.size() > 1) {
+        // One descriptor to poll for all the queues.
+        epollFd_ = epoll_create1(EPOLL_CLOEXEC);
+        for (auto& x : socks_) {
+          epoll_event ev{};
+          ev.events = EPOLLIN;
+          ev.data.fd = x->fd;
+          if (epollFd_ >= 0) epoll_ctl(epollFd_, EPOLL_CTL_ADD, x->fd, &ev);
+        }
+      }
     } catch (...) {
-      closeSocket();
-      attachment_.reset();
+      release();
       throw;
     }
-    umemSockets[&pool_].push_back(fd_);
   }
 
   ~XdpPort() override { close(); }
 
   int receive(Lane& lane, Slot* slots, uint32_t max) override {
-    if (fd_ < 0) return 0;
     uint64_t* c = lane.counters.port(index_);
     rxCounters_ = c;
-    const uint32_t n = rx_.available(max);
-    uint64_t bytes = 0;
-    const uint32_t stride = stride_, port = index_;
-    for (uint32_t i = 0; i < n; i++) {
-      const xdp_desc& d = rx_.descs[(rx_.cachedCons + i) & rx_.mask];
-      const uint64_t a = (d.addr & XSK_UNALIGNED_BUF_ADDR_MASK) + (d.addr >> XSK_UNALIGNED_BUF_OFFSET_SHIFT);
-      const uint32_t buf = uint32_t(a / stride);
-      fillHeld_.clear(buf);
-      slots[i] = Slot{buf, uint16_t(a - uint64_t(buf) * stride), uint16_t(d.len), 0, uint16_t(port), 0};
-      bytes += d.len;
+    const uint32_t socks = uint32_t(socks_.size());
+    uint32_t n = 0;
+    for (uint32_t k = 0; k < socks && n < max; k++) {
+      Xsk& x = *socks_[socks == 1 ? 0 : (rr_ + k) % socks];
+      n += receiveFrom(x, c, slots + n, max - n);
+      refill(lane, x);
     }
-    if (n) rx_.release(n);
-    c[rx_packets] += n;
-    c[rx_bytes] += bytes;
-    refill(lane);
-    if (n == 0 && fill_.needsWakeup()) recvfrom(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
+    rr_++;
     if (++rxCalls_ % kStatsEvery == 0) readStats(c, nullptr);
     return int(n);
   }
@@ -366,13 +397,14 @@ class XdpPort : public Port {
   void transmit(Lane& lane, const Slot* slots, uint32_t n) override {
     uint64_t* c = lane.counters.port(index_);
     txCounters_ = c;
-    if (fd_ < 0) { dropAll(lane, slots, n, c[tx_errors]); return; }
-    reclaim(lane);
-    uint32_t room = tx_.freeSpace(n);
+    if (socks_.empty()) { dropAll(lane, slots, n, c[tx_errors]); return; }
+    Xsk& x = *socks_[0];   // one tx queue per instance is enough
+    reclaim(lane, x);
+    uint32_t room = x.tx.freeSpace(n);
     if (room < n) {  // the kernel is behind: push it once, then take back what it finished
-      kick();
-      reclaim(lane);
-      room = tx_.freeSpace(n);
+      kick(x);
+      reclaim(lane, x);
+      room = x.tx.freeSpace(n);
     }
     uint32_t k = 0, i = 0;
     uint64_t bytes = 0;
@@ -384,86 +416,101 @@ class XdpPort : public Port {
         c[tx_errors]++;
         continue;
       }
-      xdp_desc& d = tx_.descs[(tx_.cachedProd + k) & tx_.mask];
+      xdp_desc& d = x.tx.descs[(x.tx.cachedProd + k) & x.tx.mask];
       d.addr = uint64_t(s.buf) * stride + s.off;
       d.len = s.len;
       d.options = 0;
-      txHeld_.set(s.buf);
+      x.txHeld.set(s.buf);
       bytes += s.len;
       k++;
     }
     if (i < n) dropAll(lane, slots + i, n - i, c[tx_ring_full]);
     if (k) {
-      tx_.submit(k);
-      kick();
+      x.tx.submit(k);
+      kick(x);
     }
     c[tx_packets] += k;
     c[tx_bytes] += bytes;
     if (++txCalls_ % kStatsEvery == 0) readStats(nullptr, c);
   }
 
-  int pollFd() const override { return fd_; }
+  int pollFd() const override { return socks_.size() == 1 ? socks_[0]->fd : epollFd_; }
 
   void close() override {
-    if (fd_ < 0 && !attachment_) return;
+    if (socks_.empty() && !attachment_) return;
     std::lock_guard<std::mutex> g(registryLock);
-    if (fd_ >= 0) {
-      readStats(rxCounters_, txCounters_);
-      if (attachment_) xdpk::clearXskMapEntry(attachment_->mapFd, queue_);
-      auto& live = umemSockets[&pool_];
-      for (size_t i = 0; i < live.size(); i++)
-        if (live[i] == fd_) { live.erase(live.begin() + long(i)); break; }
-    }
-    attachment_.reset();   // the last port on the interface detaches the program
-    closeSocket();
+    readStats(rxCounters_, txCounters_);
+    release();
   }
 
   std::string describe() const override {
-    std::string s = "xdp " + ifname_ + " queue " + std::to_string(queue_) + ": " +
-                    (native_ ? "native" : "generic") + " XDP" + (netlink_ ? " (netlink attach)" : "") + ", " +
-                    (zerocopy_ ? "zerocopy" : "copy") + " bind" + (sharedUmem_ ? ", shared UMEM" : "");
+    std::string q = queues_.size() == 1 ? "queue " : "queues ";
+    for (size_t i = 0; i < queues_.size(); i++) q += (i ? "," : "") + std::to_string(queues_[i]);
+    std::string s = "xdp " + ifname_ + " " + q + ": " + (native_ ? "native" : "generic") + " XDP" +
+                    (netlink_ ? " (netlink attach)" : "") + ", " + (zerocopy_ ? "zerocopy" : "copy") + " bind" +
+                    (sharedUmem_ ? ", shared UMEM" : "");
     if (!modeNote_.empty()) s += " (" + modeNote_ + ")";
-    // A local sender hands veth TCP/UDP frames whose checksum it left to the
-    // "hardware" (CHECKSUM_PARTIAL); AF_XDP gets them as they are, unfinished.
-    if (veth_) s += "; note: veth peers must send with checksum offload off (ethtool -K PEER tx off)";
     const uint64_t big = bigFrames_.load(std::memory_order_relaxed);
     if (big)
       s += "; warning: " + std::to_string(big) + " frames larger than a buffer (" + std::to_string(maxRxFrame_) +
            " bytes) were dropped" + (native_ ? "" : ": in generic mode the sender's GSO/TSO must be off "
                                                      "(ethtool -K PEER tso off gso off)");
+    // A local sender hands veth TCP/UDP frames whose checksum it left to the
+    // "hardware" (CHECKSUM_PARTIAL); AF_XDP gets them as they are, unfinished.
+    if (veth_) s += "; note: veth peers must send with checksum offload off (ethtool -K PEER tx off)";
     return s;
   }
 
  private:
-  // One socket, bound in the first bind mode that works. Registers the UMEM
-  // or shares the one another socket registered.
-  void openSocket(const std::string& bind) {
-    native_ = attachment_->native();
-    netlink_ = attachment_->netlink;
-    modeNote_ = attachment_->note;
+  uint32_t receiveFrom(Xsk& x, uint64_t* c, Slot* slots, uint32_t max) {
+    const uint32_t n = x.rx.available(max);
+    uint64_t bytes = 0;
+    const uint32_t stride = stride_, port = index_;
+    for (uint32_t i = 0; i < n; i++) {
+      const xdp_desc& d = x.rx.descs[(x.rx.cachedCons + i) & x.rx.mask];
+      const uint64_t a = (d.addr & XSK_UNALIGNED_BUF_ADDR_MASK) + (d.addr >> XSK_UNALIGNED_BUF_OFFSET_SHIFT);
+      const uint32_t buf = uint32_t(a / stride);
+      x.fillHeld.clear(buf);
+      slots[i] = Slot{buf, uint16_t(a - uint64_t(buf) * stride), uint16_t(d.len), 0, uint16_t(port), 0};
+      bytes += d.len;
+    }
+    if (n) x.rx.release(n);
+    c[rx_packets] += n;
+    c[rx_bytes] += bytes;
+    if (n == 0 && x.fill.needsWakeup()) recvfrom(x.fd, nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
+    return n;
+  }
+
+  // A socket for x.queue. The first socket of the pool registers it as the
+  // UMEM; later ones share it and take its bind mode, when that is the one
+  // asked for (else they register a UMEM of their own).
+  void openSocket(Xsk& x, const std::string& bind) {
     std::vector<bool> zc;  // bind modes to try
     if (bind != "copy" && native_) zc.push_back(true);
     if (bind != "zerocopy") zc.push_back(false);
     if (zc.empty()) throw XdpError(where_, "bind=zerocopy needs native XDP, which " + ifname_ + " does not run");
-    // Sharing the UMEM: the bind mode is the first socket's, so take it when
-    // it is the one asked for; otherwise register a UMEM of our own.
     const std::vector<int>& live = umemSockets[&pool_];
     if (!live.empty()) {
-      if (trySocket(live.front(), false) == 0 && (bind == "auto" || (bind == "zerocopy") == zerocopy_)) {
+      bool zerocopy = false;
+      if (trySocket(x, live.front(), false, zerocopy) == 0 && (bind == "auto" || (bind == "zerocopy") == zerocopy) &&
+          (socks_.size() == 1 || zerocopy == zerocopy_)) {
         sharedUmem_ = true;
+        zerocopy_ = zerocopy;
         return;
       }
-      closeSocket();
+      closeSocket(x);
     }
     std::string zcWhy;
     for (size_t t = 0; t < zc.size(); t++) {
-      int err = trySocket(-1, zc[t]);
+      bool zerocopy = false;
+      int err = trySocket(x, -1, zc[t], zerocopy);
       if (err == 0) {
-        if (!zcWhy.empty()) modeNote_ += (modeNote_.empty() ? "" : "; ") + zcWhy;
+        zerocopy_ = zerocopy;
+        if (!zcWhy.empty() && modeNote_.find(zcWhy) == std::string::npos) modeNote_ += (modeNote_.empty() ? "" : "; ") + zcWhy;
         return;
       }
-      closeSocket();
-      std::string text = socketError(err);
+      closeSocket(x);
+      std::string text = socketError(err, x.queue);
       if (zc[t] && t + 1 < zc.size() && (err == -EOPNOTSUPP || err == -EINVAL || err == -EPROTONOSUPPORT)) {
         zcWhy = "no zerocopy on " + ifname_;
         continue;
@@ -473,11 +520,11 @@ class XdpPort : public Port {
     }
   }
 
-  std::string socketError(int err) const {
+  std::string socketError(int err, uint32_t queue) const {
     switch (-err) {
       case EAFNOSUPPORT: return "this kernel has no AF_XDP sockets (needs Linux >= 5.10 built with CONFIG_XDP_SOCKETS)";
       case EPERM: case EACCES: return privilegeText("open AF_XDP sockets");
-      case EBUSY: return "queue " + std::to_string(queue_) + " of " + ifname_ + " is already bound by another AF_XDP socket";
+      case EBUSY: return "queue " + std::to_string(queue) + " of " + ifname_ + " is already bound by another AF_XDP socket";
       case ENOBUFS: case ENOMEM:
         return "cannot pin the buffer pool (" + std::to_string(pool_.bytes() >> 20) +
                " MiB) for AF_XDP: raise the locked-memory limit (ulimit -l unlimited) or grant CAP_IPC_LOCK";
@@ -488,10 +535,10 @@ class XdpPort : public Port {
   }
 
   // Returns 0, or -errno with failedStep_ saying where.
-  int trySocket(int shareFd, bool zerocopy) {
+  int trySocket(Xsk& x, int shareFd, bool zerocopy, bool& gotZerocopy) {
     auto fail = [&](const char* step) { failedStep_ = step; return -errno; };
-    fd_ = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) return fail("socket");
+    x.fd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
+    if (x.fd < 0) return fail("socket");
     if (shareFd < 0) {
       xdp_umem_reg reg;
       std::memset(&reg, 0, sizeof reg);
@@ -500,145 +547,164 @@ class XdpPort : public Port {
       reg.chunk_size = bufSize_;
       reg.headroom = umemHeadroom_;
       reg.flags = XDP_UMEM_UNALIGNED_CHUNK_FLAG;
-      if (setsockopt(fd_, SOL_XDP, XDP_UMEM_REG, &reg, sizeof reg) < 0) return fail("registering the pool as UMEM");
+      if (setsockopt(x.fd, SOL_XDP, XDP_UMEM_REG, &reg, sizeof reg) < 0) return fail("registering the pool as UMEM");
     }
     uint32_t n = kRingSize;
-    if (setsockopt(fd_, SOL_XDP, XDP_UMEM_FILL_RING, &n, sizeof n) < 0) return fail("fill ring");
-    if (setsockopt(fd_, SOL_XDP, XDP_UMEM_COMPLETION_RING, &n, sizeof n) < 0) return fail("completion ring");
-    if (setsockopt(fd_, SOL_XDP, XDP_RX_RING, &n, sizeof n) < 0) return fail("rx ring");
-    if (setsockopt(fd_, SOL_XDP, XDP_TX_RING, &n, sizeof n) < 0) return fail("tx ring");
+    if (setsockopt(x.fd, SOL_XDP, XDP_UMEM_FILL_RING, &n, sizeof n) < 0) return fail("fill ring");
+    if (setsockopt(x.fd, SOL_XDP, XDP_UMEM_COMPLETION_RING, &n, sizeof n) < 0) return fail("completion ring");
+    if (setsockopt(x.fd, SOL_XDP, XDP_RX_RING, &n, sizeof n) < 0) return fail("rx ring");
+    if (setsockopt(x.fd, SOL_XDP, XDP_TX_RING, &n, sizeof n) < 0) return fail("tx ring");
     xdp_mmap_offsets off;
     socklen_t len = sizeof off;
-    if (getsockopt(fd_, SOL_XDP, XDP_MMAP_OFFSETS, &off, &len) < 0) return fail("ring offsets");
-    if (!fill_.mapRing(fd_, off.fr, n, off_t(XDP_UMEM_PGOFF_FILL_RING)) ||
-        !comp_.mapRing(fd_, off.cr, n, off_t(XDP_UMEM_PGOFF_COMPLETION_RING)) ||
-        !rx_.mapRing(fd_, off.rx, n, XDP_PGOFF_RX_RING) || !tx_.mapRing(fd_, off.tx, n, XDP_PGOFF_TX_RING))
+    if (getsockopt(x.fd, SOL_XDP, XDP_MMAP_OFFSETS, &off, &len) < 0) return fail("ring offsets");
+    if (!x.fill.mapRing(x.fd, off.fr, n, off_t(XDP_UMEM_PGOFF_FILL_RING)) ||
+        !x.comp.mapRing(x.fd, off.cr, n, off_t(XDP_UMEM_PGOFF_COMPLETION_RING)) ||
+        !x.rx.mapRing(x.fd, off.rx, n, XDP_PGOFF_RX_RING) || !x.tx.mapRing(x.fd, off.tx, n, XDP_PGOFF_TX_RING))
       return fail("mapping the rings");
     sockaddr_xdp sa;
     std::memset(&sa, 0, sizeof sa);
     sa.sxdp_family = AF_XDP;
     sa.sxdp_ifindex = uint32_t(ifindex_);
-    sa.sxdp_queue_id = queue_;
+    sa.sxdp_queue_id = x.queue;
     // A socket sharing a UMEM takes its bind flags from the UMEM's first socket.
     sa.sxdp_flags = shareFd >= 0 ? XDP_SHARED_UMEM : XDP_USE_NEED_WAKEUP | (zerocopy ? XDP_ZEROCOPY : XDP_COPY);
     sa.sxdp_shared_umem_fd = shareFd >= 0 ? uint32_t(shareFd) : 0;
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) return fail("bind");
+    if (::bind(x.fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) return fail("bind");
     xdp_options opts;
     len = sizeof opts;
-    zerocopy_ = getsockopt(fd_, SOL_XDP, XDP_OPTIONS, &opts, &len) == 0 ? (opts.flags & XDP_OPTIONS_ZEROCOPY) != 0 : zerocopy;
-    prefill();
+    gotZerocopy = getsockopt(x.fd, SOL_XDP, XDP_OPTIONS, &opts, &len) == 0 ? (opts.flags & XDP_OPTIONS_ZEROCOPY) != 0 : zerocopy;
+    prefill(x);
     return 0;
   }
 
-  // Once the socket is gone the kernel holds nothing more: the buffers it
-  // had in the fill, rx, tx and completion rings go back to the pool.
-  void closeSocket() {
-    fill_.unmap();
-    comp_.unmap();
-    rx_.unmap();
-    tx_.unmap();
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
+  // Once a socket is gone the kernel holds nothing more through it: the
+  // buffers it had in the fill, rx, tx and completion rings go back to the pool.
+  void closeSocket(Xsk& x) {
+    x.fill.unmap();
+    x.comp.unmap();
+    x.rx.unmap();
+    x.tx.unmap();
+    if (x.fd >= 0) ::close(x.fd);
+    x.fd = -1;
     std::vector<uint32_t> back;
-    fillHeld_.forEach([&](uint32_t b) { back.push_back(b); });
-    txHeld_.forEach([&](uint32_t b) { back.push_back(b); });
-    fillHeld_.resize(pool_.count());
-    txHeld_.resize(pool_.count());
+    x.fillHeld.forEach([&](uint32_t b) { back.push_back(b); });
+    x.txHeld.forEach([&](uint32_t b) { back.push_back(b); });
+    x.fillHeld.resize(pool_.count());
+    x.txHeld.resize(pool_.count());
     if (!back.empty()) pool_.give(back.data(), uint32_t(back.size()));
   }
 
+  // Every socket out of the map and closed, then the program detached by
+  // the last port on the interface. Holds registryLock.
+  void release() {
+    auto& live = umemSockets[&pool_];
+    for (auto& x : socks_) {
+      if (x->fd < 0) continue;
+      if (attachment_) xdpk::clearXskMapEntry(attachment_->mapFd, x->queue);
+      for (size_t i = 0; i < live.size(); i++)
+        if (live[i] == x->fd) { live.erase(live.begin() + long(i)); break; }
+    }
+    attachment_.reset();
+    for (auto& x : socks_) closeSocket(*x);
+    socks_.clear();
+    if (epollFd_ >= 0) ::close(epollFd_);
+    epollFd_ = -1;
+  }
+
   // Stock the fill ring before the first receive(), straight from the pool.
-  void prefill() {
+  void prefill(Xsk& x) {
     std::vector<uint32_t> bufs(kRingSize);
     const uint32_t got = pool_.take(bufs.data(), kRingSize);
     for (uint32_t i = 0; i < got; i++) {
-      fill_.descs[(fill_.cachedProd + i) & fill_.mask] = uint64_t(bufs[i]) * stride_;
-      fillHeld_.set(bufs[i]);
+      x.fill.descs[(x.fill.cachedProd + i) & x.fill.mask] = uint64_t(bufs[i]) * stride_;
+      x.fillHeld.set(bufs[i]);
     }
-    if (got) fill_.submit(got);
+    if (got) x.fill.submit(got);
   }
 
   // Keep the fill ring stocked with free pool buffers.
-  void refill(Lane& lane) {
-    uint32_t want = fill_.freeSpace(kFillBatch);
+  void refill(Lane& lane, Xsk& x) {
+    uint32_t want = x.fill.freeSpace(kFillBatch);
     if (want < kFillBatch) return;
     if (want > 512) want = 512;
     uint32_t bufs[512];
     const uint32_t got = lane.cache.allocBulk(bufs, want);
     for (uint32_t i = 0; i < got; i++) {
-      fill_.descs[(fill_.cachedProd + i) & fill_.mask] = uint64_t(bufs[i]) * stride_;
-      fillHeld_.set(bufs[i]);
+      x.fill.descs[(x.fill.cachedProd + i) & x.fill.mask] = uint64_t(bufs[i]) * stride_;
+      x.fillHeld.set(bufs[i]);
     }
-    if (got) fill_.submit(got);
+    if (got) x.fill.submit(got);
   }
 
   // Sent frames' buffers back to the pool.
-  void reclaim(Lane& lane) {
-    const uint32_t n = comp_.available(kRingSize);
+  void reclaim(Lane& lane, Xsk& x) {
+    const uint32_t n = x.comp.available(kRingSize);
     for (uint32_t i = 0; i < n; i++) {
-      const uint64_t a = comp_.descs[(comp_.cachedCons + i) & comp_.mask] & XSK_UNALIGNED_BUF_ADDR_MASK;
+      const uint64_t a = x.comp.descs[(x.comp.cachedCons + i) & x.comp.mask] & XSK_UNALIGNED_BUF_ADDR_MASK;
       const uint32_t buf = uint32_t(a / stride_);
-      txHeld_.clear(buf);
+      x.txHeld.clear(buf);
       lane.cache.free(buf);
     }
-    if (n) comp_.release(n);
+    if (n) x.comp.release(n);
   }
 
   // Copy mode sends only inside sendto(), at most 32 frames a call (the
   // kernel's TX_BATCH_SIZE), answering EAGAIN while more wait.
-  void kick() {
-    if (!zerocopy_ || tx_.needsWakeup()) {
-      for (int tries = 0; tries < 64; tries++) {
-        if (sendto(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, 0) >= 0) {
-          if (tx_.pending() == 0) break;
-          continue;
-        }
-        if (errno != EAGAIN) break;   // EBUSY, ENOBUFS: the device is full; later
+  void kick(Xsk& x) {
+    if (zerocopy_ && !x.tx.needsWakeup()) return;
+    for (int tries = 0; tries < 64; tries++) {
+      if (sendto(x.fd, nullptr, 0, MSG_DONTWAIT, nullptr, 0) >= 0) {
+        if (x.tx.pending() == 0) break;
+        continue;
       }
+      if (errno != EAGAIN) break;   // EBUSY, ENOBUFS: the device is full; later
     }
   }
 
   // Kernel drop counters, folded into ours: rx ones by the rx lane, tx ones
   // by the tx lane (either may be null), both at close.
   void readStats(uint64_t* rxc, uint64_t* txc) {
-    if (fd_ < 0 || (!rxc && !txc)) return;
-    xdp_statistics st;
-    std::memset(&st, 0, sizeof st);
-    socklen_t len = sizeof st;
-    if (getsockopt(fd_, SOL_XDP, XDP_STATISTICS, &st, &len) < 0) return;
-    if (rxc) {
-      // rx_dropped counts both frames too big for a buffer and frames that
-      // found the fill ring empty; the latter also count as fill-ring-empty.
-      const uint64_t noBuf = len > offsetof(xdp_statistics, rx_fill_ring_empty_descs) ? st.rx_fill_ring_empty_descs : 0;
-      const uint64_t big = st.rx_dropped > noBuf ? st.rx_dropped - noBuf : 0;
-      rxc[rx_no_buffer] += noBuf - seen_.noBuf;
-      rxc[rx_malformed] += big - seen_.big;
-      rxc[rx_ring_full] += st.rx_ring_full - seen_.ringFull;
-      seen_.noBuf = noBuf;
-      seen_.big = big;
-      seen_.ringFull = st.rx_ring_full;
-      bigFrames_.store(big, std::memory_order_relaxed);
+    if (!rxc && !txc) return;
+    uint64_t big = 0;
+    for (auto& xp : socks_) {
+      Xsk& x = *xp;
+      xdp_statistics st;
+      std::memset(&st, 0, sizeof st);
+      socklen_t len = sizeof st;
+      if (x.fd < 0 || getsockopt(x.fd, SOL_XDP, XDP_STATISTICS, &st, &len) < 0) continue;
+      if (rxc) {
+        // rx_dropped counts both frames too big for a buffer and frames that
+        // found the fill ring empty; the latter also count as fill-ring-empty.
+        const uint64_t noBuf = len > offsetof(xdp_statistics, rx_fill_ring_empty_descs) ? st.rx_fill_ring_empty_descs : 0;
+        const uint64_t tooBig = st.rx_dropped > noBuf ? st.rx_dropped - noBuf : 0;
+        rxc[rx_no_buffer] += noBuf - x.seen.noBuf;
+        rxc[rx_malformed] += tooBig - x.seen.big;
+        rxc[rx_ring_full] += st.rx_ring_full - x.seen.ringFull;
+        x.seen.noBuf = noBuf;
+        x.seen.big = tooBig;
+        x.seen.ringFull = st.rx_ring_full;
+        big += tooBig;
+      }
+      if (txc) {
+        txc[tx_errors] += st.tx_invalid_descs - x.seen.txInvalid;
+        x.seen.txInvalid = st.tx_invalid_descs;
+      }
     }
-    if (txc) {
-      txc[tx_errors] += st.tx_invalid_descs - seen_.txInvalid;
-      seen_.txInvalid = st.tx_invalid_descs;
-    }
+    if (rxc) bigFrames_.store(big, std::memory_order_relaxed);
   }
 
   Pool& pool_;
   std::string ifname_, where_, modeNote_;
   const char* failedStep_ = "";
-  uint32_t queue_ = 0, stride_ = 0, bufSize_ = 0, umemHeadroom_ = 0, maxRxFrame_ = 0, maxTxLen_ = 0;
-  int ifindex_ = 0, fd_ = -1;
+  uint32_t stride_ = 0, bufSize_ = 0, umemHeadroom_ = 0, maxRxFrame_ = 0, maxTxLen_ = 0;
+  int ifindex_ = 0, epollFd_ = -1;
   bool native_ = false, netlink_ = false, zerocopy_ = false, sharedUmem_ = false, veth_ = false;
   std::shared_ptr<Attachment> attachment_;
-  XskRing<uint64_t> fill_, comp_;
-  XskRing<xdp_desc> rx_, tx_;
-  Held fillHeld_, txHeld_;
-  uint32_t rxCalls_ = 0, txCalls_ = 0;
+  std::vector<std::unique_ptr<Xsk>> socks_;
+  std::vector<uint32_t> queues_;   // the rx queues served, for describe() after close
+  uint32_t rr_ = 0, rxCalls_ = 0, txCalls_ = 0;
   uint64_t* rxCounters_ = nullptr;
   uint64_t* txCounters_ = nullptr;
-  struct { uint64_t noBuf = 0, big = 0, ringFull = 0, txInvalid = 0; } seen_;
   std::atomic<uint64_t> bigFrames_{0};
 };
 

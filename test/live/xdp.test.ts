@@ -47,8 +47,11 @@ describe.skipIf(!!why)(`xdp driver across namespaces${why ? ` (skipped: ${why})`
   // Starts vnfrun in V, waits until both ports carry the program, runs
   // `body`, then stops vnfrun with SIGINT and returns its summary.
   // --duration only caps a run that would otherwise hang.
-  async function withVnf(vnf: string, ports: string[], body: (child: ChildProcess) => Promise<void>): Promise<Run> {
-    const child = topo.spawn(topo.v, [process.execPath, CLI, vnf, ...ports.flatMap((p) => ["--port", p]), "--duration", "90", "--json"]);
+  async function withVnf(vnf: string, ports: string[], body: (child: ChildProcess) => Promise<void>,
+    opts: { args?: string[]; devs?: string[] } = {}): Promise<Run> {
+    const devs = opts.devs ?? ["v0", "v1"];
+    const child = topo.spawn(topo.v, [process.execPath, CLI, vnf, ...ports.flatMap((p) => ["--port", p]), ...(opts.args ?? []),
+      "--duration", "90", "--json"]);
     let stdout = "", stderr = "";
     child.stdout!.on("data", (d) => (stdout += d));
     child.stderr!.on("data", (d) => (stderr += d));
@@ -56,7 +59,7 @@ describe.skipIf(!!why)(`xdp driver across namespaces${why ? ` (skipped: ${why})`
     let done = false;
     exited.then(() => (done = true));
     try {
-      for (let i = 0; !(xdpOn("v0") && xdpOn("v1")); i++) {
+      for (let i = 0; !devs.every(xdpOn); i++) {
         if (done || i > 150) throw new Error(`vnfrun did not come up: ${stderr.trim() || "(no output)"}`);
         await sleep(100);
       }
@@ -76,14 +79,14 @@ describe.skipIf(!!why)(`xdp driver across namespaces${why ? ` (skipped: ${why})`
   }
 
   // A server in B for one iperf3 test, and the client's JSON report.
-  async function iperf(args: string[]): Promise<any> {
-    const server = topo.spawn(topo.b, ["iperf3", "-s", "-1", "-B", topo.bIp]);
+  async function iperf(args: string[], host = topo.bIp): Promise<any> {
+    const server = topo.spawn(topo.b, ["iperf3", "-s", "-1", "-B", host]);
     try {
       for (let i = 0; i < 50; i++) {
         if (/:5201\b/.test(topo.exec(topo.b, ["ss", "-ltn"]))) break;
         await sleep(100);
       }
-      return JSON.parse(topo.exec(topo.a, ["iperf3", "-c", topo.bIp, "-J", ...args], { timeoutMs: 30_000 }));
+      return JSON.parse(topo.exec(topo.a, ["iperf3", "-c", host, "-J", ...args], { timeoutMs: 30_000 }));
     } finally {
       server.kill();
     }
@@ -180,6 +183,33 @@ describe.skipIf(!!why)(`xdp driver across namespaces${why ? ` (skipped: ${why})`
     expect(got).toBe("through the firewall\n");
     expect(tcp.end.sum_received.bits_per_second).toBeGreaterThan(10e6);
     expect(udp.end.sum.packets).toBe(2000);
+  });
+
+  live("two-queue veths: one core serves both queues; --dist hw gives each core its own", async () => {
+    // A second path beside the first, a1 -- [v2 | vnfrun | v3] -- b1 on
+    // 10.201.0.0/24, with two rx queues per veth; four TCP streams spread
+    // over them.
+    topo.exec(topo.a, ["ip", "link", "add", "a1", "numtxqueues", "2", "numrxqueues", "2", "type", "veth", "peer", "name", "v2",
+      "numtxqueues", "2", "numrxqueues", "2", "netns", topo.v]);
+    topo.exec(topo.b, ["ip", "link", "add", "b1", "numtxqueues", "2", "numrxqueues", "2", "type", "veth", "peer", "name", "v3",
+      "numtxqueues", "2", "numrxqueues", "2", "netns", topo.v]);
+    topo.exec(topo.a, ["ip", "addr", "add", "10.201.0.1/24", "dev", "a1"]);
+    topo.exec(topo.b, ["ip", "addr", "add", "10.201.0.2/24", "dev", "b1"]);
+    for (const [ns, dev] of [[topo.a, "a1"], [topo.b, "b1"], [topo.v, "v2"], [topo.v, "v3"]]) {
+      topo.exec(ns, ["ip", "link", "set", dev, "up"]);
+      if (ns !== topo.v) topo.exec(ns, ["ethtool", "-K", dev, "tx", "off"]);
+    }
+    const ports = ["in=xdp:v2", "out=xdp:v3"], devs = ["v2", "v3"];
+    let one: any, hw: any;
+    const single = await withVnf(L2FWD, ports, async () => { one = await iperf(["-t", "2", "-P", "4"], "10.201.0.2"); }, { devs });
+    expect(single.port.in.driver).toMatch(/^xdp v2 queues 0,1: native XDP/);
+    expect(one.end.sum_received.bits_per_second).toBeGreaterThan(10e6);
+    const multi = await withVnf(L2FWD, ports, async () => { hw = await iperf(["-t", "2", "-P", "4"], "10.201.0.2"); },
+      { devs, args: ["--cores", "2", "--dist", "hw"] });
+    expect(hw.end.sum_received.bits_per_second).toBeGreaterThan(10e6);
+    const cores = (multi.summary as any).cores as { packets: number }[];
+    expect(cores).toHaveLength(2);
+    expect(cores.every((c) => c.packets > 0)).toBe(true);
   });
 
   live("the program is removed when vnfrun is killed with SIGKILL", async () => {

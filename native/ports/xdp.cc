@@ -485,8 +485,16 @@ class XdpPort : public Port {
   // UMEM; later ones share it and take its bind mode, when that is the one
   // asked for (else they register a UMEM of their own).
   void openSocket(Xsk& x, const std::string& bind) {
+    // Zero copy: the NIC DMAs into the chunks we give it, and refuses a chunk
+    // that straddles two pages not contiguous in DMA space; with buffers a
+    // stride of bufSize + 64 apart, half of them straddle one.
+    const long page = sysconf(_SC_PAGESIZE);
+    const bool zcLayout = stride_ <= uint32_t(page) && uint32_t(page) % stride_ == 0;
+    if (bind == "zerocopy" && !zcLayout)
+      throw XdpError(where_, "bind=zerocopy needs pool buffers that never straddle a page (a stride dividing " +
+                                 std::to_string(page) + "; this pool's is " + std::to_string(stride_) + "): use bind=copy");
     std::vector<bool> zc;  // bind modes to try
-    if (bind != "copy" && native_) zc.push_back(true);
+    if (bind != "copy" && native_ && zcLayout) zc.push_back(true);
     if (bind != "zerocopy") zc.push_back(false);
     if (zc.empty()) throw XdpError(where_, "bind=zerocopy needs native XDP, which " + ifname_ + " does not run");
     const std::vector<int>& live = umemSockets[&pool_];

@@ -82,6 +82,7 @@ const program = new Command()
   .option("-d, --duration <s>", "stop after this many seconds (default: when the inputs end, or Ctrl-C)", seconds)
   .option("-c, --count <n>", "stop after this many received packets (1M, 10k ...)", quantity)
   .option("--warmup <s>", "seconds to run before rates are counted (NO_OF_SAFE_ITR)", seconds)
+  .option("--vnf-timeout <s>", "stop the run when one process() call runs this long (an endless loop)", seconds, 5)
   .option("--buffers <n>", "packet buffers in the pool (2 KiB each)", int("--buffers", 1024, 2_000_000), 32768)
   .option("--allow-node", "let the VNF import Node built-ins (not sandboxable)", false)
   .option("--native-forward", "replace the VNF with the engine's C++ l2fwd (measures the ceiling)", false)
@@ -112,6 +113,7 @@ const program = new Command()
         buffers: o.buffers,
         allowNode: o.allowNode,
         nativeForward: o.nativeForward,
+        vnfTimeoutS: o.vnfTimeout,
         onLine: live ? (l) => process.stderr.write(`\r\x1b[K${l}`) : undefined,
       });
     } catch (e) {

@@ -10,7 +10,7 @@ import { RssKeyError, parseRssKey } from "./rss";
 import { compileVnf, type Bundle, type CompileOptions } from "./compile";
 import { parsePorts, type PortSpec } from "./ports";
 import { Counters, diff, drops, rateLine, sum, type Snapshot } from "./stats";
-import { CTL_WORDS, type WorkerInit } from "./control";
+import { CTL_WORDS, WATCH_BATCHES, WATCH_BUSY, type WorkerInit } from "./control";
 
 export interface RunOptions extends CompileOptions {
   vnf: string;
@@ -30,6 +30,7 @@ export interface RunOptions extends CompileOptions {
   buffers?: number;
   ringSize?: number;
   nativeForward?: boolean;  // replace the VNF with the C++ l2fwd (the engine's ceiling)
+  vnfTimeoutS?: number;     // a process() call running longer than this stops the run (default 5)
   onLine?: (line: string) => void;     // live rate line, once a second
   onMessage?: (text: string) => void;  // VNF errors, logs and warnings
 }
@@ -151,6 +152,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
 
   let end: Snapshot;
   try {
+    const watches = Array.from({ length: layout.cores }, () => new SharedArrayBuffer(8));
     const workers = Array.from({ length: layout.cores }, (_, core) =>
       startWorker({
         engineId: engine.id,
@@ -160,12 +162,14 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
         portNames: vnfPorts,
         options: { rxBatch, txBatch, busyPoll, idleUs, cpu: layout.coreCpus[core] },
         control,
+        watch: watches[core],
         nativeForward: opts.nativeForward ? (opts.durationS ?? 1) * 1000 + warmupMs : undefined,
       }, say, stop),
     );
     // Every core has its context and state: let the I/O threads go.
     await Promise.all(workers.map((w) => w.ready));
     engine.start();
+    timers.push(watchdog(watches, workers, opts.vnfTimeoutS ?? 5, stop));
     if (warmupMs > 0) timers.push(setTimeout(() => (warm = counters.snapshot()), warmupMs));
     if (opts.durationS !== undefined) timers.push(setTimeout(stop, opts.durationS * 1000 + warmupMs));
     if (opts.onLine)
@@ -189,6 +193,27 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
 interface RunningWorker {
   ready: Promise<void>;    // its context is loaded and init() ran
   exited: Promise<void>;
+  kill(reason: string): void;
+}
+
+// A process() call that never returns (an endless loop) would hang its core
+// and the run: stop that worker, say so, and end the run with an error.
+function watchdog(watches: SharedArrayBuffer[], workers: RunningWorker[], limitS: number, stopAll: () => void): NodeJS.Timeout {
+  const views = watches.map((w) => new Int32Array(w));
+  const last = views.map((v) => v[WATCH_BATCHES]);
+  const stuckMs = views.map(() => 0);
+  const stepMs = 250;
+  return setInterval(() => {
+    views.forEach((v, k) => {
+      const busy = Atomics.load(v, WATCH_BUSY) === 1, done = Atomics.load(v, WATCH_BATCHES);
+      stuckMs[k] = busy && done === last[k] ? stuckMs[k] + stepMs : 0;
+      last[k] = done;
+      if (stuckMs[k] >= limitS * 1000 && stuckMs[k] < limitS * 1000 + stepMs) {
+        workers[k].kill(`process() has not returned for ${limitS} s (an endless loop?); this core was stopped`);
+        stopAll();
+      }
+    });
+  }, stepMs);
 }
 
 function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => void): RunningWorker {
@@ -211,7 +236,8 @@ function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => 
     });
   });
   exited.catch(() => {});
-  return { ready, exited };
+  const kill = (reason: string) => { fatal = reason; void w.terminate(); };
+  return { ready, exited, kill };
 }
 
 function summarize(vnf: string, layout: Layout, specs: PortSpec[], describe: string[], rate: Snapshot, total: Snapshot): Summary {

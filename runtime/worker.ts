@@ -4,7 +4,7 @@
 // One native call per batch; packets are (offset, length) into the pool.
 import { parentPort, workerData } from "node:worker_threads";
 import { loadAddon } from "./addon";
-import type { WorkerInit } from "./control";
+import { WATCH_BATCHES, WATCH_BUSY, type WorkerInit } from "./control";
 import { errorLocation } from "./errors";
 
 const init = workerData as WorkerInit;
@@ -43,6 +43,7 @@ function main(): void {
   post({ type: "ready", core: init.core });
 
   const errors = new ErrorReporter(init.core);
+  const watch = new Int32Array(init.watch);
   let failed = 0;
   for (;;) {
     const n = core.cycle(failed);
@@ -50,12 +51,15 @@ function main(): void {
     if (n > 0) {
       batch.count = n;
       batch.now = meta[0];
+      watch[WATCH_BUSY] = 1;   // plain stores: the watchdog only needs to see them eventually
       try {
         vnf.process(batch, state, ctx);
       } catch (e) {
         failed = 1;
         errors.report(e);
       }
+      watch[WATCH_BUSY] = 0;
+      watch[WATCH_BATCHES]++;
     } else if (n < 0) break;   // the engine stopped and this core drained
   }
   core.finish(failed);

@@ -81,6 +81,14 @@ describe("vnfrun CLI", () => {
     expect(r.stderr.split("\n").filter((l) => l.includes("boom")).length).toBeLessThan(10);
   });
 
+  it("a VNF stuck in an endless loop is stopped with a clear error, not a hang", () => {
+    const t = Date.now();
+    const r = vnfrun(["test/fixtures/loops.ts", "--vnf-timeout", "1", "--port", "in=gen:rate=100k", "--port", "out=sink"], { timeoutMs: 20_000 });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^vnfrun: core 0: process\(\) has not returned for 1 s \(an endless loop\?\)/m);
+    expect(Date.now() - t).toBeLessThan(15_000);
+  });
+
   it("verdicts naming no port, or frames grown past their buffer, are dropped and counted", () => {
     const s = vnfrunJson(["test/fixtures/misbehaves.ts", "--port", "in=gen:count=4000", "--port", "out=sink"]);
     expect(s.drops.bad_verdicts).toBe(1000);

@@ -62,7 +62,7 @@ constexpr uint32_t kMapEntries = 1024;    // XSKMAP size: rx queues an interface
 constexpr uint32_t kStatsEvery = 1024;    // receive() calls between XDP_STATISTICS reads
 constexpr uint32_t kEthHeader = 14, kVlanTag = 4;
 
-const std::string kCaps = "run as root, or grant CAP_NET_ADMIN, CAP_BPF and CAP_NET_RAW "
+const std::string kCaps = "run as root, or grant CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW and CAP_IPC_LOCK (to pin the pool) "
                           "(setcap cap_net_admin,cap_bpf,cap_net_raw,cap_ipc_lock+ep \"$(command -v node)\")";
 
 class XdpError : public std::runtime_error {
@@ -343,6 +343,12 @@ class XdpPort : public Port {
       throw XdpError(where_, "queue " + std::to_string(queues.back()) + " is beyond the " + std::to_string(kMapEntries) + " vnfrun supports");
     maxTxLen_ = (ifc.mtu ? uint32_t(ifc.mtu) : 1500) + kEthHeader + kVlanTag;
     if (maxTxLen_ > bufSize_) maxTxLen_ = bufSize_;
+
+    // Say plainly when the kernel has no AF_XDP, before the map and program
+    // fail in vaguer words.
+    const int probe = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
+    if (probe < 0) throw XdpError(where_, socketError(-errno, first));
+    ::close(probe);
 
     std::lock_guard<std::mutex> g(registryLock);
     attachment_ = attach(where_, ifindex_, ifname_, mode);

@@ -1,6 +1,7 @@
-// xdp: one queue of a network interface through an AF_XDP socket whose UMEM
-// is the engine's buffer pool, so a received frame reaches the VNF where the
-// kernel wrote it and a sent frame leaves from where the VNF left it.
+// xdp: a network interface's rx queues (one, or this instance's share of
+// them all) through AF_XDP sockets whose UMEM is the engine's buffer pool, so
+// a received frame reaches the VNF where the kernel wrote it and a sent frame
+// leaves from where the VNF left it. Per socket:
 //
 //   fill ring        <- free pool buffers          receive()
 //   rx ring          -> slots                      receive()
@@ -236,12 +237,12 @@ std::shared_ptr<Attachment> attach(const std::string& where, int ifindex, const 
     }
     const bool drv = flags == XDP_FLAGS_DRV_MODE;
     std::string text = r == -EOPNOTSUPP && drv ? ifname + "'s driver has no native XDP"
-                       : r == -ERANGE && drv   ? "the MTU of " + ifname + "'s veth peer is too large for native XDP "
-                                                 "(lower it to 1500 on the peer)"
+                       : r == -ERANGE && drv   ? "the MTU of " + ifname + "'s veth peer is too large for native XDP: "
+                                                 "lower it to 1500 on the peer"
                                                : std::string("attaching XDP failed: ") + strerror(-r) +
                                                      (why.empty() ? "" : " (" + why + ")");
     if (drv && mode == "auto") { nativeWhy = text; continue; }  // generic next
-    if (drv) text += "; use mode=generic or mode=auto";
+    if (drv) text += " (or use mode=generic)";
     throw XdpError(where, text);
   }
   throw XdpError(where, "cannot attach XDP to " + ifname);

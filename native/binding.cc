@@ -187,9 +187,18 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
 
   Napi::Value Id(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), id_); }
 
+  // One line per port; in hw mode, per-queue lines that differ are joined.
   Napi::Value Describe(const Napi::CallbackInfo& info) {
     std::vector<std::string> d;
-    for (uint32_t i = 0; i < engine_->portCount(); i++) d.push_back(engine_->port(i).describe());
+    const uint32_t queues = engine_->config().dist == Dist::kHw ? engine_->config().cores : 1;
+    for (uint32_t i = 0; i < engine_->portCount(); i++) {
+      std::string line = engine_->port(i, 0).describe();
+      for (uint32_t q = 1; q < queues; q++) {
+        const std::string more = engine_->port(i, q).describe();
+        if (more != engine_->port(i, q - 1).describe()) line += "; queue " + std::to_string(q) + ": " + more;
+      }
+      d.push_back(line);
+    }
     return strings(info.Env(), d);
   }
 

@@ -6,9 +6,16 @@
 
 namespace vnf {
 
+uint32_t EngineConfig::poolStride() const {
+  if (stride) return stride;
+  for (const auto& p : ports)
+    if (p.driver == "xdp") return bufSize;  // page-aligned buffers for zero copy
+  return 0;  // the pool's default
+}
+
 Engine::Engine(EngineConfig cfg)
     : cfg_(std::move(cfg)),
-      pool_(cfg_.buffers, cfg_.bufSize),
+      pool_(cfg_.buffers, cfg_.bufSize, cfg_.poolStride()),
       counters_(cfg_.lanes(), uint32_t(cfg_.ports.size())),
       rss_(cfg_.rssKey.data(), cfg_.cores) {
   if (!isPowerOfTwo(cfg_.ringSize)) throw std::runtime_error("ring size must be a power of two");

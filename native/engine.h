@@ -29,6 +29,7 @@ enum class Dist {
 struct EngineConfig {
   uint32_t buffers = 32768;   // pool size in buffers
   uint32_t bufSize = 2048;    // bytes per buffer
+  uint32_t stride = 0;        // bytes from one buffer to the next; 0: chosen by the ports (pool.h)
   uint32_t headroom = 64;     // free bytes before each received frame
   uint32_t ringSize = 1024;   // slots per ring (pipes, distribution)
   uint32_t cores = 1;
@@ -44,6 +45,8 @@ struct EngineConfig {
   std::vector<int> ioCpus;    // where the I/O threads run (rx, then tx)
   std::vector<uint8_t> rssKey = std::vector<uint8_t>(kSymmetricKey, kSymmetricKey + Toeplitz::kKeyLen);
   std::vector<PortConfig> ports;
+
+  uint32_t poolStride() const;
 
   // Counter lanes: the cores, then the I/O rx and tx threads, then the host.
   uint32_t lanes() const { return cores + 3; }

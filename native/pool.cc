@@ -7,7 +7,9 @@
 
 namespace vnf {
 
-Pool::Pool(uint32_t count, uint32_t bufSize) : count_(count), bufSize_(bufSize), stride_(bufSize + 64) {
+Pool::Pool(uint32_t count, uint32_t bufSize, uint32_t stride)
+    : count_(count), bufSize_(bufSize), stride_(stride ? stride : bufSize + 64) {
+  if (stride_ < bufSize) throw std::runtime_error("buffer stride must be at least the buffer size");
   void* p = mmap(nullptr, bytes(), PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
   if (p == MAP_FAILED)

@@ -16,6 +16,7 @@ const APT: Record<string, string> = {
   tcpreplay: "command -v tcpreplay",
   "netcat-openbsd": "command -v nc",
   ethtool: "command -v ethtool",
+  procps: "command -v sysctl",
 };
 
 export default function setup(): void {

@@ -2,7 +2,8 @@
 // through /dev/netmap and the NIOCCTRL register request.
 //
 //   netmap:eth1       every hardware ring pair of eth1 (NR_REG_ALL_NIC)
-//   netmap:eth1-2     ring pair 2 alone (NR_REG_ONE_NIC)
+//   netmap:eth1-2     ring pair 2 alone (NR_REG_ONE_NIC), unless eth1-2 is
+//                     itself an interface
 //   netmap:x{1        the master end of pipe 1 of x; x}1 is its slave end
 //   vale0:p1          port p1 of the VALE switch vale0 (made on first open)
 //   ring=1024|2048    ring size asked of ports netmap creates (pipes, VALE);
@@ -81,8 +82,9 @@ constexpr uint32_t kMaxGso = 65535;
 
 std::string errnoText(int e) { return std::strerror(e); }
 
-// What the user wrote after `netmap:`, taken apart as libnetmap does: the
-// port name runs to the first '-', and `-N` after it names one ring pair.
+// What the user wrote after `netmap:`. A trailing `-N` names ring pair N
+// (as in netmap's own tools), unless the whole text is an interface's name:
+// Linux names may hold dashes (veth-a, br-lan), and those stay whole.
 struct Name {
   std::string port;      // nr_name: eth1, x{1, vale0:p1
   bool oneRing = false;  // -N given
@@ -98,14 +100,15 @@ struct Name {
 
 Name parseName(const std::string& portName, const std::string& text) {
   Name n;
-  const size_t dash = text.find('-');
-  n.port = text.substr(0, dash);
-  if (dash != std::string::npos) {
+  n.port = text;
+  const size_t dash = text.rfind('-');
+  if (dash != std::string::npos && dash > 0 && if_nametoindex(text.c_str()) == 0) {
     const std::string r = text.substr(dash + 1);
-    if (r.empty() || r.size() > 4 || r.find_first_not_of("0123456789") != std::string::npos)
-      throw std::runtime_error("netmap port " + portName + ": '" + text + "': after '-' comes a ring number (netmap:IFNAME-RING)");
-    n.oneRing = true;
-    n.ring = uint32_t(std::stoul(r));
+    if (!r.empty() && r.size() <= 4 && r.find_first_not_of("0123456789") == std::string::npos) {
+      n.port = text.substr(0, dash);
+      n.oneRing = true;
+      n.ring = uint32_t(std::stoul(r));
+    }
   }
   if (n.port.empty() || n.port.size() >= NETMAP_REQ_IFNAMSIZ)
     throw std::runtime_error("netmap port " + portName + ": '" + text + "' is not a netmap port name");
@@ -257,7 +260,7 @@ class NetmapPort : public Port {
     std::string s = "netmap " + spec_ + " (" + nm_.kind();
     if (nm_.oneRing || queues_ > 1) s += ", ring pair " + std::to_string(ringLo_) + " of " + std::to_string(portRings_);
     else s += ", " + std::to_string(rx_.size()) + " rx / " + std::to_string(tx_.size()) + " tx rings";
-    s += " of " + std::to_string(slots_) + " slots, " + std::to_string(txBufSize_) + "-byte buffers";
+    s += ", " + std::to_string(slots_) + " slots per ring, " + std::to_string(txBufSize_) + "-byte buffers";
     if (hdrLen_) s += ", " + std::to_string(hdrLen_) + "-byte virtio-net header: checksum offload kept, GSO split on receive";
     s += ", frames copied to and from the pool)";
     rxNote_.append(s);

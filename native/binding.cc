@@ -14,6 +14,10 @@
 #include "engine.h"
 #include "ports/pipe.h"
 
+namespace vnf {
+bool netmapBuilt();  // ports/netmap.cc: whether netmap's headers were found
+}
+
 using namespace vnf;
 
 namespace {
@@ -353,6 +357,7 @@ Napi::Value SocketProbe(const Napi::CallbackInfo& info) {
 }
 
 // drivers() -> the port drivers built into this engine
+
 Napi::Value Drivers(const Napi::CallbackInfo& info) { return strings(info.Env(), registeredDrivers()); }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -364,6 +369,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("frameHash", Napi::Function::New(env, FrameHash));
   exports.Set("socketProbe", Napi::Function::New(env, SocketProbe));
   exports.Set("drivers", Napi::Function::New(env, Drivers));
+  exports.Set("netmapBuilt", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), vnf::netmapBuilt()); }));
   return exports;
 }
 

@@ -71,6 +71,7 @@ interface Addon {
   frameHash(key: Uint8Array, frame: Uint8Array): number;
   socketProbe(domain: number, type: number): string;
   drivers(): string[];
+  netmapBuilt(): boolean;
 }
 
 let addon: Addon | undefined;

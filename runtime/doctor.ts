@@ -73,8 +73,9 @@ export function diagnose(): Finding[] {
   const tun = existsSync("/dev/net/tun");
   out.push({ item: "driver tap", ok: built.has("tap") && tun && (root || has(caps, CAP.NET_ADMIN)), detail: !built.has("tap") ? "not built into this engine" : !tun ? "no /dev/net/tun" : root || has(caps, CAP.NET_ADMIN) ? "usable: TAP devices (created when absent)" : "creating TAP devices needs CAP_NET_ADMIN", fix: !built.has("tap") ? rebuild : !tun ? "modprobe tun (or mknod /dev/net/tun c 10 200)" : root || has(caps, CAP.NET_ADMIN) ? undefined : "run as root or grant CAP_NET_ADMIN" });
 
-  const nm = existsSync("/dev/netmap");
-  out.push({ item: "driver netmap", ok: built.has("netmap") && nm, detail: !built.has("netmap") ? "not built into this engine" : nm ? "/dev/netmap present" : "no /dev/netmap: the netmap kernel module is not loaded", fix: !built.has("netmap") ? rebuild : nm ? undefined : "build and load netmap (github.com/luigirizzo/netmap: ./configure && make && insmod netmap.ko), then rebuild vnfrun with NETMAP_SRC=/path/to/netmap npm run build" });
+  const nm = existsSync("/dev/netmap"), nmBuilt = built.has("netmap") && addon.netmapBuilt();
+  const nmHow = "build and load netmap (github.com/luigirizzo/netmap: ./configure && make && insmod netmap.ko), then rebuild vnfrun: NETMAP_SRC=/path/to/netmap npm run build";
+  out.push({ item: "driver netmap", ok: nmBuilt && nm, detail: `${nmBuilt ? "built with netmap's headers" : "built without netmap's headers"}; ${nm ? "/dev/netmap present" : "no /dev/netmap: the netmap kernel module is not loaded"}`, fix: nmBuilt && nm ? undefined : nmHow });
 
   const cmdline = existsSync("/proc/cmdline") ? readFileSync("/proc/cmdline", "utf8") : "";
   const isolated = /isolcpus=([^\s]+)/.exec(cmdline)?.[1];

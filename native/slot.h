@@ -11,7 +11,8 @@ struct Slot {
   uint16_t len;    // frame length in bytes
   uint32_t hash;   // flow hash when a distributor computed one, else 0
   uint16_t port;   // port the frame arrived on (or leaves by, on tx)
-  uint16_t flags;
+  uint16_t flags;   // bit 0 (vnet::kSlotMeta): the buffer starts with a vnet::Meta,
+                    // the frame's checksum is left to offload (ports/vnet.h)
 };
 static_assert(sizeof(Slot) == 16, "Slot must stay 16 bytes");
 

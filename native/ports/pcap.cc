@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "pcap_format.h"
+#include "vnet.h"
 #include "../engine.h"
 #include "../port.h"
 
@@ -263,6 +264,8 @@ class PcapWritePort : public Port {
         c[tx_errors]++;
         continue;
       }
+      // A checksum a vnet port left to offload is done before it is written.
+      if (s.flags & vnet::kSlotMeta) vnet::finishChecksum(s, pool.data(s.buf));
       uint32_t cap = s.len < snaplen_ ? s.len : snaplen_;
       if (used_ + 16 + cap > buf_.size()) flush(c);
       uint32_t rh[4] = {sec, usec, cap, s.len};

@@ -44,6 +44,7 @@
 
 #include "../engine.h"
 #include "../port.h"
+#include "vnet.h"
 #include "xdp_prog.h"
 
 #ifndef AF_XDP
@@ -423,6 +424,8 @@ class XdpPort : public Port {
         c[tx_errors]++;
         continue;
       }
+      // A checksum a vnet port left to offload must be done before the wire.
+      if (s.flags & vnet::kSlotMeta) vnet::finishChecksum(s, lane.cache.pool().data(s.buf));
       xdp_desc& d = x.tx.descs[(x.tx.cachedProd + k) & x.tx.mask];
       d.addr = uint64_t(s.buf) * stride + s.off;
       d.len = s.len;

@@ -6,7 +6,7 @@
 //   g++ -std=c++17 -O2 -Wall -I native -o /tmp/pcap_selftest
 //       native/test/pcap_selftest.cc native/ports/pcap.cc native/ports/pcap_format.cc
 //       native/pool.cc native/counters.cc native/port.cc native/engine.cc native/rss.cc
-//       native/distributor.cc -lpthread && /tmp/pcap_selftest
+//       native/distributor.cc native/ports/vnet.cc -lpthread && /tmp/pcap_selftest
 //
 // (one command; the lines are broken here for width).
 //

@@ -1,0 +1,252 @@
+// npm run bench:live — live-port forwarding rates across veth, in one run.
+//
+//   [A: a0] ---veth--- [V: v0 | forwarder | v1] ---veth--- [B: b0]
+//
+// 64-byte frames from a small C AF_PACKET generator in A (pinned to CPU 0)
+// through a forwarder in V (pinned to CPU 1 where it is a process) to b0 in
+// B, where a native XDP_DROP program discards them and rx_packets counts
+// them. Forwarders: vnfrun vnfs/l2fwd.ts on xdp and packet, plain C AF_XDP
+// and AF_PACKET forwarders (bench/c/, the kernel-interface ceilings), a Linux
+// bridge, and dpdk-testpmd io forwarding (af_xdp, af_packet) when installed.
+// Then iperf3 TCP A -> B through vnfrun l2fwd on packet,vnet and through the
+// bridge, offloads on. Each figure is the median of 3 windows of 3 s after a
+// 1 s warm-up. The table is printed and written into BENCHMARKS.md between
+// the bench:live markers. Namespaces (and with them veths, bridge, XDP links)
+// are removed at the end, also on failure or Ctrl-C.
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { cpus, loadavg } from "node:os";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const WARMUP_S = 1, WINDOW_S = 3, WINDOWS = 3;
+
+if (process.getuid?.() !== 0) {
+  console.log("bench:live needs root (network namespaces, XDP); run it with sudo");
+  process.exit(0);
+}
+const has = (tool) => spawnSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" }).status === 0;
+for (const t of ["ip", "cc", "taskset"]) if (!has(t)) { console.error(`bench:live: needs ${t}`); process.exit(1); }
+if (!existsSync(join(ROOT, "build", "Release", "vnfrun.node")) || !existsSync(join(ROOT, "dist", "cli.js"))) {
+  console.error("bench:live: needs the built addon and dist/ (npm run build)");
+  process.exit(1);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+// --- cleanup: every child is its own process group, killed by its id -----
+const children = new Set();
+const tmp = mkdtempSync("/tmp/vnfrun-bench-live-");
+const tag = `bl${process.pid % 100000}`;
+const A = `${tag}a`, V = `${tag}v`, B = `${tag}b`;
+const made = [];
+let cleaned = false;
+function cleanup() {
+  if (cleaned) return;
+  cleaned = true;
+  for (const c of children) stop(c);
+  for (const ns of made.reverse()) spawnSync("ip", ["netns", "del", ns], { stdio: "ignore" });
+  rmSync(tmp, { recursive: true, force: true });
+}
+process.on("exit", cleanup);
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => { console.error(`\nbench:live: ${sig}, cleaning up`); cleanup(); process.exit(130); });
+
+function start(ns, cmd, opts = {}) {
+  const c = spawn("ip", ["netns", "exec", ns, ...cmd], { stdio: [opts.stdin ? "pipe" : "ignore", "pipe", "pipe"], detached: true });
+  c.out = "";
+  c.stdout.on("data", (d) => (c.out = (c.out + d).slice(-4000)));
+  c.stderr.on("data", (d) => (c.out = (c.out + d).slice(-4000)));
+  c.on("exit", () => children.delete(c));
+  children.add(c);
+  return c;
+}
+function stop(c, sig = "SIGKILL") {
+  if (c.exitCode !== null || c.signalCode !== null) return;
+  try { process.kill(-c.pid, sig); } catch {}
+}
+async function stopGently(c) {
+  stop(c, "SIGINT");
+  for (let i = 0; i < 30 && c.exitCode === null && c.signalCode === null; i++) await sleep(100);
+  stop(c);
+  await sleep(200);
+}
+const sh = (args) => execFileSync("ip", args, { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" });
+const nsx = (ns, cmd) => execFileSync("ip", ["netns", "exec", ns, ...cmd], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+function stat(ns, dev, dir) {
+  const j = JSON.parse(sh(["-n", ns, "-s", "-j", "link", "show", "dev", dev]))[0];
+  return j.stats64[dir].packets;
+}
+
+// --- build the C helpers --------------------------------------------------
+const bin = {};
+for (const f of ["gen", "afxdp_fwd", "afpacket_fwd", "xdp_drop"]) {
+  bin[f] = join(tmp, f);
+  execFileSync("cc", ["-O2", "-o", bin[f], join(ROOT, "bench", "c", `${f}.c`)], { stdio: "inherit" });
+}
+
+// --- topology -------------------------------------------------------------
+for (const ns of [A, B, V]) { sh(["netns", "add", ns]); made.push(ns); }
+sh(["link", "add", "a0", "netns", A, "type", "veth", "peer", "name", "v0", "netns", V]);
+sh(["link", "add", "b0", "netns", B, "type", "veth", "peer", "name", "v1", "netns", V]);
+sh(["-n", A, "addr", "add", "10.200.0.1/24", "dev", "a0"]);
+sh(["-n", B, "addr", "add", "10.200.0.2/24", "dev", "b0"]);
+for (const [ns, dev] of [[A, "a0"], [B, "b0"], [V, "v0"], [V, "v1"], [A, "lo"], [B, "lo"], [V, "lo"]]) sh(["-n", ns, "link", "set", dev, "up"]);
+const bMac = JSON.parse(sh(["-n", B, "-j", "link", "show", "dev", "b0"]))[0].address;
+
+const machine = `${cpus().length} x ${cpus()[0]?.model?.trim() ?? "unknown CPU"}, Linux ${readFileSync("/proc/sys/kernel/osrelease", "utf8").trim()}`;
+const load0 = loadavg()[0].toFixed(1);
+console.log(`bench:live on ${machine}; load average ${load0} at start`);
+
+const vnfrun = (ports) => [process.execPath, join(ROOT, "bin", "vnfrun.js"), join(ROOT, "vnfs", "l2fwd.ts"),
+  "--port", `in=${ports[0]}`, "--port", `out=${ports[1]}`, "--duration", "600"];
+const testpmd = (pmd) => ["dpdk-testpmd", "-l", "0,1", "--no-huge", "-m", "512", "--no-shconf", "--no-pci",
+  "--vdev", `net_${pmd}0,iface=v0`, "--vdev", `net_${pmd}1,iface=v1`, "--",
+  "--forward-mode=io", "--total-num-mbufs=32768", "--auto-start"];
+const pin1 = (cmd) => ["taskset", "-c", "1", ...cmd];
+const bridgeUp = () => {
+  sh(["-n", V, "link", "add", "br0", "type", "bridge"]);
+  for (const d of ["v0", "v1"]) sh(["-n", V, "link", "set", d, "master", "br0"]);
+  sh(["-n", V, "link", "set", "br0", "up"]);
+};
+const bridgeDown = () => spawnSync("ip", ["-n", V, "link", "del", "br0"], { stdio: "ignore" });
+
+// --- 64-byte frame cases ------------------------------------------------
+const hasTestpmd = has("dpdk-testpmd");
+const cases = [
+  { name: "vnfrun l2fwd.ts on `xdp` (native mode)", cmd: pin1(vnfrun(["xdp:v0,mode=native", "xdp:v1,mode=native"])) },
+  { name: "vnfrun l2fwd.ts on `packet`", cmd: pin1(vnfrun(["packet:v0", "packet:v1"])) },
+  { name: "plain C AF_XDP forwarder (bench/c/afxdp_fwd.c, native, copy bind, busy poll)", cmd: pin1([bin.afxdp_fwd, "v0", "v1"]) },
+  { name: "plain C AF_PACKET forwarder (bench/c/afpacket_fwd.c, recvmmsg/sendmmsg)", cmd: pin1([bin.afpacket_fwd, "v0", "v1"]) },
+  { name: "Linux bridge in V", setup: bridgeUp, teardown: bridgeDown },
+  ...(hasTestpmd ? [
+    { name: "dpdk-testpmd io, af_xdp PMD", cmd: testpmd("af_xdp"), stdin: true },
+    { name: "dpdk-testpmd io, af_packet PMD", cmd: testpmd("af_packet"), stdin: true },
+  ] : []),
+];
+
+async function measurePps(c) {
+  let fwd = null, gen = null;
+  try {
+    c.setup?.();
+    if (c.cmd) { fwd = start(V, c.cmd, { stdin: c.stdin }); await sleep(1500); }
+    gen = start(A, ["taskset", "-c", "0", bin.gen, "a0", bMac]);
+    const first = stat(B, "b0", "rx");
+    const until = Date.now() + 20_000;
+    for (;;) {
+      if (fwd && fwd.exitCode !== null) throw new Error(`forwarder exited ${fwd.exitCode}: ${fwd.out.trim().split("\n").slice(-3).join(" | ")}`);
+      if (gen.exitCode !== null) throw new Error(`generator exited: ${gen.out.trim()}`);
+      if (stat(B, "b0", "rx") - first > 1000) break;
+      if (Date.now() > until) throw new Error("no frames reached b0 within 20 s");
+      await sleep(200);
+    }
+    await sleep(WARMUP_S * 1000);
+    const rx = [], tx = [];
+    for (let w = 0; w < WINDOWS; w++) {
+      const t0 = process.hrtime.bigint(), r0 = stat(B, "b0", "rx"), s0 = stat(A, "a0", "tx");
+      await sleep(WINDOW_S * 1000);
+      const t1 = process.hrtime.bigint(), r1 = stat(B, "b0", "rx"), s1 = stat(A, "a0", "tx");
+      const dt = Number(t1 - t0) / 1e9;
+      rx.push((r1 - r0) / dt / 1e6);
+      tx.push((s1 - s0) / dt / 1e6);
+    }
+    if (fwd && fwd.exitCode !== null) throw new Error(`forwarder exited during the run: ${fwd.out.trim().split("\n").pop()}`);
+    return { rx, tx };
+  } finally {
+    if (gen) await stopGently(gen);
+    if (fwd) await stopGently(fwd);
+    c.teardown?.();
+  }
+}
+
+const ppsRows = [];
+const sink = start(B, [bin.xdp_drop, "b0"]);
+await sleep(500);
+if (sink.exitCode !== null) { console.error(`bench:live: XDP_DROP sink on b0 failed: ${sink.out.trim()}`); process.exit(1); }
+for (const c of cases) {
+  process.stdout.write(`  ${c.name} ... `);
+  try {
+    const { rx, tx } = await measurePps(c);
+    ppsRows.push({ name: c.name, mpps: median(rx), range: [Math.min(...rx), Math.max(...rx)], offered: median(tx) });
+    console.log(`${median(rx).toFixed(3)} Mpps (offered ${median(tx).toFixed(3)})`);
+  } catch (e) {
+    ppsRows.push({ name: c.name, error: String(e.message ?? e).slice(0, 160) });
+    console.log(`failed: ${e.message}`);
+  }
+}
+await stopGently(sink);
+
+// --- iperf3 TCP A -> B --------------------------------------------------
+const tcpRows = [];
+if (has("iperf3")) {
+  const tcpCases = [
+    { name: "vnfrun l2fwd.ts on `packet,vnet`", cmd: pin1(vnfrun(["packet:v0,vnet", "packet:v1,vnet"])) },
+    { name: "Linux bridge in V", setup: bridgeUp, teardown: bridgeDown },
+  ];
+  const server = start(B, ["iperf3", "-s"]);
+  await sleep(500);
+  for (const c of tcpCases) {
+    process.stdout.write(`  iperf3 via ${c.name} ... `);
+    let fwd = null;
+    try {
+      c.setup?.();
+      if (c.cmd) fwd = start(V, c.cmd);
+      const until = Date.now() + 20_000;
+      while (spawnSync("ip", ["netns", "exec", A, "ping", "-c1", "-W1", "10.200.0.2"], { stdio: "ignore" }).status !== 0) {
+        if (fwd && fwd.exitCode !== null) throw new Error(`vnfrun exited: ${fwd.out.trim().split("\n").pop()}`);
+        if (Date.now() > until) throw new Error("B not reachable within 20 s");
+        await sleep(300);
+      }
+      const g = [];
+      for (let i = 0; i < WINDOWS; i++) {
+        const j = JSON.parse(nsx(A, ["iperf3", "-c", "10.200.0.2", "-t", String(WINDOW_S + WARMUP_S), "-O", String(WARMUP_S), "-J"]));
+        g.push(j.end.sum_received.bits_per_second / 1e9);
+      }
+      tcpRows.push({ name: c.name, gbps: median(g), range: [Math.min(...g), Math.max(...g)] });
+      console.log(`${median(g).toFixed(2)} Gbit/s`);
+    } catch (e) {
+      tcpRows.push({ name: c.name, error: String(e.message ?? e).slice(0, 160) });
+      console.log(`failed: ${e.message}`);
+    } finally {
+      if (fwd) await stopGently(fwd);
+      c.teardown?.();
+    }
+  }
+  await stopGently(server);
+}
+const load1 = loadavg()[0].toFixed(1);
+cleanup();
+
+// --- report -------------------------------------------------------------
+const f3 = (x) => x.toFixed(3);
+const lines = [
+  `Written by \`npm run bench:live\` on ${new Date().toISOString().slice(0, 10)}: ${machine}; load average ${load0} at start, ${load1} at end.`,
+  `Each figure is the median of ${WINDOWS} windows of ${WINDOW_S} s after ${WARMUP_S} s of warm-up (min-max in brackets). 64-byte frames from`,
+  "bench/c/gen.c (AF_PACKET sendmmsg, pinned to CPU 0) in A; forwarder processes in V pinned to CPU 1 (testpmd: `-l 0,1`);",
+  "native XDP_DROP on b0 (bench/c/xdp_drop.c), counted by b0's rx_packets. Offered = a0's tx rate.",
+  "",
+  "| forwarder in V | delivered Mpps | offered Mpps |",
+  "|---|---|---|",
+  ...ppsRows.map((r) => r.error ? `| ${r.name} | failed: ${r.error.replace(/\|/g, "/")} | |`
+    : `| ${r.name} | ${f3(r.mpps)} (${f3(r.range[0])}-${f3(r.range[1])}) | ${f3(r.offered)} |`),
+  ...(hasTestpmd ? [] : ["| dpdk-testpmd | skipped: dpdk-testpmd not installed | |"]),
+  "",
+  `iperf3 TCP A -> B, offloads on (\`iperf3 -c 10.200.0.2 -t ${WINDOW_S + WARMUP_S} -O ${WARMUP_S}\`, ${WINDOWS} runs):`,
+  "",
+  "| path through V | Gbit/s |",
+  "|---|---|",
+  ...(tcpRows.length ? tcpRows.map((r) => r.error ? `| ${r.name} | failed: ${r.error.replace(/\|/g, "/")} |`
+    : `| ${r.name} | ${r.gbps.toFixed(2)} (${r.range[0].toFixed(2)}-${r.range[1].toFixed(2)}) |`) : ["| (skipped: iperf3 not installed) | |"]),
+];
+const table = lines.join("\n");
+console.log("\n" + table);
+
+const md = join(ROOT, "BENCHMARKS.md");
+const BEGIN = "<!-- bench:live:begin -->", END = "<!-- bench:live:end -->";
+const doc = readFileSync(md, "utf8");
+const i = doc.indexOf(BEGIN), k = doc.indexOf(END);
+if (i >= 0 && k > i) {
+  writeFileSync(md, doc.slice(0, i + BEGIN.length) + "\n" + table + "\n" + doc.slice(k));
+  console.log(`\nwritten into ${md}`);
+} else console.log(`\n(no ${BEGIN} / ${END} markers in BENCHMARKS.md; table not written)`);

@@ -359,18 +359,8 @@ class PacketPort : public Port {
         return 0;
       }
       if (segNext_ == 0 && room < seg_.count() && !batchEmpty) return -1;
-      uint32_t n = 0;
-      for (; n < room && segNext_ < seg_.count(); n++, segNext_++) {
-        uint32_t buf;
-        if (!lane.cache.alloc(buf)) {
-          c[rx_no_buffer] += seg_.count() - segNext_;
-          segNext_ = 0;
-          return int(n);
-        }
-        const uint32_t l = seg_.write(segNext_, pool.data(buf), uint16_t(headroom_));
-        out[n] = Slot{buf, uint16_t(headroom_), uint16_t(l), 0, uint16_t(index_), vnet::kSlotMeta};
-      }
-      if (segNext_ == seg_.count()) segNext_ = 0;
+      const uint32_t n = seg_.emit(lane.cache, out, room, uint16_t(headroom_), uint16_t(index_), segNext_, c[rx_no_buffer]);
+      if (segNext_ == seg_.count()) segNext_ = 0;  // this frame is done
       return int(n);
     }
     if (len > maxFrame_) {

@@ -20,6 +20,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "../note.h"
 #include "pcap_format.h"
 #include "vnet.h"
 #include "../engine.h"
@@ -45,26 +46,6 @@ uint64_t number(const PortConfig& cfg, const char* key, uint64_t dflt, uint64_t 
                              std::to_string(lo) + " to " + std::to_string(hi) + ", got '" + v + "'");
   return n;
 }
-
-// A line of text set once by the lane and read by describe() on another
-// thread: the flag publishes the bytes.
-class Note {
- public:
-  void set(const std::string& s) {
-    if (set_.load(std::memory_order_relaxed)) return;
-    size_t n = s.size() < sizeof text_ - 1 ? s.size() : sizeof text_ - 1;
-    std::memcpy(text_, s.data(), n);
-    text_[n] = 0;
-    set_.store(true, std::memory_order_release);
-  }
-  void append(std::string& out) const {
-    if (set_.load(std::memory_order_acquire)) out += std::string("; warning: ") + text_;
-  }
-
- private:
-  char text_[240];
-  std::atomic<bool> set_{false};
-};
 
 // The whole file, read-only. Empty files map nothing (mmap refuses length 0).
 struct Mapping {

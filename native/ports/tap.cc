@@ -259,19 +259,8 @@ class TapPort : public Port {
   }
 
   // The split super-frame's next segments into buffers; returns how many.
-  uint32_t emitSegments(Lane& lane, Pool& pool, uint64_t* c, Slot* out, uint32_t room) {
-    uint32_t n = 0;
-    for (; n < room && segNext_ < seg_.count(); n++, segNext_++) {
-      uint32_t buf;
-      if (!lane.cache.alloc(buf)) {
-        c[rx_no_buffer] += seg_.count() - segNext_;
-        segNext_ = seg_.count();
-        break;
-      }
-      const uint32_t len = seg_.write(segNext_, pool.data(buf), uint16_t(headroom_));
-      out[n] = Slot{buf, uint16_t(headroom_), uint16_t(len), 0, uint16_t(index_), vnet::kSlotMeta};
-    }
-    return n;
+  uint32_t emitSegments(Lane& lane, Pool&, uint64_t* c, Slot* out, uint32_t room) {
+    return seg_.emit(lane.cache, out, room, uint16_t(headroom_), uint16_t(index_), segNext_, c[rx_no_buffer]);
   }
 
   // What an existing device is, by its driver: "tap", "tun", "veth", ...

@@ -164,6 +164,22 @@ bool Segmenter::start(const uint8_t* frame, uint32_t len, const virtio_net_hdr& 
   return true;
 }
 
+uint32_t Segmenter::emit(PoolCache& cache, Slot* out, uint32_t room, uint16_t headroom, uint16_t port,
+                         uint32_t& next, uint64_t& noBuffer) const {
+  uint32_t n = 0;
+  for (; n < room && next < count_; n++, next++) {
+    uint32_t buf;
+    if (!cache.alloc(buf)) {
+      noBuffer += count_ - next;
+      next = count_;
+      break;
+    }
+    const uint32_t len = write(next, cache.pool().data(buf), headroom);
+    out[n] = Slot{buf, headroom, uint16_t(len), 0, port, kSlotMeta};
+  }
+  return n;
+}
+
 uint32_t Segmenter::write(uint32_t k, uint8_t* buf, uint16_t off) const {
   uint8_t* d = buf + off;
   const uint32_t from = hdrs_ + k * seg_, plen = std::min(seg_, len_ - from);

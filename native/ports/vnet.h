@@ -25,6 +25,7 @@
 #include <string>
 
 #include "../pool.h"
+#include "../note.h"
 #include "../slot.h"
 
 namespace vnf {
@@ -101,6 +102,11 @@ class Segmenter {
   // Write segment k at buf + off; returns its length. The segment carries a
   // Meta (NEEDS_CSUM) whose flag the caller sets in the slot.
   uint32_t write(uint32_t k, uint8_t* buf, uint16_t off) const;
+  // Segments [next, count()) into free buffers as slots of `port`, at most
+  // `room` of them; advances `next`. An empty pool drops the rest (counted
+  // in noBuffer) and sets next = count().
+  uint32_t emit(PoolCache& cache, Slot* out, uint32_t room, uint16_t headroom, uint16_t port,
+                uint32_t& next, uint64_t& noBuffer) const;
 
  private:
   const uint8_t* frame_ = nullptr;
@@ -143,25 +149,7 @@ class Merger {
 // bits (not complemented). Fast: 32-bit words into a 64-bit accumulator.
 uint16_t sum16(const uint8_t* p, size_t n, uint32_t initial = 0);
 
-// A line of text set once by a lane and read by describe() on another
-// thread: the flag publishes the bytes. One writer per Note.
-class Note {
- public:
-  void set(const std::string& s) {
-    if (set_.load(std::memory_order_relaxed)) return;
-    size_t n = s.size() < sizeof text_ - 1 ? s.size() : sizeof text_ - 1;
-    std::memcpy(text_, s.data(), n);
-    text_[n] = 0;
-    set_.store(true, std::memory_order_release);
-  }
-  void append(std::string& out) const {
-    if (set_.load(std::memory_order_acquire)) out += std::string("; warning: ") + text_;
-  }
-
- private:
-  char text_[240];
-  std::atomic<bool> set_{false};
-};
+using vnf::Note;  // drivers' warnings (note.h)
 
 }  // namespace vnet
 }  // namespace vnf

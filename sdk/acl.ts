@@ -4,9 +4,16 @@
 // a dozen bounds-checked typed-array loads. Where code generation is not
 // allowed (a locked-down context), the same rules run on typed arrays.
 // Only validated integers ever reach the generated source.
+//
+// Tables the generated code needs (port bit sets, srcIn hash tables) are
+// `const`s of a factory that returns the matcher: V8 then compiles their
+// loads as loads from fixed addresses, with no object or map checks (the
+// measured difference for a 1,000-address srcIn: about a fifth of a
+// firewall's per-packet time, against the same table in a U32Set).
 
 import { prefixMask, prefixMask6 } from "./addr";
 import type { Prefix4, Prefix6 } from "./addr";
+import { U32Set } from "./u32set";
 
 export type PortRange = readonly [number, number];
 
@@ -21,7 +28,13 @@ interface AclRuleBase {
   sport?: PortRange;
   dport?: PortRange;
 }
-export interface AclRule4 extends AclRuleBase { src?: Prefix4; dst?: Prefix4; }
+export interface AclRule4 extends AclRuleBase {
+  src?: Prefix4;
+  dst?: Prefix4;
+  /** The source is one of these addresses (uint32 or int32): one hash
+   *  lookup however many there are (a blocklist). */
+  srcIn?: Iterable<number>;
+}
 export interface AclRule6 extends AclRuleBase { src?: Prefix6; dst?: Prefix6; }
 
 /** First matching rule's action, or -1. Addresses as uint32 or int32. */
@@ -45,6 +58,7 @@ interface Flat {
   action: number; from: number; proto: number;
   sLo: number; sHi: number; dLo: number; dHi: number;
   srcMask: number[]; srcAddr: number[]; dstMask: number[]; dstAddr: number[];
+  srcIn: U32Set | null;
 }
 
 function int(v: unknown, lo: number, hi: number, what: string): number {
@@ -61,7 +75,19 @@ function range(r: PortRange | undefined, what: string): [number, number] {
   return [lo, hi];
 }
 
-function flatten(r: AclRuleBase, i: number, words: number, src: (number[] | null)[], dst: (number[] | null)[]): Flat {
+function addressSet(list: Iterable<number> | undefined, what: string): U32Set | null {
+  if (list === undefined) return null;
+  if (list === null || typeof (list as Iterable<number>)[Symbol.iterator] !== "function") {
+    throw new Error(`acl ${what}: expected a list of addresses`);
+  }
+  const set = new U32Set(16);
+  for (const a of list) set.add(int(a, -0x80000000, 0xffffffff, what));
+  return set;
+}
+
+function flatten(
+  r: AclRuleBase, i: number, words: number, src: (number[] | null)[], dst: (number[] | null)[], srcIn: U32Set | null = null,
+): Flat {
   const at = `rule ${i}`;
   const [sLo, sHi] = range(r.sport, `${at} sport`);
   const [dLo, dHi] = range(r.dport, `${at} dport`);
@@ -74,6 +100,7 @@ function flatten(r: AclRuleBase, i: number, words: number, src: (number[] | null
     sLo, sHi, dLo, dHi,
     srcMask: seq.map((k) => toInt(src[0], k)), srcAddr: seq.map((k) => toInt(src[1], k)),
     dstMask: seq.map((k) => toInt(dst[0], k)), dstAddr: seq.map((k) => toInt(dst[1], k)),
+    srcIn,
   };
 }
 
@@ -90,35 +117,96 @@ function masks6(p: Prefix6 | undefined, what: string): (number[] | null)[] {
   return [m, m.map((mk, k) => (int(p.words[k], 0, 0xffffffff, `${what} address`) & mk) >>> 0)];
 }
 
-/** The source of one rule's test, cheapest and most selective checks first. */
-function condition(f: Flat, srcVars: string[], dstVars: string[]): string {
+/** The source of one rule's test, cheapest and most selective checks first.
+ *  `dportTest`, when given, replaces the rule's own dport range. */
+function condition(f: Flat, srcVars: string[], dstVars: string[], dportTest?: string, setTest?: string): string {
   const c: string[] = [];
   if (f.proto >= 0) c.push(`proto === ${f.proto}`);
-  if (f.dLo >= 0) c.push(f.dLo === f.dHi ? `dport === ${f.dLo}` : `dport >= ${f.dLo} && dport <= ${f.dHi}`);
+  if (dportTest !== undefined) c.push(dportTest);
+  else if (f.dLo >= 0) c.push(f.dLo === f.dHi ? `dport === ${f.dLo}` : `dport >= ${f.dLo} && dport <= ${f.dHi}`);
   if (f.sLo >= 0) c.push(f.sLo === f.sHi ? `sport === ${f.sLo}` : `sport >= ${f.sLo} && sport <= ${f.sHi}`);
   if (f.from >= 0) c.push(`from === ${f.from}`);
   srcVars.forEach((v, k) => { if (f.srcMask[k] !== 0) c.push(`(${v} & ${f.srcMask[k]}) === ${f.srcAddr[k]}`); });
   dstVars.forEach((v, k) => { if (f.dstMask[k] !== 0) c.push(`(${v} & ${f.dstMask[k]}) === ${f.dstAddr[k]}`); });
+  if (setTest !== undefined) c.push(setTest);
   return c.join(" && ");
 }
 
-/** The generated function's body. */
-function aclSource(flat: readonly Flat[], v6: boolean): string {
-  const srcVars = v6 ? ["s0", "s1", "s2", "s3"] : ["src"];
-  const dstVars = v6 ? ["d0", "d1", "d2", "d3"] : ["dst"];
-  const lines = ['"use strict";'];
-  for (const f of flat) {
-    const cond = condition(f, srcVars, dstVars);
-    if (cond === "") { lines.push(`return ${f.action};`); return lines.join("\n"); } // the rest is unreachable
-    lines.push(`if (${cond}) return ${f.action};`);
-  }
-  lines.push("return -1;");
-  return lines.join("\n");
+/** Consecutive rules this alike (all but the destination port equal) are
+ *  tested together as one bit set of ports, when there are at least this
+ *  many: a port list such as "deny 23, 25, 110, ..." then costs one table
+ *  load per packet instead of a compare per rule. */
+const MIN_PORT_SET = 4;
+
+/** U32Set's multiplier, as the int32 Math.imul sees. */
+const HASH_INT32 = 0x9e3779b1 | 0;
+
+function sameButDport(a: Flat, b: Flat): boolean {
+  const eq = (x: number[], y: number[]): boolean => x.every((v, k) => v === y[k]);
+  return a.action === b.action && a.from === b.from && a.proto === b.proto && a.sLo === b.sLo && a.sHi === b.sHi
+    && a.dLo >= 0 && b.dLo >= 0 && a.srcIn === null && b.srcIn === null
+    && eq(a.srcMask, b.srcMask) && eq(a.srcAddr, b.srcAddr) && eq(a.dstMask, b.dstMask) && eq(a.dstAddr, b.dstAddr);
 }
 
-function generate<T>(args: string[], body: string): T | null {
+/** The generated factory's body: it takes the port bit sets (T) and returns
+ *  the match function. The sets become `const`s of the factory, which V8
+ *  folds into the compiled matcher as constants. */
+function aclSource(flat: readonly Flat[], v6: boolean, tables: Int32Array[]): string {
+  const srcVars = v6 ? ["s0", "s1", "s2", "s3"] : ["src"];
+  const dstVars = v6 ? ["d0", "d1", "d2", "d3"] : ["dst"];
+  const table = (t: Int32Array): string => { tables.push(t); return `tables[${tables.length - 1}]`; };
+  const helpers: string[] = [];
+  const lines: string[] = [];
+  let done = false;
+  for (let i = 0; i < flat.length && !done;) {
+    let j = i + 1;
+    while (j < flat.length && sameButDport(flat[i], flat[j])) j++;
+    if (j - i >= MIN_PORT_SET) {
+      const set = new Int32Array(2048);
+      for (let r = i; r < j; r++) for (let p = flat[r].dLo; p <= flat[r].dHi; p++) set[p >>> 5] |= 1 << (p & 31);
+      const t = `T${helpers.length}`;
+      helpers.push(`const ${t} = ${table(set)};`);
+      lines.push(`if (${condition(flat[i], srcVars, dstVars, `dport >= 0 && (${t}[dport >>> 5] & (1 << dport)) !== 0`)}) return ${flat[i].action};`);
+      i = j;
+      continue;
+    }
+    let setTest: string | undefined;
+    const s = flat[i].srcIn;
+    if (s !== null) {
+      // U32Set.has() with this set's table as constants.
+      const k = helpers.length, f = s._frozen(), mask = f.keys.length - 1;
+      helpers.push(
+        `const K${k} = ${table(f.keys)}, H${k} = ${table(f.homes)};`,
+        `function probe${k}(k, h) {`,
+        `  if (k === 0) return ${f.hasZero};`,
+        `  for (let j = (h + 1) & ${mask}; ; j = (j + 1) & ${mask}) { const s = K${k}[j]; if (s === k) return true; if (s === 0) return false; }`,
+        "}",
+        `function in${k}(k) {`,
+        `  const h = Math.imul(k, ${HASH_INT32}) >>> ${f.shift};`,
+        `  return (H${k}[h >>> 5] & (1 << h)) !== 0 && (K${k}[h] === k || probe${k}(k, h));`,
+        "}",
+      );
+      setTest = `in${k}(src | 0)`;
+    }
+    const cond = condition(flat[i], srcVars, dstVars, undefined, setTest);
+    if (cond === "") { lines.push(`return ${flat[i].action};`); done = true; } // the rest is unreachable
+    else lines.push(`if (${cond}) return ${flat[i].action};`);
+    i++;
+  }
+  if (!done) lines.push("return -1;");
+  const args = (v6 ? ARGS6 : ARGS4).join(", ");
+  return [
+    '"use strict";',
+    ...helpers,
+    `return function match(${args}) {`,
+    ...lines.map((l) => "  " + l),
+    "};",
+  ].join("\n");
+}
+
+function generate<T>(body: string, tables: Int32Array[]): T | null {
   try {
-    return new Function(...args, body) as T;
+    return (new Function("tables", body) as (t: Int32Array[]) => T)(tables);
   } catch {
     return null; // code generation from strings is disabled here
   }
@@ -130,10 +218,12 @@ class AclTable {
   readonly action: Uint8Array; readonly from: Int16Array; readonly proto: Int16Array;
   readonly sLo: Int32Array; readonly sHi: Int32Array; readonly dLo: Int32Array; readonly dHi: Int32Array;
   readonly srcMask: Int32Array; readonly srcAddr: Int32Array; readonly dstMask: Int32Array; readonly dstAddr: Int32Array;
+  readonly srcIn: (U32Set | null)[];
 
   constructor(flat: readonly Flat[], words: number) {
     const n = flat.length;
     this.n = n;
+    this.srcIn = flat.map((f) => f.srcIn);
     this.action = Uint8Array.from(flat, (f) => f.action);
     this.from = Int16Array.from(flat, (f) => f.from);
     this.proto = Int16Array.from(flat, (f) => f.proto);
@@ -161,7 +251,8 @@ class AclTable {
 function interpret4(t: AclTable): Match4 {
   return (from, src, dst, proto, sport, dport) => {
     for (let r = 0; r < t.n; r++) {
-      if (t.head(r, from, proto, sport, dport) && t.word(r, src, dst)) return t.action[r];
+      const set = t.srcIn[r];
+      if (t.head(r, from, proto, sport, dport) && t.word(r, src, dst) && (set === null || set.has(src))) return t.action[r];
     }
     return -1;
   };
@@ -180,14 +271,17 @@ function interpret6(t: AclTable): Match6 {
 
 /** Compile IPv4 rules. Throws on out-of-range values. */
 export function compileAcl4(rules: readonly AclRule4[], opts: AclOptions = {}): Match4 {
-  const flat = rules.map((r, i) => flatten(r, i, 1, masks4(r.src, `rule ${i} src`), masks4(r.dst, `rule ${i} dst`)));
-  const fn = opts.codegen === false ? null : generate<Match4>(ARGS4, aclSource(flat, false));
+  const flat = rules.map((r, i) => flatten(r, i, 1, masks4(r.src, `rule ${i} src`), masks4(r.dst, `rule ${i} dst`),
+    addressSet(r.srcIn, `rule ${i} srcIn`)));
+  const tables: Int32Array[] = [];
+  const fn = opts.codegen === false ? null : generate<Match4>(aclSource(flat, false, tables), tables);
   return fn ?? interpret4(new AclTable(flat, 1));
 }
 
 /** Compile IPv6 rules. Throws on out-of-range values. */
 export function compileAcl6(rules: readonly AclRule6[], opts: AclOptions = {}): Match6 {
   const flat = rules.map((r, i) => flatten(r, i, 4, masks6(r.src, `rule ${i} src`), masks6(r.dst, `rule ${i} dst`)));
-  const fn = opts.codegen === false ? null : generate<Match6>(ARGS6, aclSource(flat, true));
+  const tables: Int32Array[] = [];
+  const fn = opts.codegen === false ? null : generate<Match6>(aclSource(flat, true, tables), tables);
   return fn ?? interpret6(new AclTable(flat, 4));
 }

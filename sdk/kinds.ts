@@ -1,6 +1,9 @@
 // What the parser found at L3 and L4. Internal to the SDK (packet.ts and
 // the header views share them); plain numbers so comparisons stay Smi-only.
 
+/** Not parsed yet (the packet moved or was edited). */
+export const UNPARSED = -1;
+
 export const L3_NONE = 0;
 export const L3_IPV4 = 1;
 export const L3_IPV6 = 2;

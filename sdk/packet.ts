@@ -8,7 +8,7 @@ import { TcpHeader } from "./headers/tcp";
 import { UdpHeader } from "./headers/udp";
 import { VlanHeader } from "./headers/vlan";
 import {
-  L3_ARP, L3_IPV4, L3_IPV6, L3_NONE, L4_ICMP, L4_ICMP6, L4_NONE, L4_TCP, L4_UDP,
+  L3_ARP, L3_IPV4, L3_IPV6, L3_NONE, L4_ICMP, L4_ICMP6, L4_NONE, L4_TCP, L4_UDP, UNPARSED,
 } from "./kinds";
 
 /** Extension headers walked before giving up on an IPv6 packet. */
@@ -20,10 +20,19 @@ const MAX_IPV6_EXT = 8;
  * (or a header view) past the next move; copy() what you need to keep.
  *
  * Header getters return a reused view, or null when the header is absent or
- * does not fit. Nothing reads outside bytes[offset, offset+length). L3/L4 are
- * parsed on first access and cached until the packet moves, its offset or
- * length is set, or a structural field (a type, a length, a protocol, a
- * port) is written through a view; after other edits call reparse().
+ * does not fit. Nothing reads outside bytes[offset, offset+length). L3 is
+ * parsed on the first L2/L3 question and L4 on the first L4 question; both
+ * are cached until the packet moves, its offset or length is set, or a
+ * structural field (a type, a length, a protocol) is written through a
+ * view; after other edits call reparse().
+ *
+ * How this stays cheap (V8 inlines the getters into the VNF's loop; see
+ * bench/js-*.mjs for the measurements): moving writes five fields and reads
+ * nothing from the frame; multi-byte fields are read with one DataView load
+ * instead of two or four bounds-checked byte loads; the common case of each
+ * parse step (untagged IPv4, then its TCP/UDP header) is a small function
+ * V8 inlines, so a typical packet costs no call; VLAN tags, IPv6 extension
+ * headers, ARP and anything malformed go to an out-of-line full parser.
  */
 export class Packet {
   /** Position in the batch. */
@@ -33,99 +42,152 @@ export class Packet {
 
   // Internal state, shared with the header views. Not API.
   readonly _batch: Batch;
+  /** The pool again, for big-endian 16/32-bit reads in one load. */
+  readonly _dv: DataView;
   readonly _offsets: Uint32Array;
   readonly _lengths: Uint32Array;
+  readonly _inPorts: Uint8Array;
+  readonly _verdicts: Uint8Array;
   _off = 0;
   _len = 0;
-  _parsed = false;
+  /** L3_* once L2/L3 are parsed; UNPARSED before. */
+  _l3Kind = UNPARSED;
   _etherType = -1;
-  _l3Kind = L3_NONE;
+  _hasVlan = 0;
   _l3Off = -1;
   _l3End = 0;
+  /** L4_* once L4 is parsed; UNPARSED before (L3 is parsed first). */
+  _l4Kind = UNPARSED;
   _l4Proto = -1;
-  _l4Kind = L4_NONE;
   _l4Off = -1;
   _srcPort = -1;
   _dstPort = -1;
-  _hasVlan = false;
 
-  private readonly _eth: EthernetHeader;
-  private readonly _vlan: VlanHeader;
-  private readonly _arp: ArpHeader;
-  private readonly _ip4: Ipv4Header;
-  private readonly _ip6: Ipv6Header;
-  private readonly _icmp: IcmpHeader;
-  private readonly _icmp6: Icmp6Header;
-  private readonly _tcp: TcpHeader;
-  private readonly _udp: UdpHeader;
+  readonly _eth: EthernetHeader;
+  readonly _vlan: VlanHeader;
+  readonly _arp: ArpHeader;
+  readonly _ip4: Ipv4Header;
+  readonly _ip6: Ipv6Header;
+  readonly _icmp: IcmpHeader;
+  readonly _icmp6: Icmp6Header;
+  readonly _tcp: TcpHeader;
+  readonly _udp: UdpHeader;
 
   constructor(batch: Batch) {
     this._batch = batch;
     this._offsets = batch.offsets;
     this._lengths = batch.lengths;
+    this._inPorts = batch.inPorts;
+    this._verdicts = batch.verdicts;
     const b = batch.bytes;
     this.bytes = b;
-    this._eth = new EthernetHeader(b, this);
-    this._vlan = new VlanHeader(b, this);
-    this._arp = new ArpHeader(b, this);
-    this._ip4 = new Ipv4Header(b, this);
-    this._ip6 = new Ipv6Header(b, this);
-    this._icmp = new IcmpHeader(b, this);
-    this._icmp6 = new Icmp6Header(b, this);
-    this._tcp = new TcpHeader(b, this);
-    this._udp = new UdpHeader(b, this);
+    this._dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    this._eth = new EthernetHeader(this);
+    this._vlan = new VlanHeader(this);
+    this._arp = new ArpHeader(this);
+    this._ip4 = new Ipv4Header(this);
+    this._ip6 = new Ipv6Header(this);
+    this._icmp = new IcmpHeader(this);
+    this._icmp6 = new Icmp6Header(this);
+    this._tcp = new TcpHeader(this);
+    this._udp = new UdpHeader(this);
   }
 
-  /** Move to packet i. Called by Batch; no bounds check here. */
+  /**
+   * Move to packet i. Called by Batch; no bounds check here.
+   *
+   * The common case is parsed right here, in straight-line code: an
+   * untagged IPv4 header that fits (options allowed) and, unless the packet
+   * is a non-first fragment, its UDP header or its TCP header with options.
+   * That decides the getters below with one field compare each, so they stay
+   * tiny and V8 inlines them all; parsing in the first getter instead would
+   * put the parser in every getter, past V8's inlining budget (measured:
+   * bench/js-ir.mjs). Everything else (VLAN tags, IPv6 and its extension
+   * headers, ARP, ICMP, malformed frames) is left UNPARSED for the
+   * out-of-line parsers, run on the first question that needs them.
+   */
   _moveTo(i: number): void {
+    // Written for a small bytecode (V8's inlining budget counts bytecode):
+    // kinds are literals here (L3_IPV4 = 1, L4_TCP = 1, L4_UDP = 2,
+    // UNPARSED = -1; kinds.ts), which do not need a load.
+    const dv = this._dv, o = this._offsets[i], len = this._lengths[i];
     this.index = i;
-    this._off = this._offsets[i];
-    this._len = this._lengths[i];
-    this._parsed = false;
+    this._off = o;
+    this._len = len;
+    this._l3Kind = -1;
+    this._l4Kind = -1;
+    if (len < 34 || dv.getUint16(o + 12) !== 0x0800) return;
+    // Version/IHL .. total length, then flags/fragment .. protocol: two
+    // 32-bit loads. Version 4, IHL >= 5, IHL*4 <= total <= frame.
+    const p = o + 14, w0 = dv.getInt32(p), hl = (w0 >>> 22) & 0x3c, e = p + (w0 & 0xffff);
+    if ((w0 >>> 28) !== 4 || hl < 20 || e < p + hl || e > o + len) return;
+    const w1 = dv.getInt32(p + 6), q = p + hl, proto = w1 & 0xff;
+    this._l3Kind = 1;
+    this._l3Off = p;
+    this._l3End = e;
+    this._hasVlan = 0;
+    this._ip4.o = p; // the views keep their offset: ip.src after pkt.ipv4 loads nothing more
+    // A non-first fragment, or not UDP/TCP: the full L4 parser decides.
+    if ((w1 & 0x1fff0000) !== 0) return;
+    if (proto === 17) {
+      if (q + 8 > e) return;
+      this._l4Kind = 2;
+      this._udp.o = q;
+    } else {
+      if (proto !== 6 || q + 20 > e) return;
+      const t = q + ((this.bytes[q + 12] >>> 2) & 0x3c);
+      if (t < q + 20 || t > e) return;
+      this._l4Kind = 1;
+      this._tcp.o = q;
+    }
+    const ports = dv.getInt32(q);
+    this._l4Proto = proto;
+    this._l4Off = q;
+    this._srcPort = ports >>> 16;
+    this._dstPort = ports & 0xffff;
   }
 
   /** Absolute offset of the frame in `bytes`. Setting it (to push or pop
    *  headers) writes batch.offsets; bounds are validated by the native side. */
   get offset(): number { return this._off; }
   set offset(v: number) {
-    this._batch.offsets[this.index] = v;
-    this._off = this._batch.offsets[this.index];
-    this._parsed = false;
+    this._offsets[this.index] = v;
+    this._off = this._offsets[this.index];
+    this.reparse();
   }
 
   /** Frame length. Setting it writes batch.lengths and is not clamped here:
    *  the native side validates it against the buffer when transmitting. */
   get length(): number { return this._len; }
   set length(v: number) {
-    this._batch.lengths[this.index] = v;
-    this._len = this._batch.lengths[this.index];
-    this._parsed = false;
+    this._lengths[this.index] = v;
+    this._len = this._lengths[this.index];
+    this.reparse();
   }
 
   /** Index of the port the packet arrived on. */
-  get inPort(): number { return this._batch.inPorts[this.index]; }
-  get inPortName(): string { return this._batch.portNames[this._batch.inPorts[this.index]]; }
+  get inPort(): number { return this._inPorts[this.index]; }
+  get inPortName(): string { return this._batch.portNames[this._inPorts[this.index]]; }
 
   /** Raw verdict: 0 = drop, k + 1 = send out of port k. */
-  get verdict(): number { return this._batch.verdicts[this.index]; }
-  set verdict(v: number) { this._batch.verdicts[this.index] = v; }
-  drop(): void { this._batch.verdicts[this.index] = 0; }
+  get verdict(): number { return this._verdicts[this.index]; }
+  set verdict(v: number) { this._verdicts[this.index] = v; }
+  drop(): void { this._verdicts[this.index] = 0; }
   /** Send out of a port, by index (fastest: resolve names once in init) or
    *  by name. Unknown ports throw. */
   send(port: string | number): void {
     const k = typeof port === "number" ? port : this._batch.port(port);
-    if (!(k >= 0 && k < this._batch.portNames.length && (k | 0) === k)) {
-      throw new Error(`send(${k}): no such port index; ports are 0..${this._batch.portNames.length - 1}`);
-    }
-    this._batch.verdicts[this.index] = k + 1;
+    if (!(k >= 0 && k < this._batch.portNames.length && (k | 0) === k)) badPort(k, this._batch.portNames.length);
+    this._verdicts[this.index] = k + 1;
   }
 
   /** A copy of the frame bytes. Allocates: for debugging and tests. */
   copy(): Uint8Array { return this.bytes.slice(this._off, this._off + this._len); }
 
   /** Forget the cached parse (after editing headers by hand). */
-  reparse(): void { this._parsed = false; }
-  ensureParsed(): void { if (!this._parsed) this.parse(); }
+  reparse(): void { this._l3Kind = UNPARSED; this._l4Kind = UNPARSED; }
+  /** Parse L2..L4 now (they are parsed on demand anyway). */
+  ensureParsed(): void { this._l4(); }
 
   get eth(): EthernetHeader | null {
     if (this._len < 14) return null;
@@ -135,74 +197,55 @@ export class Packet {
   }
   /** The outer VLAN tag, if any (L3 parsing skips up to two tags). */
   get vlan(): VlanHeader | null {
-    if (!this._parsed) this.parse();
-    return this._hasVlan ? this._vlan : null;
+    this._l3();
+    return this._hasVlan !== 0 ? this._vlan : null;
   }
   /** The Ethernet type after any VLAN tags, or -1 without Ethernet. */
   get etherType(): number {
-    if (!this._parsed) this.parse();
-    return this._etherType;
+    return this._l3() === L3_IPV4 ? 0x0800 : this._etherType; // _moveTo stores no type
   }
-  get arp(): ArpHeader | null {
-    if (!this._parsed) this.parse();
-    return this._l3Kind === L3_ARP ? this._arp : null;
-  }
+  // The hot getters are one compare when _moveTo decided the packet, and
+  // call out otherwise. Written to stay at most 27 bytes of bytecode (the
+  // literal kinds help: L3_IPV4 = 1, L4_TCP = 1, L4_UDP = 2): V8 inlines
+  // functions that small anywhere, outside its inlining budget.
   get ipv4(): Ipv4Header | null {
-    if (!this._parsed) this.parse();
-    return this._l3Kind === L3_IPV4 ? this._ip4 : null;
+    if (this._l3Kind === 1) return this._ip4;
+    return this._ipv4Slow();
   }
-  get ipv6(): Ipv6Header | null {
-    if (!this._parsed) this.parse();
-    return this._l3Kind === L3_IPV6 ? this._ip6 : null;
-  }
+  get ipv6(): Ipv6Header | null { return this._l3() === L3_IPV6 ? this._ip6 : null; }
+  get arp(): ArpHeader | null { return this._l3() === L3_ARP ? this._arp : null; }
   get tcp(): TcpHeader | null {
-    if (!this._parsed) this.parse();
-    return this._l4Kind === L4_TCP ? this._tcp : null;
+    if (this._l4Kind === 1) return this._tcp;
+    return this._tcpSlow();
   }
   get udp(): UdpHeader | null {
-    if (!this._parsed) this.parse();
-    return this._l4Kind === L4_UDP ? this._udp : null;
+    if (this._l4Kind === 2) return this._udp;
+    return this._udpSlow();
   }
-  get icmp(): IcmpHeader | null {
-    if (!this._parsed) this.parse();
-    return this._l4Kind === L4_ICMP ? this._icmp : null;
-  }
-  get icmp6(): Icmp6Header | null {
-    if (!this._parsed) this.parse();
-    return this._l4Kind === L4_ICMP6 ? this._icmp6 : null;
-  }
+  get icmp(): IcmpHeader | null { return this._l4() === L4_ICMP ? this._icmp : null; }
+  get icmp6(): Icmp6Header | null { return this._l4() === L4_ICMP6 ? this._icmp6 : null; }
 
   /** Absolute offset of the IP header, or -1 (not IP). */
   get l3Offset(): number {
-    if (!this._parsed) this.parse();
-    return this._l3Kind === L3_IPV4 || this._l3Kind === L3_IPV6 ? this._l3Off : -1;
+    const k = this._l3();
+    return k === L3_IPV4 || k === L3_IPV6 ? this._l3Off : -1;
   }
   /** Upper-layer protocol (after IPv6 extension headers), or -1 when not IP
    *  or the extension chain is malformed. Set for non-first fragments too. */
-  get l4Protocol(): number {
-    if (!this._parsed) this.parse();
-    return this._l4Proto;
-  }
+  get l4Protocol(): number { return this._l4Kind >= 0 ? this._l4Proto : this._l4ProtoSlow(); }
   /** Absolute offset of the upper-layer header, or -1 (non-first fragment,
    *  no next header, not IP). May equal the IP end for an empty payload. */
   get l4Offset(): number {
-    if (!this._parsed) this.parse();
+    this._l4();
     return this._l4Off;
   }
   /** TCP or UDP source port, or -1 when neither header is there. */
-  get srcPort(): number {
-    if (!this._parsed) this.parse();
-    return this._srcPort;
-  }
+  get srcPort(): number { return this._l4Kind >= 0 ? this._srcPort : this._srcPortSlow(); }
   /** TCP or UDP destination port, or -1. */
-  get dstPort(): number {
-    if (!this._parsed) this.parse();
-    return this._dstPort;
-  }
+  get dstPort(): number { return this._l4Kind >= 0 ? this._dstPort : this._dstPortSlow(); }
   /** Absolute offset of the data after the TCP/UDP/ICMP header, or -1. */
   get payloadOffset(): number {
-    if (!this._parsed) this.parse();
-    const k = this._l4Kind, o = this._l4Off;
+    const k = this._l4(), o = this._l4Off;
     if (k === L4_TCP) return o + ((this.bytes[o + 12] >>> 4) << 2);
     if (k === L4_NONE) return -1;
     return o + 8; // UDP, ICMP and ICMPv6 headers are 8 bytes
@@ -213,18 +256,36 @@ export class Packet {
     return po < 0 ? 0 : this._l3End - po;
   }
 
+  // ---- Parsing ------------------------------------------------------------
+  // _moveTo parses the common case; these run the full parsers on demand.
+
+  /** L3 kind, parsing L2/L3 first if needed. */
+  _l3(): number {
+    const k = this._l3Kind;
+    return k !== UNPARSED ? k : this._parseL3Full();
+  }
+
+  /** L4 kind, parsing L2..L4 first if needed. */
+  _l4(): number {
+    const k = this._l4Kind;
+    return k !== UNPARSED ? k : this._parseL4Full();
+  }
+
+  private _ipv4Slow(): Ipv4Header | null { return this._l3() === L3_IPV4 ? this._ip4 : null; }
+  private _tcpSlow(): TcpHeader | null { return this._l4() === L4_TCP ? this._tcp : null; }
+  private _udpSlow(): UdpHeader | null { return this._l4() === L4_UDP ? this._udp : null; }
+  private _l4ProtoSlow(): number { this._l4(); return this._l4Proto; }
+  private _srcPortSlow(): number { this._l4(); return this._srcPort; }
+  private _dstPortSlow(): number { this._l4(); return this._dstPort; }
+
   /**
-   * Parse L2..L4 once; fills the _l3/_l4 fields and the views' offsets.
-   * Deliberately one big function: V8 will not inline it, so the getters
-   * that call it stay small enough to inline into VNF code, and a packet
-   * costs one call however many headers are asked for. Works on locals and
-   * stores each field once at the end.
+   * Everything L2/L3: up to two VLAN tags, IPv4, IPv6, ARP, and frames that
+   * are none of these or malformed. Out of line by design: _moveTo covers
+   * the common case.
    */
-  private parse(): void {
+  private _parseL3Full(): number {
     const b = this.bytes, len = this._len, start = this._off, end = start + len;
-    let etherType = -1, hasVlan = false;
-    let l3Kind = L3_NONE, l3Off = -1, l3End = 0;
-    let l4Proto = -1, l4Kind = L4_NONE, l4Off = -1, sport = -1, dport = -1;
+    let etherType = -1, hasVlan = 0, l3Kind = L3_NONE, l3Off = -1, l3End = 0;
     parse: {
       if (len < 14) break parse;
       let et = (b[start + 12] << 8) | b[start + 13];
@@ -232,7 +293,7 @@ export class Packet {
       // Up to two VLAN tags (802.1ad/802.1Q, and the old 0x9100).
       if (et === 0x8100 || et === 0x88a8 || et === 0x9100) {
         if (p + 4 > end) break parse;
-        hasVlan = true;
+        hasVlan = 1;
         this._vlan.o = start + 12;
         et = (b[p + 2] << 8) | b[p + 3];
         p += 4;
@@ -243,7 +304,6 @@ export class Packet {
         }
       }
       etherType = et;
-      let q = 0, e = 0; // upper-layer start and IP end, for the L4 step below
       if (et === 0x0800) {
         if (p + 20 > end) break parse;
         const vi = b[p];
@@ -252,15 +312,44 @@ export class Packet {
         if ((vi >>> 4) !== 4 || hl < 20 || tl < hl || p + tl > end) break parse;
         l3Kind = L3_IPV4; l3Off = p; l3End = p + tl;
         this._ip4.o = p;
-        l4Proto = b[p + 9];
-        if ((((b[p + 6] & 0x1f) << 8) | b[p + 7]) !== 0) break parse; // non-first fragment
-        q = p + hl; e = p + tl;
       } else if (et === 0x86dd) {
         if (p + 40 > end || (b[p] >>> 4) !== 6) break parse;
-        e = p + 40 + ((b[p + 4] << 8) | b[p + 5]);
+        const e = p + 40 + ((b[p + 4] << 8) | b[p + 5]);
         if (e > end) break parse; // includes jumbograms (payload length 0): unsupported
         l3Kind = L3_IPV6; l3Off = p; l3End = e;
         this._ip6.o = p;
+      } else if (et === 0x0806) {
+        // ARP, Ethernet/IPv4 only: htype 1, ptype 0x0800, hlen 6, plen 4.
+        if (p + 28 > end) break parse;
+        if (b[p] !== 0 || b[p + 1] !== 1 || b[p + 2] !== 8 || b[p + 3] !== 0 || b[p + 4] !== 6 || b[p + 5] !== 4) break parse;
+        l3Kind = L3_ARP; l3Off = p; l3End = p + 28;
+        this._arp.o = p;
+      }
+    }
+    this._etherType = etherType;
+    this._hasVlan = hasVlan;
+    this._l3Off = l3Off;
+    this._l3End = l3End;
+    this._l4Kind = UNPARSED;
+    return (this._l3Kind = l3Kind);
+  }
+
+  /** Everything L4: IPv4 fragments and other protocols, the IPv6 extension
+   *  header chain, ICMP/ICMPv6, and headers that do not fit. */
+  private _parseL4Full(): number {
+    const l3 = this._l3();
+    const b = this.bytes;
+    let l4Proto = -1, l4Kind = L4_NONE, l4Off = -1, sport = -1, dport = -1;
+    parse: {
+      let q: number; // upper-layer start
+      const e = this._l3End;
+      if (l3 === L3_IPV4) {
+        const p = this._l3Off;
+        l4Proto = b[p + 9];
+        if ((((b[p + 6] & 0x1f) << 8) | b[p + 7]) !== 0) break parse; // non-first fragment
+        q = p + ((b[p] & 0x0f) << 2);
+      } else if (l3 === L3_IPV6) {
+        const p = this._l3Off;
         let nh = b[p + 6];
         q = p + 40;
         let n = 0;
@@ -288,17 +377,11 @@ export class Packet {
         l4Proto = nh;
         if (nh === 59) break parse; // no next header
       } else {
-        // ARP, Ethernet/IPv4 only: htype 1, ptype 0x0800, hlen 6, plen 4.
-        if (et !== 0x0806 || p + 28 > end) break parse;
-        if (b[p] !== 0 || b[p + 1] !== 1 || b[p + 2] !== 8 || b[p + 3] !== 0 || b[p + 4] !== 6 || b[p + 5] !== 4) break parse;
-        l3Kind = L3_ARP; l3Off = p; l3End = p + 28;
-        this._arp.o = p;
         break parse;
       }
-      // L4: the header must fit inside the IP packet (not just the frame).
+      // The header must fit inside the IP packet (not just the frame).
       l4Off = q;
-      const proto = l4Proto;
-      if (proto === 6) {
+      if (l4Proto === 6) {
         if (q + 20 > e) break parse;
         const hl = (b[q + 12] >>> 4) << 2;
         if (hl < 20 || q + hl > e) break parse;
@@ -306,32 +389,31 @@ export class Packet {
         this._tcp.o = q;
         sport = (b[q] << 8) | b[q + 1];
         dport = (b[q + 2] << 8) | b[q + 3];
-      } else if (proto === 17) {
+      } else if (l4Proto === 17) {
         if (q + 8 > e) break parse;
         l4Kind = L4_UDP;
         this._udp.o = q;
         sport = (b[q] << 8) | b[q + 1];
         dport = (b[q + 2] << 8) | b[q + 3];
-      } else if (proto === 1) {
-        if (l3Kind !== L3_IPV4 || q + 8 > e) break parse;
+      } else if (l4Proto === 1) {
+        if (l3 !== L3_IPV4 || q + 8 > e) break parse;
         l4Kind = L4_ICMP;
         this._icmp.o = q;
-      } else if (proto === 58) {
-        if (l3Kind !== L3_IPV6 || q + 8 > e) break parse;
+      } else if (l4Proto === 58) {
+        if (l3 !== L3_IPV6 || q + 8 > e) break parse;
         l4Kind = L4_ICMP6;
         this._icmp6.o = q;
       }
     }
-    this._etherType = etherType;
-    this._hasVlan = hasVlan;
-    this._l3Kind = l3Kind;
-    this._l3Off = l3Off;
-    this._l3End = l3End;
     this._l4Proto = l4Proto;
-    this._l4Kind = l4Kind;
     this._l4Off = l4Off;
     this._srcPort = sport;
     this._dstPort = dport;
-    this._parsed = true;
+    return (this._l4Kind = l4Kind);
   }
+}
+
+/** Out of line so send() stays small enough to inline. */
+function badPort(k: number, n: number): never {
+  throw new Error(`send(${k}): no such port index; ports are 0..${n - 1}`);
 }

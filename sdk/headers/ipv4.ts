@@ -1,6 +1,5 @@
 import type { Packet } from "../packet";
 import { ip4str } from "../addr";
-import { read16, read32, write16, write32 } from "../bytes";
 import {
   ipv4HeaderChecksum, updateChecksum16, updateChecksum32, verifyIpv4HeaderChecksum,
 } from "../checksum";
@@ -11,8 +10,11 @@ import { L4_TCP, L4_UDP } from "../kinds";
  *  options are readable. Setters write bytes only; they do not fix the
  *  checksum (call updateChecksum(), or use the rewrite* helpers). */
 export class Ipv4Header {
+  /** Absolute offset of the header in the pool; the parser sets it. */
   o = 0;
-  constructor(readonly b: Uint8Array, readonly p: Packet) {}
+  readonly b: Uint8Array;
+  readonly dv: DataView;
+  constructor(readonly p: Packet) { this.b = p.bytes; this.dv = p._dv; }
 
   get version(): number { return this.b[this.o] >>> 4; }
   set version(v: number) { this.b[this.o] = (this.b[this.o] & 0x0f) | (v << 4); this.p.reparse(); }
@@ -25,41 +27,43 @@ export class Ipv4Header {
   set dscp(v: number) { this.b[this.o + 1] = (this.b[this.o + 1] & 3) | (v << 2); }
   get ecn(): number { return this.b[this.o + 1] & 3; }
   set ecn(v: number) { this.b[this.o + 1] = (this.b[this.o + 1] & 0xfc) | (v & 3); }
-  get totalLength(): number { return read16(this.b, this.o + 2); }
-  set totalLength(v: number) { write16(this.b, this.o + 2, v); this.p.reparse(); }
-  get id(): number { return read16(this.b, this.o + 4); }
-  set id(v: number) { write16(this.b, this.o + 4, v); }
+  get totalLength(): number { return this.dv.getUint16(this.o + 2); }
+  set totalLength(v: number) { this.dv.setUint16(this.o + 2, v); this.p.reparse(); }
+  get id(): number { return this.dv.getUint16(this.o + 4); }
+  set id(v: number) { this.dv.setUint16(this.o + 4, v); }
   /** The 3 flag bits: 0b010 = don't fragment, 0b001 = more fragments. */
   get flags(): number { return this.b[this.o + 6] >>> 5; }
   set flags(v: number) { this.b[this.o + 6] = (this.b[this.o + 6] & 0x1f) | (v << 5); this.p.reparse(); }
   get dontFragment(): boolean { return (this.b[this.o + 6] & 0x40) !== 0; }
   get moreFragments(): boolean { return (this.b[this.o + 6] & 0x20) !== 0; }
   /** In 8-byte units; non-zero means a non-first fragment (no L4 header). */
-  get fragmentOffset(): number { return ((this.b[this.o + 6] & 0x1f) << 8) | this.b[this.o + 7]; }
+  get fragmentOffset(): number { return this.dv.getUint16(this.o + 6) & 0x1fff; }
   set fragmentOffset(v: number) {
     this.b[this.o + 6] = (this.b[this.o + 6] & 0xe0) | ((v >>> 8) & 0x1f);
     this.b[this.o + 7] = v;
     this.p.reparse();
   }
   /** Part of a fragmented datagram (MF set or offset non-zero). */
-  get isFragment(): boolean { return ((this.b[this.o + 6] & 0x3f) | this.b[this.o + 7]) !== 0; }
+  get isFragment(): boolean { return (this.dv.getUint16(this.o + 6) & 0x3fff) !== 0; }
   get ttl(): number { return this.b[this.o + 8]; }
   set ttl(v: number) { this.b[this.o + 8] = v; }
   get protocol(): number { return this.b[this.o + 9]; }
   set protocol(v: number) { this.b[this.o + 9] = v; this.p.reparse(); }
-  get checksum(): number { return read16(this.b, this.o + 10); }
-  set checksum(v: number) { write16(this.b, this.o + 10, v); }
-  /** Addresses as uint32 (10.0.0.1 = 0x0a000001). */
-  get src(): number { return read32(this.b, this.o + 12); }
-  set src(v: number) { write32(this.b, this.o + 12, v); }
-  get dst(): number { return read32(this.b, this.o + 16); }
-  set dst(v: number) { write32(this.b, this.o + 16, v); }
+  get checksum(): number { return this.dv.getUint16(this.o + 10); }
+  set checksum(v: number) { this.dv.setUint16(this.o + 10, v); }
+  /** Addresses as uint32 (10.0.0.1 = 0x0a000001). In V8 a uint32 stays an
+   *  unboxed machine word while it flows into inlined code or `| 0`; passed
+   *  to a call V8 did not inline, one above 2^31 becomes a heap number. */
+  get src(): number { return this.dv.getUint32(this.o + 12); }
+  set src(v: number) { this.dv.setUint32(this.o + 12, v); }
+  get dst(): number { return this.dv.getUint32(this.o + 16); }
+  set dst(v: number) { this.dv.setUint32(this.o + 16, v); }
 
   /** The header checksum as it should be. */
   computeChecksum(): number { return ipv4HeaderChecksum(this.b, this.o); }
   verifyChecksum(): boolean { return verifyIpv4HeaderChecksum(this.b, this.o); }
   /** Recompute and store the header checksum (after raw field writes). */
-  updateChecksum(): void { write16(this.b, this.o + 10, ipv4HeaderChecksum(this.b, this.o)); }
+  updateChecksum(): void { this.dv.setUint16(this.o + 10, ipv4HeaderChecksum(this.b, this.o)); }
 
   /** NAT: set the source address and fix, incrementally, the header checksum
    *  and the TCP/UDP checksum (whose pseudo-header holds the address). A UDP
@@ -71,12 +75,12 @@ export class Ipv4Header {
   /** Decrement TTL with an incremental checksum fix; returns the new TTL.
    *  A TTL already 0 is left alone and 0 returned (the caller drops). */
   decrementTtl(): number {
-    const b = this.b, o = this.o;
+    const b = this.b, dv = this.dv, o = this.o;
     const ttl = b[o + 8];
     if (ttl === 0) return 0;
     const proto = b[o + 9];
     b[o + 8] = ttl - 1;
-    write16(b, o + 10, updateChecksum16(read16(b, o + 10), (ttl << 8) | proto, ((ttl - 1) << 8) | proto));
+    dv.setUint16(o + 10, updateChecksum16(dv.getUint16(o + 10), (ttl << 8) | proto, ((ttl - 1) << 8) | proto));
     return ttl - 1;
   }
 
@@ -85,24 +89,23 @@ export class Ipv4Header {
   get dstString(): string { return ip4str(this.dst); }
 
   private rewriteAddr(at: number, addr: number): void {
-    const b = this.b;
-    const old = read32(b, at);
+    const dv = this.dv;
+    const old = dv.getUint32(at);
     const nw = addr >>> 0;
-    write32(b, at, nw);
-    write16(b, this.o + 10, updateChecksum32(read16(b, this.o + 10), old, nw));
+    dv.setUint32(at, nw);
+    dv.setUint16(this.o + 10, updateChecksum32(dv.getUint16(this.o + 10), old, nw));
     const p = this.p;
-    p.ensureParsed();
+    const k = p._l4();
     if (p._l3Off !== this.o) return; // a stale view: don't touch what we can't see
-    const k = p._l4Kind;
     if (k === L4_TCP) {
       const c = p._l4Off + 16;
-      write16(b, c, updateChecksum32(read16(b, c), old, nw));
+      dv.setUint16(c, updateChecksum32(dv.getUint16(c), old, nw));
     } else if (k === L4_UDP) {
       const c = p._l4Off + 6;
-      const cs = read16(b, c);
+      const cs = dv.getUint16(c);
       if (cs !== 0) {
         const n = updateChecksum32(cs, old, nw);
-        write16(b, c, n === 0 ? 0xffff : n);
+        dv.setUint16(c, n === 0 ? 0xffff : n);
       }
     }
   }

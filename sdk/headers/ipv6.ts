@@ -1,14 +1,16 @@
 import type { Packet } from "../packet";
 import { ip6str } from "../addr";
-import { read16, read32, write16, write32 } from "../bytes";
 
 /** IPv6 fixed header view (40 bytes from `o`; the parser guarantees
  *  40 + payloadLength fits the frame). Extension headers are walked by the
  *  parser: see pkt.l4Protocol / pkt.l4Offset for what follows them.
  *  Addresses are 128 bits, so they are read as four 32-bit words. */
 export class Ipv6Header {
+  /** Absolute offset of the header in the pool; the parser sets it. */
   o = 0;
-  constructor(readonly b: Uint8Array, readonly p: Packet) {}
+  readonly b: Uint8Array;
+  readonly dv: DataView;
+  constructor(readonly p: Packet) { this.b = p.bytes; this.dv = p._dv; }
 
   get version(): number { return this.b[this.o] >>> 4; }
   set version(v: number) { this.b[this.o] = (this.b[this.o] & 0x0f) | (v << 4); this.p.reparse(); }
@@ -26,8 +28,8 @@ export class Ipv6Header {
     this.b[this.o + 2] = v >>> 8; this.b[this.o + 3] = v;
   }
   /** Bytes after the fixed header (extension headers included). */
-  get payloadLength(): number { return read16(this.b, this.o + 4); }
-  set payloadLength(v: number) { write16(this.b, this.o + 4, v); this.p.reparse(); }
+  get payloadLength(): number { return this.dv.getUint16(this.o + 4); }
+  set payloadLength(v: number) { this.dv.setUint16(this.o + 4, v); this.p.reparse(); }
   /** The first next-header value (maybe an extension header). */
   get nextHeader(): number { return this.b[this.o + 6]; }
   set nextHeader(v: number) { this.b[this.o + 6] = v; this.p.reparse(); }
@@ -35,10 +37,10 @@ export class Ipv6Header {
   set hopLimit(v: number) { this.b[this.o + 7] = v; }
 
   /** Word i (0..3, most significant first) of the source address, uint32. */
-  srcWord(i: number): number { return read32(this.b, this.o + 8 + ((i & 3) << 2)); }
-  setSrcWord(i: number, v: number): void { write32(this.b, this.o + 8 + ((i & 3) << 2), v); }
-  dstWord(i: number): number { return read32(this.b, this.o + 24 + ((i & 3) << 2)); }
-  setDstWord(i: number, v: number): void { write32(this.b, this.o + 24 + ((i & 3) << 2), v); }
+  srcWord(i: number): number { return this.dv.getUint32(this.o + 8 + ((i & 3) << 2)); }
+  setSrcWord(i: number, v: number): void { this.dv.setUint32(this.o + 8 + ((i & 3) << 2), v); }
+  dstWord(i: number): number { return this.dv.getUint32(this.o + 24 + ((i & 3) << 2)); }
+  setDstWord(i: number, v: number): void { this.dv.setUint32(this.o + 24 + ((i & 3) << 2), v); }
   /** Set a whole address from four words (as ip6() returns). */
   setSrc(words: ArrayLike<number>): void { for (let i = 0; i < 4; i++) this.setSrcWord(i, words[i]); }
   setDst(words: ArrayLike<number>): void { for (let i = 0; i < 4; i++) this.setDstWord(i, words[i]); }

@@ -1,5 +1,4 @@
 import type { Packet } from "../packet";
-import { read16, read32, write16, write32 } from "../bytes";
 import { l4Checksum4, l4Checksum6, updateChecksum16, verifyL4Checksum4, verifyL4Checksum6 } from "../checksum";
 import { L3_IPV4 } from "../kinds";
 
@@ -8,18 +7,21 @@ import { L3_IPV4 } from "../kinds";
  *  struct tcphdr: `seq`, `ackSeq` (the number), and flag booleans
  *  `syn ack fin rst psh urg ece cwr`. */
 export class TcpHeader {
+  /** Absolute offset of the header in the pool; the parser sets it. */
   o = 0;
-  constructor(readonly b: Uint8Array, readonly p: Packet) {}
+  readonly b: Uint8Array;
+  readonly dv: DataView;
+  constructor(readonly p: Packet) { this.b = p.bytes; this.dv = p._dv; }
 
-  get srcPort(): number { return read16(this.b, this.o); }
-  set srcPort(v: number) { write16(this.b, this.o, v); this.p.reparse(); } // pkt.srcPort caches it
-  get dstPort(): number { return read16(this.b, this.o + 2); }
-  set dstPort(v: number) { write16(this.b, this.o + 2, v); this.p.reparse(); }
-  get seq(): number { return read32(this.b, this.o + 4); }
-  set seq(v: number) { write32(this.b, this.o + 4, v); }
+  get srcPort(): number { return this.dv.getUint16(this.o); }
+  set srcPort(v: number) { this.dv.setUint16(this.o, v); this.p.reparse(); } // pkt.srcPort caches it
+  get dstPort(): number { return this.dv.getUint16(this.o + 2); }
+  set dstPort(v: number) { this.dv.setUint16(this.o + 2, v); this.p.reparse(); }
+  get seq(): number { return this.dv.getUint32(this.o + 4); }
+  set seq(v: number) { this.dv.setUint32(this.o + 4, v); }
   /** Acknowledgment number (the ACK flag is `ack`). */
-  get ackSeq(): number { return read32(this.b, this.o + 8); }
-  set ackSeq(v: number) { write32(this.b, this.o + 8, v); }
+  get ackSeq(): number { return this.dv.getUint32(this.o + 8); }
+  set ackSeq(v: number) { this.dv.setUint32(this.o + 8, v); }
   /** Header length in 32-bit words. */
   get dataOffset(): number { return this.b[this.o + 12] >>> 4; }
   set dataOffset(v: number) { this.b[this.o + 12] = (this.b[this.o + 12] & 0x0f) | (v << 4); this.p.reparse(); }
@@ -44,12 +46,12 @@ export class TcpHeader {
   set ece(v: boolean) { this.flag(0x40, v); }
   get cwr(): boolean { return (this.b[this.o + 13] & 0x80) !== 0; }
   set cwr(v: boolean) { this.flag(0x80, v); }
-  get window(): number { return read16(this.b, this.o + 14); }
-  set window(v: number) { write16(this.b, this.o + 14, v); }
-  get checksum(): number { return read16(this.b, this.o + 16); }
-  set checksum(v: number) { write16(this.b, this.o + 16, v); }
-  get urgent(): number { return read16(this.b, this.o + 18); }
-  set urgent(v: number) { write16(this.b, this.o + 18, v); }
+  get window(): number { return this.dv.getUint16(this.o + 14); }
+  set window(v: number) { this.dv.setUint16(this.o + 14, v); }
+  get checksum(): number { return this.dv.getUint16(this.o + 16); }
+  set checksum(v: number) { this.dv.setUint16(this.o + 16, v); }
+  get urgent(): number { return this.dv.getUint16(this.o + 18); }
+  set urgent(v: number) { this.dv.setUint16(this.o + 18, v); }
 
   /** NAT: set a port and fix the checksum incrementally. */
   rewriteSrcPort(port: number): void { this.rewritePort(this.o, port); }
@@ -68,17 +70,17 @@ export class TcpHeader {
       ? verifyL4Checksum4(this.b, p._l3Off, this.o, len, 6)
       : verifyL4Checksum6(this.b, p._l3Off, this.o, len, 6);
   }
-  updateChecksum(): void { write16(this.b, this.o + 16, this.computeChecksum()); }
+  updateChecksum(): void { this.dv.setUint16(this.o + 16, this.computeChecksum()); }
 
   private flag(bit: number, on: boolean): void {
     this.b[this.o + 13] = on ? this.b[this.o + 13] | bit : this.b[this.o + 13] & ~bit;
   }
 
   private rewritePort(at: number, port: number): void {
-    const b = this.b;
-    const old = read16(b, at);
-    write16(b, at, port);
+    const dv = this.dv;
+    const old = dv.getUint16(at);
+    dv.setUint16(at, port);
     this.p.reparse();
-    write16(b, this.o + 16, updateChecksum16(read16(b, this.o + 16), old, port & 0xffff));
+    dv.setUint16(this.o + 16, updateChecksum16(dv.getUint16(this.o + 16), old, port & 0xffff));
   }
 }

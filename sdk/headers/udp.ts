@@ -1,23 +1,25 @@
 import type { Packet } from "../packet";
-import { read16, write16 } from "../bytes";
 import { l4Checksum4, l4Checksum6, updateChecksum16, verifyL4Checksum4, verifyL4Checksum6 } from "../checksum";
 import { L3_IPV4 } from "../kinds";
 
 /** UDP header view (8 bytes from `o`, inside the IP packet). The length
  *  field is reported as is; checksums cover the IP payload from `o`. */
 export class UdpHeader {
+  /** Absolute offset of the header in the pool; the parser sets it. */
   o = 0;
-  constructor(readonly b: Uint8Array, readonly p: Packet) {}
+  readonly b: Uint8Array;
+  readonly dv: DataView;
+  constructor(readonly p: Packet) { this.b = p.bytes; this.dv = p._dv; }
 
-  get srcPort(): number { return read16(this.b, this.o); }
-  set srcPort(v: number) { write16(this.b, this.o, v); this.p.reparse(); } // pkt.srcPort caches it
-  get dstPort(): number { return read16(this.b, this.o + 2); }
-  set dstPort(v: number) { write16(this.b, this.o + 2, v); this.p.reparse(); }
-  get length(): number { return read16(this.b, this.o + 4); }
-  set length(v: number) { write16(this.b, this.o + 4, v); }
+  get srcPort(): number { return this.dv.getUint16(this.o); }
+  set srcPort(v: number) { this.dv.setUint16(this.o, v); this.p.reparse(); } // pkt.srcPort caches it
+  get dstPort(): number { return this.dv.getUint16(this.o + 2); }
+  set dstPort(v: number) { this.dv.setUint16(this.o + 2, v); this.p.reparse(); }
+  get length(): number { return this.dv.getUint16(this.o + 4); }
+  set length(v: number) { this.dv.setUint16(this.o + 4, v); }
   /** 0 means "no checksum" over IPv4. */
-  get checksum(): number { return read16(this.b, this.o + 6); }
-  set checksum(v: number) { write16(this.b, this.o + 6, v); }
+  get checksum(): number { return this.dv.getUint16(this.o + 6); }
+  set checksum(v: number) { this.dv.setUint16(this.o + 6, v); }
 
   /** NAT: set a port and fix the checksum incrementally (0 stays 0). */
   rewriteSrcPort(port: number): void { this.rewritePort(this.o, port); }
@@ -37,16 +39,16 @@ export class UdpHeader {
       ? verifyL4Checksum4(this.b, p._l3Off, this.o, len, 17)
       : verifyL4Checksum6(this.b, p._l3Off, this.o, len, 17);
   }
-  updateChecksum(): void { write16(this.b, this.o + 6, this.computeChecksum()); }
+  updateChecksum(): void { this.dv.setUint16(this.o + 6, this.computeChecksum()); }
 
   private rewritePort(at: number, port: number): void {
-    const b = this.b;
-    const old = read16(b, at);
-    write16(b, at, port);
+    const dv = this.dv;
+    const old = dv.getUint16(at);
+    dv.setUint16(at, port);
     this.p.reparse();
-    const cs = read16(b, this.o + 6);
+    const cs = dv.getUint16(this.o + 6);
     if (cs === 0) return;
     const n = updateChecksum16(cs, old, port & 0xffff);
-    write16(b, this.o + 6, n === 0 ? 0xffff : n);
+    dv.setUint16(this.o + 6, n === 0 ? 0xffff : n);
   }
 }

@@ -7,6 +7,7 @@ import type { AclRule4, AclRule6, PortRange } from "../../sdk";
 const inRange = (r: PortRange | undefined, p: number): boolean => r === undefined || (p >= r[0] && p <= r[1]);
 function ref4(rules: AclRule4[], from: number, src: number, dst: number, proto: number, sp: number, dp: number): number {
   for (const r of rules) {
+    if (r.srcIn && ![...r.srcIn].some((a) => (a | 0) === (src | 0))) continue;
     if (r.from !== undefined && r.from >= 0 && r.from !== from) continue;
     if (r.proto !== undefined && r.proto >= 0 && r.proto !== proto) continue;
     if (!inRange(r.sport, sp) || !inRange(r.dport, dp)) continue;
@@ -79,6 +80,61 @@ describe("ACL compile", () => {
           expect(int(from, s[0], s[1], s[2], s[3], d[0], d[1], d[2], d[3], proto, sp, dp)).toBe(want);
         }
       }), { numRuns: 500 });
+  });
+
+  // Runs of rules alike but for dport are compiled to one port bit set, and
+  // srcIn to a hash lookup: draw rules that exercise both, and compare.
+  it("IPv4 port lists and srcIn sets: generated code == interpreter == reference", () => {
+    const dport = fc.oneof(fc.constantFrom(0, 22, 53, 80, 443, 65535).map((p) => [p, p] as const),
+      fc.constantFrom([0, 10], [20, 30], [1000, 2000], [65000, 65535]) as fc.Arbitrary<PortRange>);
+    // A run of 1..8 rules alike but for dport (4 or more become a bit set).
+    const portRun: fc.Arbitrary<AclRule4[]> = fc.tuple(
+      fc.constantFrom(1, 2), fc.constantFrom(6, 17), fc.constantFrom(-1, 1), fc.array(dport, { minLength: 1, maxLength: 8 }),
+    ).map(([action, proto, from, ports]) => ports.map((d) => ({ action, proto, from, dport: d })));
+    const setRule: fc.Arbitrary<AclRule4> = fc.record({
+      action: fc.constantFrom(1, 3),
+      srcIn: fc.array(fc.oneof(addr, fc.integer({ min: 0, max: 0xffffffff })), { maxLength: 40 }),
+      proto: fc.option(fc.constantFrom(6, 17), { nil: undefined }),
+    }, { requiredKeys: ["action", "srcIn"] });
+    const pkt = fc.tuple(fc.constantFrom(0, 1), fc.constantFrom(6, 17), fc.constantFrom(-1, 0, 5, 22, 25, 53, 80, 443, 1500, 65535),
+      fc.oneof(addr, fc.integer({ min: 0, max: 0xffffffff })));
+    const ruleList = fc.array(fc.oneof(portRun, portRun, setRule.map((r) => [r])), { maxLength: 5 }).map((runs) => runs.flat());
+    fc.assert(fc.property(ruleList, fc.array(pkt, { minLength: 1, maxLength: 40 }),
+      (rules, pkts) => {
+        const gen = compileAcl4(rules), int = compileAcl4(rules, { codegen: false });
+        // Sources from the sets too, so that lookups hit.
+        const extra = rules.flatMap((r) => (r.srcIn ? [...r.srcIn].slice(0, 3) : []));
+        for (const [from, proto, dp, src0] of pkts) {
+          for (const src of [src0, ...extra]) {
+            const want = ref4(rules, from, src, 7, proto, 1, dp);
+            expect(gen(from, src, 7, proto, 1, dp)).toBe(want);
+            expect(gen(from, src | 0, 7, proto, 1, dp)).toBe(want);
+            expect(int(from, src, 7, proto, 1, dp)).toBe(want);
+          }
+        }
+      }), { numRuns: 300 });
+  });
+
+  it("compiles a port list to one bit-set test and srcIn to a hash lookup", () => {
+    const ports = [23, 25, 110, 135, 139].map((d) => ({ action: 2, proto: 17, dport: [d, d] as PortRange }));
+    const src = compileAcl4([{ action: 1, srcIn: [1, 2, 3] }, ...ports]).toString();
+    expect(src).toMatch(/dport >>> 5/);
+    expect(src).not.toMatch(/dport === 23/);
+    expect(src).toMatch(/in\d+\(src \| 0\)/);
+    expect(compileAcl4(ports.slice(0, 3)).toString()).toMatch(/dport === 23/); // too few to be worth a table
+  });
+
+  it("srcIn: 1,000 addresses and 0.0.0.0", () => {
+    const list = Array.from({ length: 1000 }, (_, i) => (0xc6120000 + i * 7) >>> 0);
+    for (const codegen of [true, false]) {
+      const m = compileAcl4([{ action: 5, srcIn: list }], { codegen });
+      expect(m(0, 0xc6120000 + 7 * 999, 0, 6, 1, 1)).toBe(5);
+      expect(m(0, 0xc6120001, 0, 6, 1, 1)).toBe(-1);
+      expect(m(0, 0, 0, 6, 1, 1)).toBe(-1);
+      expect(compileAcl4([{ action: 5, srcIn: [0] }], { codegen })(0, 0, 0, 6, 1, 1)).toBe(5);
+    }
+    expect(() => compileAcl4([{ action: 1, srcIn: [1.5] }])).toThrow(/rule 0 srcIn/);
+    expect(() => compileAcl4([{ action: 1, srcIn: 7 as unknown as number[] }])).toThrow(/rule 0 srcIn/);
   });
 
   it("a catch-all rule ends the list; no rules never match", () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Batch } from "../../sdk";
-import { frame, ipv4, udp } from "./frames";
+import * as kinds from "../../sdk/kinds";
+import { frame, ipv4, tcp, udp } from "./frames";
 
 const PORTS = ["in", "out", "mirror"];
 
@@ -109,5 +110,30 @@ describe("Packet verdicts and ports", () => {
     expect(b.lengths[1]).toBe(60);
     expect(b.offsets[1]).toBe(2050);
     expect(b.packet(1).length).toBe(60);
+  });
+});
+
+describe("Batch over part of a buffer", () => {
+  it("header views read through the pool's own byteOffset", () => {
+    // The pool may be a view into a larger buffer; the DataView the views
+    // use must start where the Uint8Array does.
+    const f = frame(0x0800, ipv4({ src: 0xc0a80001, dst: 0x0a000002, proto: 6 }, tcp({ sport: 4321, dport: 80 })));
+    const buf = new ArrayBuffer(4096);
+    const pool = new Uint8Array(buf, 100, 2048);
+    pool.set(f, 10);
+    const b = new Batch(pool, Uint32Array.of(10), Uint32Array.of(f.length), Uint8Array.of(0), Uint8Array.of(0), ["in"]);
+    b.count = 1;
+    const p = b.packet(0);
+    expect(p.ipv4!.src).toBe(0xc0a80001);
+    expect(p.ipv4!.dst).toBe(0x0a000002);
+    expect([p.srcPort, p.dstPort, p.tcp!.dstPort]).toEqual([4321, 80, 80]);
+    p.ipv4!.ttl = 9;
+    expect(new Uint8Array(buf)[100 + 10 + 14 + 8]).toBe(9);
+  });
+});
+
+describe("parse kinds", () => {
+  it("keep the values packet.ts writes as literals in its hot paths", () => {
+    expect([kinds.UNPARSED, kinds.L3_IPV4, kinds.L4_TCP, kinds.L4_UDP]).toEqual([-1, 1, 1, 2]);
   });
 });

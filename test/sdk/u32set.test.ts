@@ -32,4 +32,27 @@ describe("U32Set", () => {
     expect(s.size).toBe(0);
     expect(s.has(0x0a000000)).toBe(false);
   });
+
+  it("keeps its home bits right through deletes, key 0 included", () => {
+    // Keys whose products by the multiplier have the same top bits share a
+    // home slot; 0's home is slot 0, where 0 also marks an empty slot.
+    const s = new U32Set(4);
+    const home0: number[] = [];
+    for (let k = 1; home0.length < 3; k++) if ((Math.imul(k, 0x9e3779b1) >>> 27) === 0) home0.push(k);
+    s.add(0);
+    for (const k of home0) s.add(k);
+    for (const k of [0, ...home0]) expect(s.has(k)).toBe(true);
+    s.delete(home0[0]);
+    expect(s.has(0)).toBe(true);
+    expect(s.has(home0[0])).toBe(false);
+    s.delete(0);
+    expect(s.has(0)).toBe(false);
+    expect(s.has(home0[1]) && s.has(home0[2])).toBe(true);
+    s.delete(home0[1]);
+    s.delete(home0[2]);
+    for (const k of [0, ...home0]) expect(s.has(k)).toBe(false);
+    s.add(0);
+    expect(s.has(0)).toBe(true);
+    expect(s.size).toBe(1);
+  });
 });

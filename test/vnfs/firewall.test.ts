@@ -303,6 +303,19 @@ describe.each([{ codegen: true }, { codegen: false }])("firewall %o", (opts) => 
       st.counters.defaulted = 7;
       expect(fw.migrate!(st, ctx).counters.defaulted).toBe(7);
       expect(fw.migrate!(undefined, ctx).counters.defaulted).toBe(0);
+      // From an older version whose counters were a plain object.
+      const old = { counters: { allowed: 5, blocked: 1, denied: 2, defaulted: 3, malformed: 0, nonIp: 4 } };
+      expect(fw.migrate!(old, ctx).counters.toJSON()).toEqual(old.counters);
+    });
+
+    it("counters are exact past 2^30 (a Float64Array, not small integers)", () => {
+      const { st } = run({ defaultAction: "allow" }, [{ frame: v4tcp("10.0.0.1", "10.0.0.2", 1, 80) }]);
+      st.counters.allowed = 2 ** 40;
+      const vnf = makeFirewall({ defaultAction: "allow" }, engine);
+      vnf.process(Batch.fromFrames([v4tcp("10.0.0.1", "10.0.0.2", 1, 80)], PORTS), st, makeCtx(PORTS));
+      expect(st.counters.allowed).toBe(2 ** 40 + 1);
+      expect(st.counters.n).toBeInstanceOf(Float64Array);
+      expect(JSON.parse(JSON.stringify(st.counters))).toMatchObject({ allowed: 2 ** 40 + 1, blocked: 0 });
     });
   });
 });

@@ -3,10 +3,11 @@
 // two lengths under valgrind and divides the difference in instructions by
 // the difference in packets, so start-up, compilation and warm-up cancel.
 //
-//   node bench/js-ir.mjs [vnf.ts ...]        (needs valgrind; ~40 s per VNF)
+//   node bench/js-ir.mjs [vnf.ts ...]        (needs valgrind; ~2 min per VNF)
 //
-// --single-threaded makes V8 compile synchronously, so the figure repeats
-// exactly; its inlining choices can differ from a normal run's, though
+// --single-threaded (and fixed seeds) make V8 compile synchronously and
+// the figure repeat to a few instructions; its inlining choices can differ
+// from a normal run's, though
 // (they depend on what is already optimised when): check a change with a
 // timed run too (js-engine.mjs), or perf (see BENCHMARKS.md).
 import { execFileSync } from "node:child_process";
@@ -19,13 +20,13 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const vnfs = process.argv.slice(2).map((v) => resolve(v));
 if (!vnfs.length) vnfs.push(join(root, "bench/firewall-1k.ts"));
 const dir = mkdtempSync(join(tmpdir(), "js-ir-"));
-const SHORT = 500, LONG = 1500, WARM = 3000;
+const SHORT = 1000, LONG = 4000, WARM = 3000;
 
 function ir(vnf, cycles) {
   const out = join(dir, `cg.${cycles}.out`);
   const stdout = execFileSync("valgrind", [
     "--tool=callgrind", `--callgrind-out-file=${out}`,
-    process.execPath, "--single-threaded", join(root, "bench/js-engine.mjs"), vnf,
+    process.execPath, "--single-threaded", "--random-seed=1", "--predictable-gc-schedule", join(root, "bench/js-engine.mjs"), vnf,
     "--cycles", String(cycles), "--warm", String(WARM),
   ], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], cwd: dir });
   const summary = /^summary:\s*(\d+)/m.exec(readFileSync(out, "utf8"));

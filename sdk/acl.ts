@@ -214,11 +214,11 @@ function generate<T>(body: string, tables: Int32Array[]): T | null {
 
 /** Rules as parallel typed arrays, for when code generation is unavailable. */
 class AclTable {
-  readonly n: number;
-  readonly action: Uint8Array; readonly from: Int16Array; readonly proto: Int16Array;
-  readonly sLo: Int32Array; readonly sHi: Int32Array; readonly dLo: Int32Array; readonly dHi: Int32Array;
-  readonly srcMask: Int32Array; readonly srcAddr: Int32Array; readonly dstMask: Int32Array; readonly dstAddr: Int32Array;
-  readonly srcIn: (U32Set | null)[];
+  declare readonly n: number;
+  declare readonly action: Uint8Array; declare readonly from: Int16Array; declare readonly proto: Int16Array;
+  declare readonly sLo: Int32Array; declare readonly sHi: Int32Array; declare readonly dLo: Int32Array; declare readonly dHi: Int32Array;
+  declare readonly srcMask: Int32Array; declare readonly srcAddr: Int32Array; declare readonly dstMask: Int32Array; declare readonly dstAddr: Int32Array;
+  declare readonly srcIn: (U32Set | null)[];
 
   constructor(flat: readonly Flat[], words: number) {
     const n = flat.length;

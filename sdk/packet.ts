@@ -38,16 +38,16 @@ export class Packet {
   /** Position in the batch. */
   index = 0;
   /** The whole buffer pool; this packet is bytes[offset, offset + length). */
-  readonly bytes: Uint8Array;
+  declare readonly bytes: Uint8Array;
 
   // Internal state, shared with the header views. Not API.
-  readonly _batch: Batch;
+  declare readonly _batch: Batch;
   /** The pool again, for big-endian 16/32-bit reads in one load. */
-  readonly _dv: DataView;
-  readonly _offsets: Uint32Array;
-  readonly _lengths: Uint32Array;
-  readonly _inPorts: Uint8Array;
-  readonly _verdicts: Uint8Array;
+  declare readonly _dv: DataView;
+  declare readonly _offsets: Uint32Array;
+  declare readonly _lengths: Uint32Array;
+  declare readonly _inPorts: Uint8Array;
+  declare readonly _verdicts: Uint8Array;
   _off = 0;
   _len = 0;
   /** L3_* once L2/L3 are parsed; UNPARSED before. */
@@ -63,15 +63,15 @@ export class Packet {
   _srcPort = -1;
   _dstPort = -1;
 
-  readonly _eth: EthernetHeader;
-  readonly _vlan: VlanHeader;
-  readonly _arp: ArpHeader;
-  readonly _ip4: Ipv4Header;
-  readonly _ip6: Ipv6Header;
-  readonly _icmp: IcmpHeader;
-  readonly _icmp6: Icmp6Header;
-  readonly _tcp: TcpHeader;
-  readonly _udp: UdpHeader;
+  declare readonly _eth: EthernetHeader;
+  declare readonly _vlan: VlanHeader;
+  declare readonly _arp: ArpHeader;
+  declare readonly _ip4: Ipv4Header;
+  declare readonly _ip6: Ipv6Header;
+  declare readonly _icmp: IcmpHeader;
+  declare readonly _icmp6: Icmp6Header;
+  declare readonly _tcp: TcpHeader;
+  declare readonly _udp: UdpHeader;
 
   constructor(batch: Batch) {
     this._batch = batch;
@@ -114,37 +114,39 @@ export class Packet {
     this.index = i;
     this._off = o;
     this._len = len;
-    this._l3Kind = -1;
-    this._l4Kind = -1;
-    if (len < 34 || dv.getUint16(o + 12) !== 0x0800) return;
-    // Version/IHL .. total length, then flags/fragment .. protocol: two
-    // 32-bit loads. Version 4, IHL >= 5, IHL*4 <= total <= frame.
-    const p = o + 14, w0 = dv.getInt32(p), hl = (w0 >>> 22) & 0x3c, e = p + (w0 & 0xffff);
-    if ((w0 >>> 28) !== 4 || hl < 20 || e < p + hl || e > o + len) return;
-    const w1 = dv.getInt32(p + 6), q = p + hl, proto = w1 & 0xff;
-    this._l3Kind = 1;
-    this._l3Off = p;
-    this._l3End = e;
-    this._hasVlan = 0;
-    this._ip4.o = p; // the views keep their offset: ip.src after pkt.ipv4 loads nothing more
-    // A non-first fragment, or not UDP/TCP: the full L4 parser decides.
-    if ((w1 & 0x1fff0000) !== 0) return;
-    if (proto === 17) {
-      if (q + 8 > e) return;
-      this._l4Kind = 2;
-      this._udp.o = q;
-    } else {
-      if (proto !== 6 || q + 20 > e) return;
-      const t = q + ((this.bytes[q + 12] >>> 2) & 0x3c);
-      if (t < q + 20 || t > e) return;
-      this._l4Kind = 1;
-      this._tcp.o = q;
+    let k3 = -1, k4 = -1;
+    if (len >= 34 && dv.getUint16(o + 12) === 0x0800) {
+      // Version/IHL .. total length, then flags/fragment .. protocol: two
+      // 32-bit loads. Version 4, IHL >= 5, IHL*4 <= total <= frame.
+      const p = o + 14, w0 = dv.getInt32(p), hl = (w0 >>> 22) & 0x3c, e = p + (w0 & 0xffff);
+      if ((w0 >>> 28) === 4 && hl >= 20 && e >= p + hl && e <= o + len) {
+        const w1 = dv.getInt32(p + 6), q = p + hl, proto = w1 & 0xff;
+        k3 = 1;
+        this._l3Off = p;
+        this._l3End = e;
+        this._hasVlan = 0;
+        this._ip4.o = p; // the view keeps its offset: ip.src then loads nothing more
+        // Not a non-first fragment, and a UDP header or a TCP header (with
+        // its options) that fits: else the full L4 parser decides, later.
+        if ((w1 & 0x1fff0000) === 0) {
+          if (proto === 17) {
+            if (q + 8 <= e) k4 = 2;
+          } else if (proto === 6 && q + 20 <= e) {
+            const t = q + ((this.bytes[q + 12] >>> 2) & 0x3c);
+            if (t >= q + 20 && t <= e) k4 = 1;
+          }
+          if (k4 > 0) {
+            const ports = dv.getInt32(q);
+            this._l4Proto = proto;
+            this._l4Off = q;
+            this._srcPort = ports >>> 16;
+            this._dstPort = ports & 0xffff;
+          }
+        }
+      }
     }
-    const ports = dv.getInt32(q);
-    this._l4Proto = proto;
-    this._l4Off = q;
-    this._srcPort = ports >>> 16;
-    this._dstPort = ports & 0xffff;
+    this._l3Kind = k3;
+    this._l4Kind = k4;
   }
 
   /** Absolute offset of the frame in `bytes`. Setting it (to push or pop
@@ -214,14 +216,9 @@ export class Packet {
   }
   get ipv6(): Ipv6Header | null { return this._l3() === L3_IPV6 ? this._ip6 : null; }
   get arp(): ArpHeader | null { return this._l3() === L3_ARP ? this._arp : null; }
-  get tcp(): TcpHeader | null {
-    if (this._l4Kind === 1) return this._tcp;
-    return this._tcpSlow();
-  }
-  get udp(): UdpHeader | null {
-    if (this._l4Kind === 2) return this._udp;
-    return this._udpSlow();
-  }
+  // The L4 views get their offset when handed out (most packets never ask).
+  get tcp(): TcpHeader | null { return this._tcpView(); }
+  get udp(): UdpHeader | null { return this._udpView(); }
   get icmp(): IcmpHeader | null { return this._l4() === L4_ICMP ? this._icmp : null; }
   get icmp6(): Icmp6Header | null { return this._l4() === L4_ICMP6 ? this._icmp6 : null; }
 
@@ -272,8 +269,18 @@ export class Packet {
   }
 
   private _ipv4Slow(): Ipv4Header | null { return this._l3() === L3_IPV4 ? this._ip4 : null; }
-  private _tcpSlow(): TcpHeader | null { return this._l4() === L4_TCP ? this._tcp : null; }
-  private _udpSlow(): UdpHeader | null { return this._l4() === L4_UDP ? this._udp : null; }
+  private _tcpView(): TcpHeader | null {
+    if (this._l4() !== L4_TCP) return null;
+    const h = this._tcp;
+    h.o = this._l4Off;
+    return h;
+  }
+  private _udpView(): UdpHeader | null {
+    if (this._l4() !== L4_UDP) return null;
+    const h = this._udp;
+    h.o = this._l4Off;
+    return h;
+  }
   private _l4ProtoSlow(): number { this._l4(); return this._l4Proto; }
   private _srcPortSlow(): number { this._l4(); return this._srcPort; }
   private _dstPortSlow(): number { this._l4(); return this._dstPort; }
@@ -386,13 +393,11 @@ export class Packet {
         const hl = (b[q + 12] >>> 4) << 2;
         if (hl < 20 || q + hl > e) break parse;
         l4Kind = L4_TCP;
-        this._tcp.o = q;
         sport = (b[q] << 8) | b[q + 1];
         dport = (b[q + 2] << 8) | b[q + 3];
       } else if (l4Proto === 17) {
         if (q + 8 > e) break parse;
         l4Kind = L4_UDP;
-        this._udp.o = q;
         sport = (b[q] << 8) | b[q + 1];
         dport = (b[q + 2] << 8) | b[q + 3];
       } else if (l4Proto === 1) {

@@ -17,10 +17,10 @@
 const HASH = 0x9e3779b1; // Fibonacci hashing: the top bits of k * 2^32/phi
 
 export class U32Set {
-  private keys: Int32Array;
+  declare private keys: Int32Array;
   /** Bit i set: some key's home slot is i. */
-  private homes: Int32Array;
-  private shift: number;
+  declare private homes: Int32Array;
+  declare private shift: number;
   private hasZero = false;
   private n = 0;
 
@@ -36,7 +36,8 @@ export class U32Set {
 
   has(key: number): boolean {
     const k = key | 0;
-    const h = Math.imul(k, HASH) >>> this.shift;
+    // HASH as a literal: bundled, a module constant is a variable to V8.
+    const h = Math.imul(k, 0x9e3779b1) >>> this.shift;
     return (this.homes[h >>> 5] & (1 << h)) !== 0 && (this.keys[h] === k || this.probe(k, h));
   }
 

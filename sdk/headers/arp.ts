@@ -5,8 +5,8 @@ import type { Packet } from "../packet";
 export class ArpHeader {
   /** Absolute offset of the header in the pool; the parser sets it. */
   o = 0;
-  readonly b: Uint8Array;
-  readonly dv: DataView;
+  declare readonly b: Uint8Array;
+  declare readonly dv: DataView;
   constructor(readonly p: Packet) { this.b = p.bytes; this.dv = p._dv; }
 
   get htype(): number { return this.dv.getUint16(this.o); }

@@ -6,8 +6,8 @@ import { macStr } from "../addr";
 export class EthernetHeader {
   /** Absolute offset of the frame (its destination address); pkt.eth sets it. */
   o = 0;
-  readonly b: Uint8Array;
-  readonly dv: DataView;
+  declare readonly b: Uint8Array;
+  declare readonly dv: DataView;
   constructor(readonly p: Packet) { this.b = p.bytes; this.dv = p._dv; }
 
   get dst(): number { return this.dv.getUint16(this.o) * 0x100000000 + this.dv.getUint32(this.o + 2); }

@@ -7,8 +7,8 @@ import { l4Checksum4, l4Checksum6, verifyL4Checksum4, verifyL4Checksum6 } from "
 export class IcmpHeader {
   /** Absolute offset of the header in the pool; the parser sets it. */
   o = 0;
-  readonly b: Uint8Array;
-  readonly dv: DataView;
+  declare readonly b: Uint8Array;
+  declare readonly dv: DataView;
   constructor(readonly p: Packet) { this.b = p.bytes; this.dv = p._dv; }
 
   get type(): number { return this.b[this.o]; }
@@ -32,8 +32,8 @@ export class IcmpHeader {
 export class Icmp6Header {
   /** Absolute offset of the header in the pool; the parser sets it. */
   o = 0;
-  readonly b: Uint8Array;
-  readonly dv: DataView;
+  declare readonly b: Uint8Array;
+  declare readonly dv: DataView;
   constructor(readonly p: Packet) { this.b = p.bytes; this.dv = p._dv; }
 
   get type(): number { return this.b[this.o]; }

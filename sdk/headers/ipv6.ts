@@ -8,8 +8,8 @@ import { ip6str } from "../addr";
 export class Ipv6Header {
   /** Absolute offset of the header in the pool; the parser sets it. */
   o = 0;
-  readonly b: Uint8Array;
-  readonly dv: DataView;
+  declare readonly b: Uint8Array;
+  declare readonly dv: DataView;
   constructor(readonly p: Packet) { this.b = p.bytes; this.dv = p._dv; }
 
   get version(): number { return this.b[this.o] >>> 4; }

@@ -6,8 +6,8 @@ import type { Packet } from "../packet";
 export class VlanHeader {
   /** Absolute offset of the header in the pool; the parser sets it. */
   o = 0;
-  readonly b: Uint8Array;
-  readonly dv: DataView;
+  declare readonly b: Uint8Array;
+  declare readonly dv: DataView;
   constructor(readonly p: Packet) { this.b = p.bytes; this.dv = p._dv; }
 
   /** 0x8100, 0x88a8 or 0x9100. */

@@ -20,19 +20,20 @@ const MAX_IPV6_EXT = 8;
  * (or a header view) past the next move; copy() what you need to keep.
  *
  * Header getters return a reused view, or null when the header is absent or
- * does not fit. Nothing reads outside bytes[offset, offset+length). L3 is
- * parsed on the first L2/L3 question and L4 on the first L4 question; both
- * are cached until the packet moves, its offset or length is set, or a
- * structural field (a type, a length, a protocol) is written through a
- * view; after other edits call reparse().
+ * does not fit. Nothing reads outside bytes[offset, offset+length). The
+ * common case is parsed on the move; anything else, L3 on the first L2/L3
+ * question and L4 on the first L4 question. The parse holds until the
+ * packet moves, its offset or length is set, or a structural field (a
+ * type, a length, a protocol, a port) is written through a view; after
+ * other edits call reparse().
  *
  * How this stays cheap (V8 inlines the getters into the VNF's loop; see
- * bench/js-*.mjs for the measurements): moving writes five fields and reads
- * nothing from the frame; multi-byte fields are read with one DataView load
- * instead of two or four bounds-checked byte loads; the common case of each
- * parse step (untagged IPv4, then its TCP/UDP header) is a small function
- * V8 inlines, so a typical packet costs no call; VLAN tags, IPv6 extension
- * headers, ARP and anything malformed go to an out-of-line full parser.
+ * bench/js-*.mjs for the measurements): moving to a packet parses the
+ * common case (untagged IPv4 + UDP/TCP) in straight-line code, reading
+ * multi-byte fields with one DataView load each instead of two or four
+ * bounds-checked byte loads; the getters are then one compare and a field
+ * load, small enough for V8 to inline anywhere; VLAN tags, IPv6 extension
+ * headers, ARP and anything malformed go to out-of-line full parsers.
  */
 export class Packet {
   /** Position in the batch. */
@@ -73,6 +74,11 @@ export class Packet {
   declare readonly _tcp: TcpHeader;
   declare readonly _udp: UdpHeader;
 
+  /** Move to packet i (called by Batch; no bounds check) and parse the
+   *  common case: see moveToFor at the end of this file. A closure made
+   *  for this batch's arrays rather than a method, for speed. */
+  declare readonly _moveTo: (i: number) => void;
+
   constructor(batch: Batch) {
     this._batch = batch;
     this._offsets = batch.offsets;
@@ -91,6 +97,7 @@ export class Packet {
     this._icmp6 = new Icmp6Header(this);
     this._tcp = new TcpHeader(this);
     this._udp = new UdpHeader(this);
+    this._moveTo = moveToFor(this, this._dv, batch.offsets, batch.lengths, b, this._ip4);
   }
 
   /**
@@ -106,49 +113,6 @@ export class Packet {
    * headers, ARP, ICMP, malformed frames) is left UNPARSED for the
    * out-of-line parsers, run on the first question that needs them.
    */
-  _moveTo(i: number): void {
-    // Written for a small bytecode (V8's inlining budget counts bytecode):
-    // kinds are literals here (L3_IPV4 = 1, L4_TCP = 1, L4_UDP = 2,
-    // UNPARSED = -1; kinds.ts), which do not need a load.
-    const dv = this._dv, o = this._offsets[i], len = this._lengths[i];
-    this.index = i;
-    this._off = o;
-    this._len = len;
-    let k3 = -1, k4 = -1;
-    if (len >= 34 && dv.getUint16(o + 12) === 0x0800) {
-      // Version/IHL .. total length, then flags/fragment .. protocol: two
-      // 32-bit loads. Version 4, IHL >= 5, IHL*4 <= total <= frame.
-      const p = o + 14, w0 = dv.getInt32(p), hl = (w0 >>> 22) & 0x3c, e = p + (w0 & 0xffff);
-      if ((w0 >>> 28) === 4 && hl >= 20 && e >= p + hl && e <= o + len) {
-        const w1 = dv.getInt32(p + 6), q = p + hl, proto = w1 & 0xff;
-        k3 = 1;
-        this._l3Off = p;
-        this._l3End = e;
-        this._hasVlan = 0;
-        this._ip4.o = p; // the view keeps its offset: ip.src then loads nothing more
-        // Not a non-first fragment, and a UDP header or a TCP header (with
-        // its options) that fits: else the full L4 parser decides, later.
-        if ((w1 & 0x1fff0000) === 0) {
-          if (proto === 17) {
-            if (q + 8 <= e) k4 = 2;
-          } else if (proto === 6 && q + 20 <= e) {
-            const t = q + ((this.bytes[q + 12] >>> 2) & 0x3c);
-            if (t >= q + 20 && t <= e) k4 = 1;
-          }
-          if (k4 > 0) {
-            const ports = dv.getInt32(q);
-            this._l4Proto = proto;
-            this._l4Off = q;
-            this._srcPort = ports >>> 16;
-            this._dstPort = ports & 0xffff;
-          }
-        }
-      }
-    }
-    this._l3Kind = k3;
-    this._l4Kind = k4;
-  }
-
   /** Absolute offset of the frame in `bytes`. Setting it (to push or pop
    *  headers) writes batch.offsets; bounds are validated by the native side. */
   get offset(): number { return this._off; }
@@ -421,4 +385,67 @@ export class Packet {
 /** Out of line so send() stays small enough to inline. */
 function badPort(k: number, n: number): never {
   throw new Error(`send(${k}): no such port index; ports are 0..${n - 1}`);
+}
+
+/**
+ * Packet._moveTo for one batch. The common case is parsed right here, in
+ * straight-line code: an untagged IPv4 header that fits (options allowed)
+ * and, unless the packet is a non-first fragment, its UDP header or its TCP
+ * header with options. That decides the getters with one field compare
+ * each, so they stay tiny and V8 inlines them all; parsing in the first
+ * getter instead would put the parser in every getter, past V8's inlining
+ * budget. Everything else (VLAN tags, IPv6 and its extension headers, ARP,
+ * ICMP, malformed frames) is left UNPARSED for the out-of-line parsers, run
+ * on the first question that needs them.
+ *
+ * A closure over the batch's DataView and arrays, not a method: V8 inlines
+ * it (the call site always sees this one function) and then knows them as
+ * constants, their addresses and lengths included, which saves a dozen or
+ * so instructions a packet over loading them from the Packet
+ * (bench/js-ir.mjs). Written for a small bytecode too (V8's inlining budget
+ * counts bytecode): the kinds are literals (L3_IPV4 = 1, L4_TCP = 1,
+ * L4_UDP = 2, UNPARSED = -1; kinds.ts).
+ */
+function moveToFor(
+  pkt: Packet, dv: DataView, offsets: Uint32Array, lengths: Uint32Array, bytes: Uint8Array, ip4: Ipv4Header,
+): (i: number) => void {
+  return function moveTo(i: number): void {
+    const o = offsets[i], len = lengths[i];
+    pkt.index = i;
+    pkt._off = o;
+    pkt._len = len;
+    let k3 = -1, k4 = -1;
+    if (len >= 34 && dv.getUint16(o + 12) === 0x0800) {
+      // Version/IHL .. total length, then flags/fragment .. protocol: two
+      // 32-bit loads. Version 4, IHL >= 5, IHL*4 <= total <= frame.
+      const p = o + 14, w0 = dv.getInt32(p), hl = (w0 >>> 22) & 0x3c, e = p + (w0 & 0xffff);
+      if ((w0 >>> 28) === 4 && hl >= 20 && e >= p + hl && e <= o + len) {
+        const w1 = dv.getInt32(p + 6), q = p + hl, proto = w1 & 0xff;
+        k3 = 1;
+        pkt._l3Off = p;
+        pkt._l3End = e;
+        pkt._hasVlan = 0;
+        ip4.o = p; // the view keeps its offset: ip.src then loads nothing more
+        // Not a non-first fragment, and a UDP header or a TCP header (with
+        // its options) that fits: else the full L4 parser decides, later.
+        if ((w1 & 0x1fff0000) === 0) {
+          if (proto === 17) {
+            if (q + 8 <= e) k4 = 2;
+          } else if (proto === 6 && q + 20 <= e) {
+            const t = q + ((bytes[q + 12] >>> 2) & 0x3c);
+            if (t >= q + 20 && t <= e) k4 = 1;
+          }
+          if (k4 > 0) {
+            const ports = dv.getInt32(q);
+            pkt._l4Proto = proto;
+            pkt._l4Off = q;
+            pkt._srcPort = ports >>> 16;
+            pkt._dstPort = ports & 0xffff;
+          }
+        }
+      }
+    }
+    pkt._l3Kind = k3;
+    pkt._l4Kind = k4;
+  };
 }

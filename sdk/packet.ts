@@ -220,27 +220,28 @@ export class Packet {
   // ---- Parsing ------------------------------------------------------------
   // _moveTo parses the common case; these run the full parsers on demand.
 
-  /** L3 kind, parsing L2/L3 first if needed. */
+  /** L3 kind, parsing L2/L3 first if needed. (-1 is UNPARSED, as a
+   *  literal: bundled, a module constant is a variable V8 must load.) */
   _l3(): number {
     const k = this._l3Kind;
-    return k !== UNPARSED ? k : this._parseL3Full();
+    return k !== -1 ? k : this._parseL3Full();
   }
 
   /** L4 kind, parsing L2..L4 first if needed. */
   _l4(): number {
     const k = this._l4Kind;
-    return k !== UNPARSED ? k : this._parseL4Full();
+    return k !== -1 ? k : this._parseL4Full();
   }
 
   private _ipv4Slow(): Ipv4Header | null { return this._l3() === L3_IPV4 ? this._ip4 : null; }
   private _tcpView(): TcpHeader | null {
-    if (this._l4() !== L4_TCP) return null;
+    if (this._l4() !== 1) return null; // L4_TCP
     const h = this._tcp;
     h.o = this._l4Off;
     return h;
   }
   private _udpView(): UdpHeader | null {
-    if (this._l4() !== L4_UDP) return null;
+    if (this._l4() !== 2) return null; // L4_UDP
     const h = this._udp;
     h.o = this._l4Off;
     return h;

@@ -20,16 +20,18 @@ const MAX_IPV6_EXT = 8;
  * (or a header view) past the next move; copy() what you need to keep.
  *
  * Header getters return a reused view, or null when the header is absent or
- * does not fit. Nothing reads outside bytes[offset, offset+length). The
- * common case is parsed on the move; anything else, L3 on the first L2/L3
- * question and L4 on the first L4 question. The parse holds until the
+ * does not fit. Nothing reads outside bytes[offset, offset+length). Once
+ * the VNF has asked for a header, the common case is parsed on the move;
+ * anything else, L3 on the first L2/L3 question and L4 on the first L4
+ * question. The parse holds until the
  * packet moves, its offset or length is set, or a structural field (a
  * type, a length, a protocol, a port) is written through a view; after
  * other edits call reparse().
  *
  * How this stays cheap (V8 inlines the getters into the VNF's loop; see
  * bench/js-*.mjs for the measurements): moving to a packet parses the
- * common case (untagged IPv4 + UDP/TCP) in straight-line code, reading
+ * common case (untagged IPv4 + UDP/TCP) in straight-line code (from the
+ * first header question on, so that loops without any cost nothing), reading
  * multi-byte fields with one DataView load each instead of two or four
  * bounds-checked byte loads; the getters are then one compare and a field
  * load, small enough for V8 to inline anywhere; VLAN tags, IPv6 extension
@@ -51,6 +53,9 @@ export class Packet {
   declare readonly _verdicts: Uint8Array;
   _off = 0;
   _len = 0;
+  /** 1 once the VNF has asked for a header: from then on each move parses
+   *  the common case. A VNF that never looks at headers pays nothing. */
+  _eager = 0;
   /** L3_* once L2/L3 are parsed; UNPARSED before. */
   _l3Kind = UNPARSED;
   _etherType = -1;
@@ -256,6 +261,7 @@ export class Packet {
    * the common case.
    */
   private _parseL3Full(): number {
+    this._eager = 1;
     const b = this.bytes, len = this._len, start = this._off, end = start + len;
     let etherType = -1, hasVlan = 0, l3Kind = L3_NONE, l3Off = -1, l3End = 0;
     parse: {
@@ -389,8 +395,9 @@ function badPort(k: number, n: number): never {
 }
 
 /**
- * Packet._moveTo for one batch. The common case is parsed right here, in
- * straight-line code: an untagged IPv4 header that fits (options allowed)
+ * Packet._moveTo for one batch. Once the VNF has asked for a header
+ * (pkt._eager), the common case is parsed right here, in straight-line
+ * code: an untagged IPv4 header that fits (options allowed)
  * and, unless the packet is a non-first fragment, its UDP header or its TCP
  * header with options. That decides the getters with one field compare
  * each, so they stay tiny and V8 inlines them all; parsing in the first
@@ -416,7 +423,7 @@ function moveToFor(
     pkt._off = o;
     pkt._len = len;
     let k3 = -1, k4 = -1;
-    if (len >= 34 && dv.getUint16(o + 12) === 0x0800) {
+    if (pkt._eager !== 0 && len >= 34 && dv.getUint16(o + 12) === 0x0800) {
       // Version/IHL .. total length, then flags/fragment .. protocol: two
       // 32-bit loads. Version 4, IHL >= 5, IHL*4 <= total <= frame.
       const p = o + 14, w0 = dv.getInt32(p), hl = (w0 >>> 22) & 0x3c, e = p + (w0 & 0xffff);

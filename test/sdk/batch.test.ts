@@ -132,6 +132,19 @@ describe("Batch over part of a buffer", () => {
   });
 });
 
+describe("parse on the move", () => {
+  it("starts once a header is asked for, and gives the same answers", () => {
+    const b = batchOf(3);
+    for (const p of b) p.send(1); // headers never asked: nothing parsed
+    expect(b.packet(0)._eager).toBe(0);
+    const first = b.packet(0).udp!.srcPort; // the full parsers answer...
+    expect(b.packet(0)._eager).toBe(1);
+    const p = b.packet(1); // ...and from now on the move parses
+    expect(p._l4Kind).toBe(kinds.L4_UDP);
+    expect([first, p.udp!.srcPort, p.dstPort, p.ipv4!.id]).toEqual([1000, 1001, 53, 1]);
+  });
+});
+
 describe("parse kinds", () => {
   it("keep the values packet.ts writes as literals in its hot paths", () => {
     expect([kinds.UNPARSED, kinds.L3_IPV4, kinds.L4_TCP, kinds.L4_UDP]).toEqual([-1, 1, 1, 2]);

@@ -131,10 +131,14 @@ describe("malformed packets", () => {
     fc.assert(fc.property(anyFrame, fc.integer({ min: 0, max: 64 }), (f, pre) => {
       const b = place(f, pre);
       fillAround(b, pre, f.length, 0x45);
-      const fast = JSON.stringify(snapshot(b.packet(0)));
+      // A batch parses on the move only once the VNF has asked for a
+      // header; before that the first question runs the full parsers.
+      const lazy = JSON.stringify(snapshot(b.packet(0)));
       const p = b.packet(0);
+      expect(p._eager).toBe(1);
+      expect(JSON.stringify(snapshot(p))).toBe(lazy);
       p.reparse();
-      expect(JSON.stringify(snapshot(p))).toBe(fast);
+      expect(JSON.stringify(snapshot(p))).toBe(lazy);
     }), { numRuns: 3000 });
   });
 

@@ -178,12 +178,17 @@ function aclSource(flat: readonly Flat[], v6: boolean, tables: Int32Array[]): st
       helpers.push(
         `const K${k} = ${table(f.keys)}, H${k} = ${table(f.homes)};`,
         `function probe${k}(k, h) {`,
-        `  if (k === 0) return ${f.hasZero};`,
         `  for (let j = (h + 1) & ${mask}; ; j = (j + 1) & ${mask}) { const s = K${k}[j]; if (s === k) return true; if (s === 0) return false; }`,
         "}",
+        // The slot after the home is checked here too: past two slots the
+        // probe is rare enough (a few %) that V8 does not inline probe().
         `function in${k}(k) {`,
+        `  if (k === 0) return ${f.hasZero};`,
         `  const h = Math.imul(k, ${HASH_INT32}) >>> ${f.shift};`,
-        `  return (H${k}[h >>> 5] & (1 << h)) !== 0 && (K${k}[h] === k || probe${k}(k, h));`,
+        `  if ((H${k}[h >>> 5] & (1 << h)) === 0) return false;`,
+        `  if (K${k}[h] === k) return true;`,
+        `  const j = (h + 1) & ${mask}, s = K${k}[j];`,
+        `  return s === k || (s !== 0 && probe${k}(k, j));`,
         "}",
       );
       setTest = `in${k}(src | 0)`;

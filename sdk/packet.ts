@@ -59,9 +59,7 @@ export class Packet {
   /** L3_* once L2/L3 are parsed; UNPARSED before. */
   _l3Kind = UNPARSED;
   _etherType = -1;
-  _hasVlan = 0;
   _l3Off = -1;
-  _l3End = 0;
   /** L4_* once L4 is parsed; UNPARSED before (L3 is parsed first). */
   _l4Kind = UNPARSED;
   _l4Proto = -1;
@@ -82,7 +80,7 @@ export class Packet {
   /** Move to packet i (called by Batch; no bounds check) and parse the
    *  common case: see moveToFor at the end of this file. A closure made
    *  for this batch's arrays rather than a method, for speed. */
-  declare readonly _moveTo: (i: number) => void;
+  declare readonly _moveTo: (this: Packet, i: number) => void;
 
   constructor(batch: Batch) {
     this._batch = batch;
@@ -102,7 +100,7 @@ export class Packet {
     this._icmp6 = new Icmp6Header(this);
     this._tcp = new TcpHeader(this);
     this._udp = new UdpHeader(this);
-    this._moveTo = moveToFor(this, this._dv, batch.offsets, batch.lengths, b, this._ip4);
+    this._moveTo = moveToFor(this._dv, batch.offsets, batch.lengths, b, this._ip4);
   }
 
   /**
@@ -166,10 +164,16 @@ export class Packet {
     h.o = this._off;
     return h;
   }
-  /** The outer VLAN tag, if any (L3 parsing skips up to two tags). */
+  /** The outer VLAN tag, if any (L3 parsing skips up to two tags). Read
+   *  from the frame, so the parse keeps no state for it. */
   get vlan(): VlanHeader | null {
-    this._l3();
-    return this._hasVlan !== 0 ? this._vlan : null;
+    const o = this._off;
+    if (this._len < 18) return null;
+    const et = this._dv.getUint16(o + 12);
+    if (et !== 0x8100 && et !== 0x88a8 && et !== 0x9100) return null;
+    const h = this._vlan;
+    h.o = o + 12;
+    return h;
   }
   /** The Ethernet type after any VLAN tags, or -1 without Ethernet. */
   get etherType(): number {
@@ -222,6 +226,19 @@ export class Packet {
     return po < 0 ? 0 : this._l3End - po;
   }
 
+  /** Where the IP packet (or ARP message) ends, from its header: the parse
+   *  checked it fits, so it stores nothing. Clamped to the frame in case
+   *  the header was edited without reparse(). 0 when not IP or ARP. */
+  get _l3End(): number {
+    const k = this._l3(), p = this._l3Off;
+    let e: number;
+    if (k === L3_IPV4) e = p + this._dv.getUint16(p + 2);
+    else if (k === L3_IPV6) e = p + 40 + this._dv.getUint16(p + 4);
+    else if (k === L3_ARP) e = p + 28;
+    else return 0;
+    return Math.min(e, this._off + this._len);
+  }
+
   // ---- Parsing ------------------------------------------------------------
   // _moveTo parses the common case; these run the full parsers on demand.
 
@@ -263,7 +280,7 @@ export class Packet {
   private _parseL3Full(): number {
     this._eager = 1;
     const b = this.bytes, len = this._len, start = this._off, end = start + len;
-    let etherType = -1, hasVlan = 0, l3Kind = L3_NONE, l3Off = -1, l3End = 0;
+    let etherType = -1, l3Kind = L3_NONE, l3Off = -1;
     parse: {
       if (len < 14) break parse;
       let et = (b[start + 12] << 8) | b[start + 13];
@@ -271,8 +288,6 @@ export class Packet {
       // Up to two VLAN tags (802.1ad/802.1Q, and the old 0x9100).
       if (et === 0x8100 || et === 0x88a8 || et === 0x9100) {
         if (p + 4 > end) break parse;
-        hasVlan = 1;
-        this._vlan.o = start + 12;
         et = (b[p + 2] << 8) | b[p + 3];
         p += 4;
         if (et === 0x8100 || et === 0x88a8 || et === 0x9100) {
@@ -288,26 +303,24 @@ export class Packet {
         const hl = (vi & 0x0f) << 2;
         const tl = (b[p + 2] << 8) | b[p + 3];
         if ((vi >>> 4) !== 4 || hl < 20 || tl < hl || p + tl > end) break parse;
-        l3Kind = L3_IPV4; l3Off = p; l3End = p + tl;
+        l3Kind = L3_IPV4; l3Off = p;
         this._ip4.o = p;
       } else if (et === 0x86dd) {
         if (p + 40 > end || (b[p] >>> 4) !== 6) break parse;
         const e = p + 40 + ((b[p + 4] << 8) | b[p + 5]);
         if (e > end) break parse; // includes jumbograms (payload length 0): unsupported
-        l3Kind = L3_IPV6; l3Off = p; l3End = e;
+        l3Kind = L3_IPV6; l3Off = p;
         this._ip6.o = p;
       } else if (et === 0x0806) {
         // ARP, Ethernet/IPv4 only: htype 1, ptype 0x0800, hlen 6, plen 4.
         if (p + 28 > end) break parse;
         if (b[p] !== 0 || b[p + 1] !== 1 || b[p + 2] !== 8 || b[p + 3] !== 0 || b[p + 4] !== 6 || b[p + 5] !== 4) break parse;
-        l3Kind = L3_ARP; l3Off = p; l3End = p + 28;
+        l3Kind = L3_ARP; l3Off = p;
         this._arp.o = p;
       }
     }
     this._etherType = etherType;
-    this._hasVlan = hasVlan;
     this._l3Off = l3Off;
-    this._l3End = l3End;
     this._l4Kind = UNPARSED;
     return (this._l3Kind = l3Kind);
   }
@@ -415,28 +428,27 @@ function badPort(k: number, n: number): never {
  * L4_UDP = 2, UNPARSED = -1; kinds.ts).
  */
 function moveToFor(
-  pkt: Packet, dv: DataView, offsets: Uint32Array, lengths: Uint32Array, bytes: Uint8Array, ip4: Ipv4Header,
-): (i: number) => void {
-  return function moveTo(i: number): void {
+  dv: DataView, offsets: Uint32Array, lengths: Uint32Array, bytes: Uint8Array, ip4: Ipv4Header,
+): (this: Packet, i: number) => void {
+  return function moveTo(this: Packet, i: number): void {
     const o = offsets[i], len = lengths[i];
-    pkt.index = i;
-    pkt._off = o;
-    pkt._len = len;
+    this.index = i;
+    this._off = o;
+    this._len = len;
     let k3 = -1, k4 = -1;
-    if (pkt._eager !== 0 && len >= 34 && dv.getUint16(o + 12) === 0x0800) {
+    if (this._eager !== 0 && len >= 34 && dv.getUint16(o + 12) === 0x0800) {
       // Version/IHL .. total length, then flags/fragment .. protocol: two
       // 32-bit loads. Version 4, IHL >= 5, IHL*4 <= total <= frame.
-      const p = o + 14, w0 = dv.getInt32(p), hl = (w0 >>> 22) & 0x3c, e = p + (w0 & 0xffff);
+      // (Shifts, not masks above 0x7fff: those take 10 bytes of bytecode.)
+      const p = o + 14, w0 = dv.getInt32(p), hl = (w0 >>> 22) & 0x3c, e = p + ((w0 << 16) >>> 16);
       if ((w0 >>> 28) === 4 && hl >= 20 && e >= p + hl && e <= o + len) {
         const w1 = dv.getInt32(p + 6), q = p + hl, proto = w1 & 0xff;
         k3 = 1;
-        pkt._l3Off = p;
-        pkt._l3End = e;
-        pkt._hasVlan = 0;
+        this._l3Off = p;
         ip4.o = p; // the view keeps its offset: ip.src then loads nothing more
         // Not a non-first fragment, and a UDP header or a TCP header (with
         // its options) that fits: else the full L4 parser decides, later.
-        if ((w1 & 0x1fff0000) === 0) {
+        if ((w1 << 3) >>> 19 === 0) {
           if (proto === 17) {
             if (q + 8 <= e) k4 = 2;
           } else if (proto === 6 && q + 20 <= e) {
@@ -445,15 +457,15 @@ function moveToFor(
           }
           if (k4 > 0) {
             const ports = dv.getInt32(q);
-            pkt._l4Proto = proto;
-            pkt._l4Off = q;
-            pkt._srcPort = ports >>> 16;
-            pkt._dstPort = ports & 0xffff;
+            this._l4Proto = proto;
+            this._l4Off = q;
+            this._srcPort = ports >>> 16;
+            this._dstPort = (ports << 16) >>> 16;
           }
         }
       }
     }
-    pkt._l3Kind = k3;
-    pkt._l4Kind = k4;
+    this._l3Kind = k3;
+    this._l4Kind = k4;
   };
 }

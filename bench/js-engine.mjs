@@ -5,7 +5,9 @@
 //   node bench/js-engine.mjs [vnf.ts ...] [--seconds S] [--reps R]
 //       rates: R runs of S seconds per VNF, interleaved; prints medians of
 //       Mpps by the wall clock and of Mpps per CPU second used (steadier
-//       when other work shares the CPUs)
+//       when other work shares the CPUs). Engines in one process share the
+//       caches and slow each other down (measured: up to a third): for
+//       figures to report, run one VNF per process, alternating.
 //   node bench/js-engine.mjs vnf.ts --cycles N [--warm W]
 //       a fixed amount of work (W cycles, then N more), for instruction
 //       counts under callgrind: run it at two N and divide the difference in

@@ -282,6 +282,7 @@ export function makeFirewall(cfg: FirewallConfig, opts: AclOptions = {}): VnfDef
       // Allowed packets are counted once per batch (count minus the rest):
       // a Float64Array increment is some 20 instructions.
       let dropped = 0;
+      // An index loop: for-of costs some 6 instructions a packet more.
       for (let i = 0; i < count; i++) {
         const pkt = batch.packet(i);
         const from = pkt.inPort;

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <climits>
 
 namespace vnf {
 namespace {
@@ -74,15 +75,17 @@ class PipeIO : public CoreIO {
     return n;
   }
 
-  // A full ring back to the I/O thread means it is behind: wait for it a
-  // little (this core only), then drop and count.
+  // A full ring back to the I/O thread means it is behind. Under the wait
+  // policy (files, generators) wait for it as long as it takes: it cannot
+  // finish before this core does. Otherwise wait a little, then drop and count.
   void transmit(Lane& lane, const Slot* slots, uint32_t n, uint32_t port) override {
     Slot tagged[256];
     for (uint32_t done = 0; done < n;) {
       const uint32_t k = std::min<uint32_t>(n - done, 256);
       for (uint32_t i = 0; i < k; i++) { tagged[i] = slots[done + i]; tagged[i].port = uint16_t(port); }
       uint32_t sent = 0;
-      for (int tries = 0; sent < k && tries < 1000; tries++) {
+      const int patience = eng_.waitsOnOverflow() ? INT32_MAX : 1000;
+      for (int tries = 0; sent < k && tries < patience; tries++) {
         sent += out_.push(tagged + sent, k - sent);
         if (sent < k) sched_yield();
       }

@@ -23,15 +23,11 @@ void pin(int cpu) {
 Distributor::Distributor(Engine& engine)
     : eng_(engine),
       cfg_(engine.config()),
+      wait_(engine.waitsOnOverflow()),
       portDone_(engine.portCount(), 0),
       in_(cfg_.rxBatch),
       perCore_(cfg_.cores, std::vector<Slot>(cfg_.rxBatch)),
-      out_(cfg_.rxBatch) {
-  using O = EngineConfig::Overflow;
-  bool all = true;
-  for (uint32_t p = 0; p < engine.portCount(); p++) all = all && engine.port(p).canWait();
-  wait_ = cfg_.overflow == O::kWait || (cfg_.overflow == O::kAuto && all);
-}
+      out_(cfg_.rxBatch) {}
 
 void Distributor::start() {
   auto cpu = [&](size_t i) { return i < cfg_.ioCpus.size() ? cfg_.ioCpus[i] : -1; };

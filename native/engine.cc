@@ -34,6 +34,10 @@ Engine::Engine(EngineConfig cfg)
       ports_.back().push_back(openPort(c, *this));
     }
   }
+  using O = EngineConfig::Overflow;
+  bool allCanWait = true;
+  for (auto& instances : ports_) allCanWait = allCanWait && instances[0]->canWait();
+  waitOnOverflow_ = cfg_.overflow == O::kWait || (cfg_.overflow == O::kAuto && allCanWait);
   if (cfg_.dist == Dist::kSw1 || cfg_.dist == Dist::kSw2)
     for (uint32_t k = 0; k < cfg_.cores; k++) {
       toCore_.push_back(std::make_unique<Ring>(cfg_.ringSize));

@@ -81,6 +81,8 @@ class Engine {
   // Distribution rings of core k (sw modes): frames to it, verdicts from it.
   Ring& toCore(uint32_t k) { return *toCore_[k]; }
   Ring& fromCore(uint32_t k) { return *fromCore_[k]; }
+  // Overflow policy, resolved: true when a full ring waits instead of dropping.
+  bool waitsOnOverflow() const { return waitOnOverflow_; }
 
   // Shared run state, read by every lane.
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
@@ -117,6 +119,7 @@ class Engine {
   std::atomic<bool> stopping_{false}, inputDone_{false};
   std::atomic<int64_t> budget_{0};
   std::unique_ptr<Distributor> distributor_;
+  bool waitOnOverflow_ = false;
   bool closed_ = false;
 };
 

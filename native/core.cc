@@ -48,6 +48,7 @@ Core::Core(std::shared_ptr<Engine> engine, uint32_t id, CoreConfig cfg)
   held_.resize(b);
   sentOffsets_.resize(b);
   sentLengths_.resize(b);
+  dropped_.resize(b);
 }
 
 Core::~Core() {
@@ -77,7 +78,7 @@ void Core::retire(bool failed) {
     core[vnf_error_drops] += n;
     return;
   }
-  if (uniformForward(n)) return;
+  if (retireToOnePort(n)) return;
   // Kept frames are compacted in place into runs bound for one port; a run
   // goes to the driver when the port changes or it reaches txBatch.
   // Locals, not members: byte stores elsewhere would force reloads.
@@ -113,17 +114,39 @@ void Core::retire(bool failed) {
   if (w > runStart) io_->transmit(lane_, held + runStart, w - runStart, runPort);
 }
 
-// The common case, a whole batch sent unchanged out of one port (a wire, a
-// firewall letting everything through): checked with a few vector compares,
-// then handed to the driver with no per-packet work.
-bool Core::uniformForward(uint32_t n) {
-  const uint8_t v = verdicts_[0];
-  if (v == 0 || v > eng_.portCount()) return false;
-  uint32_t same = 0;
-  for (uint32_t i = 0; i < n; i++) same += verdicts_[i] == v;
-  if (same != n || memcmp(offsets_, sentOffsets_.data(), n * 4) != 0 || memcmp(lengths_, sentLengths_.data(), n * 4) != 0)
+// The common cases: every frame unchanged, and each either dropped or sent
+// out of one port (a wire; a firewall). Checked with a few vector passes over
+// the verdicts, then a branch-free compaction: no per-packet decision.
+bool Core::retireToOnePort(uint32_t n) {
+  const uint8_t* const verdicts = verdicts_;
+  // Byte-wide accumulators, so the compiler checks 16 verdicts at a time.
+  uint8_t v = 0, other = 0, drops = 0;
+  for (uint32_t i = 0; i < n; i++) v = std::max(v, verdicts[i]);
+  if (v > eng_.portCount()) return false;
+  for (uint32_t i = 0; i < n; i++) {
+    other |= (verdicts[i] != 0) & (verdicts[i] != v);
+    drops |= verdicts[i] == 0;
+  }
+  if (other) return false;
+  if (memcmp(offsets_, sentOffsets_.data(), n * 4) != 0 || memcmp(lengths_, sentLengths_.data(), n * 4) != 0)
     return false;
-  for (uint32_t i = 0; i < n; i += cfg_.txBatch) io_->transmit(lane_, held_.data() + i, std::min(cfg_.txBatch, n - i), v - 1u);
+  Slot* const held = held_.data();
+  if (drops) {
+    uint32_t* const dropped = dropped_.data();
+    uint32_t w = 0, d = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      const Slot s = held[i];
+      const uint32_t keep = verdicts[i] != 0;
+      held[w] = s;
+      dropped[d] = s.buf;
+      w += keep;
+      d += keep ^ 1;
+    }
+    cache_.freeBufs(dropped, d);
+    lane_.counters.core[vnf_drops] += d;
+    n = w;
+  }
+  for (uint32_t i = 0; i < n; i += cfg_.txBatch) io_->transmit(lane_, held + i, std::min(cfg_.txBatch, n - i), v - 1u);
   return true;
 }
 

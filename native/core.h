@@ -64,7 +64,7 @@ class Core {
 
  private:
   void retire(bool failed);
-  bool uniformForward(uint32_t n);
+  bool retireToOnePort(uint32_t n);
   uint32_t gather();
 
   std::shared_ptr<Engine> engine_;
@@ -87,6 +87,7 @@ class Core {
   std::vector<Slot> held_;     // slot of each batch entry, native-only
   uint32_t held_n_ = 0;
   std::vector<uint32_t> sentOffsets_, sentLengths_;  // the batch as handed to JS
+  std::vector<uint32_t> dropped_;  // buffers of dropped frames, freed together
 };
 
 double monotonicMs();

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <mutex>
 #include <vector>
 
@@ -68,7 +69,8 @@ class PoolCache {
     while (got < n) {
       if (n_ == 0 && (n_ = pool_.take(stash_, kSize / 2)) == 0) break;
       const uint32_t k = std::min(n - got, n_);
-      for (uint32_t i = 0; i < k; i++) out[got + i] = stash_[n_ - 1 - i];
+      const uint32_t* top = stash_ + n_ - k;   // the k on top, taken from the top down
+      for (uint32_t i = 0; i < k; i++) out[got + i] = top[k - 1 - i];
       n_ -= k;
       got += k;
     }
@@ -78,19 +80,34 @@ class PoolCache {
   template <typename SlotT>
   void freeSlots(const SlotT* slots, uint32_t n) {
     for (uint32_t done = 0; done < n;) {
-      if (n_ == kSize) { pool_.give(stash_ + kSize / 2, kSize / 2); n_ = kSize / 2; }
-      const uint32_t k = std::min(n - done, kSize - n_);
-      for (uint32_t i = 0; i < k; i++) stash_[n_ + i] = slots[done + i].buf;
+      const uint32_t k = room(n - done);
+      uint32_t* const to = stash_ + n_;   // a local: the stores below cannot move it
+      for (uint32_t i = 0; i < k; i++) to[i] = slots[done + i].buf;
+      n_ += k;
+      done += k;
+    }
+  }
+  void freeBufs(const uint32_t* bufs, uint32_t n) {
+    for (uint32_t done = 0; done < n;) {
+      const uint32_t k = room(n - done);
+      memcpy(stash_ + n_, bufs + done, k * 4);
       n_ += k;
       done += k;
     }
   }
   void free(uint32_t buf) {
-    if (n_ == kSize) { pool_.give(stash_ + kSize / 2, kSize / 2); n_ = kSize / 2; }
+    if (n_ == kSize) spill();
     stash_[n_++] = buf;
   }
 
  private:
+  // Room for up to `want` more, spilling half the stash when it is full.
+  uint32_t room(uint32_t want) {
+    if (n_ == kSize) spill();
+    return std::min(want, kSize - n_);
+  }
+  void spill() { pool_.give(stash_ + kSize / 2, kSize / 2); n_ = kSize / 2; }
+
   Pool& pool_;
   uint32_t n_ = 0;
   uint32_t stash_[kSize];

@@ -1,6 +1,10 @@
 // The command line as a user meets it: help, one-line errors, exit codes,
 // and the counters that say where every packet went.
 import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { frame, readPcap, writePcap } from "./helpers/pcap";
 import { vnfrun, vnfrunJson } from "./helpers/tools";
 
 const dropsTotal = (s: any) => Object.values(s.drops as Record<string, number>).reduce((a, b) => a + b, 0);
@@ -95,5 +99,24 @@ describe("vnfrun CLI", () => {
     expect(s.drops.bad_bounds).toBe(1000);
     expect(s.drops.vnf_drops).toBe(1000);
     expect(s.ports[1].tx_packets).toBe(1000);
+  });
+
+  it("drops mixed with sends, and batches dropped whole: the kept frames leave in order, the drops counted", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vnfrun-drops-"));
+    try {
+      const frames = Array.from({ length: 2000 }, (_, i) =>
+        frame({ src: [10, 0, 0, 1], dst: [10, 0, 0, 2], sport: 1000 + (i % 50), dport: 53, proto: 17 }, i));
+      writePcap(join(dir, "in.pcap"), frames);
+      const s = vnfrunJson(["test/fixtures/drops-by-seq.ts", "--port", `in=pcap:${join(dir, "in.pcap")}`,
+        "--port", `out=pcap:${join(dir, "out.pcap")}`, "--rx-batch", "32", "--tx-batch", "8"]);
+      const want = frames.filter((_, i) => i % 3 !== 0 && (i < 600 || i >= 900));
+      const got = readPcap(join(dir, "out.pcap"));
+      expect(got.length).toBe(want.length);
+      got.forEach((f, i) => expect(Buffer.from(f).equals(Buffer.from(want[i]))).toBe(true));
+      expect(s.drops.vnf_drops).toBe(frames.length - want.length);
+      expect(s.ports[1].tx_packets).toBe(want.length);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

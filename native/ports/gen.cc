@@ -68,9 +68,12 @@ class GenPort : public Port {
       // Every flow's frame is ready-made: one fixed-size copy per frame.
       const uint32_t len = frameLen_, headroom = headroom_, flows = uint32_t(mine_.size());
       const uint8_t* frames = frames_.data();
+      // Locals: byte stores may alias any member, which would force reloads.
+      uint8_t* const base = pool.base() + headroom;
+      const size_t stride = pool.stride();
       uint32_t at = at_;
       for (uint32_t i = 0; i < n; i++) {
-        memcpy(pool.data(bufs[i]) + headroom, frames + size_t(at) * kFrameStride, kFrameStride);
+        memcpy(base + bufs[i] * stride, frames + size_t(at) * kFrameStride, kFrameStride);
         slots[i] = Slot{bufs[i], uint16_t(headroom), uint16_t(len), 0, 0, 0};
         if (++at == flows) at = 0;
       }

@@ -68,7 +68,8 @@ void Core::drain() {
 
 void Core::retire(bool failed) {
   const uint32_t n = held_n_, ports = eng_.portCount();
-  const uint32_t bufSize = eng_.pool().bufSize(), stride = eng_.pool().stride();
+  const Pool& pool = eng_.pool();
+  const uint32_t stride = pool.stride();
   held_n_ = 0;
   if (n == 0) return;
   uint64_t* core = lane_.counters.core;
@@ -99,7 +100,12 @@ void Core::retire(bool failed) {
       // The VNF moved or resized the frame (push/pop headers): it must stay
       // inside its own buffer.
       const uint32_t off = offsets[i] - start, len = lengths[i];
-      if (offsets[i] < start || len == 0 || uint64_t(off) + len > bufSize) { cache_.free(s.buf); core[bad_bounds]++; continue; }
+      // (A slot's offset and length are 16-bit; large buffers are bigger.)
+      if (offsets[i] < start || len == 0 || uint64_t(off) + len > pool.capacity(s.buf) || (off | len) > 0xffff) {
+        cache_.free(s.buf);
+        core[bad_bounds]++;
+        continue;
+      }
       s.off = uint16_t(off);
       s.len = uint16_t(len);
     }

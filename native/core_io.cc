@@ -1,5 +1,7 @@
 #include "core_io.h"
 
+#include "transmit.h"
+
 #include <poll.h>
 #include <sched.h>
 #include <time.h>
@@ -39,7 +41,7 @@ class DirectIO : public CoreIO {
   }
 
   void transmit(Lane& lane, const Slot* slots, uint32_t n, uint32_t port) override {
-    eng_.port(port, queue_).transmit(lane, slots, n);
+    transmitTo(eng_.port(port, queue_), lane, slots, n, uint16_t(eng_.config().headroom));
   }
 
   void idle(uint32_t us) override {

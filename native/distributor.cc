@@ -1,5 +1,7 @@
 #include "distributor.h"
 
+#include "transmit.h"
+
 #include <pthread.h>
 #include <sched.h>
 #include <time.h>
@@ -103,7 +105,7 @@ bool Distributor::txStep(Lane& lane) {
       const uint32_t port = out_[i].port;
       uint32_t j = i + 1;
       while (j < n && out_[j].port == port && j - i < cfg_.txBatch) j++;
-      eng_.port(port).transmit(lane, out_.data() + i, j - i);
+      transmitTo(eng_.port(port), lane, out_.data() + i, j - i, uint16_t(cfg_.headroom));
       i = j;
     }
   }

@@ -13,9 +13,17 @@ uint32_t EngineConfig::poolStride() const {
   return 0;  // the pool's default
 }
 
+uint32_t EngineConfig::poolLarge() const {
+  for (const auto& p : ports) {
+    auto v = p.options.find("vnet");
+    if (v != p.options.end() && v->second == "1") return kLargeBuffers;
+  }
+  return 0;
+}
+
 Engine::Engine(EngineConfig cfg)
     : cfg_(std::move(cfg)),
-      pool_(cfg_.buffers, cfg_.bufSize, cfg_.poolStride()),
+      pool_(cfg_.buffers, cfg_.bufSize, cfg_.poolStride(), cfg_.poolLarge()),
       counters_(cfg_.lanes(), uint32_t(cfg_.ports.size())),
       rss_(cfg_.rssKey.data(), cfg_.cores) {
   if (!isPowerOfTwo(cfg_.ringSize)) throw std::runtime_error("ring size must be a power of two");

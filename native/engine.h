@@ -47,6 +47,10 @@ struct EngineConfig {
   std::vector<PortConfig> ports;
 
   uint32_t poolStride() const;
+  // Large buffers for whole GSO super-frames: some when a port speaks the
+  // virtio-net header (vnet), else none.
+  static constexpr uint32_t kLargeBuffers = 256;
+  uint32_t poolLarge() const;
 
   // Counter lanes: the cores, then the I/O rx and tx threads, then the host.
   uint32_t lanes() const { return cores + 3; }

@@ -7,8 +7,9 @@
 
 namespace vnf {
 
-Pool::Pool(uint32_t count, uint32_t bufSize, uint32_t stride)
-    : count_(count), bufSize_(bufSize), stride_(stride ? stride : bufSize + 64) {
+Pool::Pool(uint32_t count, uint32_t bufSize, uint32_t stride, uint32_t large)
+    : count_(count), bufSize_(bufSize), stride_(stride ? stride : bufSize + 64), large_(large) {
+  largeSpan_ = (kLargeBytes + stride_ - 1) / stride_;
   if (stride_ < bufSize) throw std::runtime_error("buffer stride must be at least the buffer size");
   void* p = mmap(nullptr, bytes(), PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
@@ -20,6 +21,8 @@ Pool::Pool(uint32_t count, uint32_t bufSize, uint32_t stride)
   free_.reserve(count);
   // Lowest indices on top so a lightly loaded engine touches few pages.
   for (uint32_t i = count; i-- > 0;) free_.push_back(i);
+  freeLarge_.reserve(large);
+  for (uint32_t i = large; i-- > 0;) freeLarge_.push_back(count + i * largeSpan_);
 }
 
 Pool::~Pool() { munmap(base_, bytes()); }
@@ -33,7 +36,15 @@ uint32_t Pool::take(uint32_t* out, uint32_t n) {
 
 void Pool::give(const uint32_t* in, uint32_t n) {
   std::lock_guard<std::mutex> g(lock_);
-  free_.insert(free_.end(), in, in + n);
+  for (uint32_t i = 0; i < n; i++) (in[i] >= count_ ? freeLarge_ : free_).push_back(in[i]);
+}
+
+bool Pool::takeLarge(uint32_t& buf) {
+  std::lock_guard<std::mutex> g(lock_);
+  if (freeLarge_.empty()) return false;
+  buf = freeLarge_.back();
+  freeLarge_.pop_back();
+  return true;
 }
 
 uint32_t Pool::available() {

@@ -8,6 +8,12 @@
 // at stride 2112 against 2.8 ns at 2048). AF_XDP zero copy needs buffers
 // that never straddle a page, so an engine with xdp ports uses stride 2048.
 //
+// Large buffers (optional) hold whole GSO super-frames (up to 64 KiB, see
+// ports/vnet.h). They sit after the small ones, each spanning several small
+// strides, and are named by the index of the first: data() is one formula for
+// both. They have their own free list; PoolCache hands out small buffers only
+// and routes large ones back to that list when they are freed.
+//
 // Threads never share a free list directly: each owns a PoolCache and trades
 // with the shared stack in bulk (the DPDK mempool cache idea), so the hot path
 // takes no lock.
@@ -23,8 +29,12 @@ namespace vnf {
 
 class Pool {
  public:
-  // stride 0: bufSize plus a cache line.
-  Pool(uint32_t count, uint32_t bufSize, uint32_t stride = 0);
+  // What a large buffer holds: the biggest IPv4/IPv6 GSO frame (65535 bytes
+  // of IP and an Ethernet header, VLAN included) after any headroom.
+  static constexpr uint32_t kLargeBytes = 65536 + 1024;
+
+  // stride 0: bufSize plus a cache line. `large`: how many large buffers.
+  Pool(uint32_t count, uint32_t bufSize, uint32_t stride = 0, uint32_t large = 0);
   ~Pool();
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
@@ -33,26 +43,35 @@ class Pool {
   uint32_t bufSize() const { return bufSize_; }
   uint32_t stride() const { return stride_; }
   uint32_t count() const { return count_; }
-  size_t bytes() const { return size_t(count_) * stride_; }
+  size_t bytes() const { return (size_t(count_) + size_t(large_) * largeSpan_) * stride_; }
   uint8_t* data(uint32_t buf) const { return base_ + size_t(buf) * stride_; }
+  // Large buffers: how many, and whether buf is one. Every buffer index
+  // below largeFirst() is small.
+  uint32_t largeCount() const { return large_; }
+  uint32_t largeFirst() const { return count_; }
+  bool isLarge(uint32_t buf) const { return buf >= count_; }
+  // Bytes buffer `buf` holds.
+  uint32_t capacity(uint32_t buf) const { return isLarge(buf) ? largeSpan_ * stride_ : bufSize_; }
 
   // Bulk trades with the shared stack; return how many moved.
   uint32_t take(uint32_t* out, uint32_t n);
   void give(const uint32_t* in, uint32_t n);
   uint32_t available();
+  // One large buffer; false when none is free.
+  bool takeLarge(uint32_t& buf);
 
  private:
   uint8_t* base_;
-  uint32_t count_, bufSize_, stride_;
+  uint32_t count_, bufSize_, stride_, large_, largeSpan_;
   std::mutex lock_;
-  std::vector<uint32_t> free_;
+  std::vector<uint32_t> free_, freeLarge_;
 };
 
 // A thread's private stash of free buffers.
 class PoolCache {
  public:
   static constexpr uint32_t kSize = 512;
-  explicit PoolCache(Pool& pool) : pool_(pool) {}
+  explicit PoolCache(Pool& pool) : pool_(pool), largeFirst_(pool.largeFirst()) {}
   ~PoolCache() { pool_.give(stash_, n_); }
 
   Pool& pool() const { return pool_; }
@@ -63,6 +82,8 @@ class PoolCache {
     buf = stash_[--n_];
     return true;
   }
+  // A large buffer (for a GSO super-frame); false when none is free.
+  bool allocLarge(uint32_t& buf) { return pool_.takeLarge(buf); }
   // Up to n buffers at once; returns how many (fewer only when the pool is empty).
   uint32_t allocBulk(uint32_t* out, uint32_t n) {
     uint32_t got = 0;
@@ -82,20 +103,29 @@ class PoolCache {
     for (uint32_t done = 0; done < n;) {
       const uint32_t k = room(n - done);
       uint32_t* const to = stash_ + n_;   // a local: the stores below cannot move it
-      for (uint32_t i = 0; i < k; i++) to[i] = slots[done + i].buf;
+      uint32_t top = 0;
+      for (uint32_t i = 0; i < k; i++) {
+        to[i] = slots[done + i].buf;
+        top = std::max(top, to[i]);
+      }
       n_ += k;
       done += k;
+      if (top >= largeFirst_) sendLargeBack(k);
     }
   }
   void freeBufs(const uint32_t* bufs, uint32_t n) {
     for (uint32_t done = 0; done < n;) {
       const uint32_t k = room(n - done);
       memcpy(stash_ + n_, bufs + done, k * 4);
+      uint32_t top = 0;
+      for (uint32_t i = 0; i < k; i++) top = std::max(top, bufs[done + i]);
       n_ += k;
       done += k;
+      if (top >= largeFirst_) sendLargeBack(k);
     }
   }
   void free(uint32_t buf) {
+    if (buf >= largeFirst_) return pool_.give(&buf, 1);
     if (n_ == kSize) spill();
     stash_[n_++] = buf;
   }
@@ -107,8 +137,18 @@ class PoolCache {
     return std::min(want, kSize - n_);
   }
   void spill() { pool_.give(stash_ + kSize / 2, kSize / 2); n_ = kSize / 2; }
+  // The last k stashed include large buffers: they go back to their own list.
+  void sendLargeBack(uint32_t k) {
+    uint32_t w = n_ - k;
+    for (uint32_t i = n_ - k; i < n_; i++) {
+      if (stash_[i] >= largeFirst_) pool_.give(&stash_[i], 1);
+      else stash_[w++] = stash_[i];
+    }
+    n_ = w;
+  }
 
   Pool& pool_;
+  const uint32_t largeFirst_;
   uint32_t n_ = 0;
   uint32_t stash_[kSize];
 };

@@ -61,6 +61,11 @@ class Port {
   // the device takes in one go (the seed's MAX_BATCH_SEND).
   virtual void transmit(Lane& lane, const Slot* slots, uint32_t n) = 0;
 
+  // Whether transmit() takes GSO super-frames whole (vnet.h: slots with
+  // kSlotGso, up to 64 KiB). The engine cuts them into wire-size frames
+  // before handing them to a port that does not (transmit.h).
+  virtual bool takesGso() const { return false; }
+
   // Whether frames from this port may wait when a core falls behind (files,
   // generators) rather than be dropped (live devices, whose senders do not
   // wait). Decides the distributor's overflow policy in `auto`.

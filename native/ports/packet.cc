@@ -134,6 +134,12 @@ class PacketPort : public Port {
     uint32_t queued = 0, i = 0;
     for (; i < n; i++) {
       const Slot& s = slots[i];
+      if (s.flags & vnet::kSlotGso) {  // a super-frame that crossed whole
+        if (queued) kick();
+        queued = 0;
+        sendWhole(c, s, pool.data(s.buf));
+        continue;
+      }
       if (gsoFd_ >= 0) {
         const uint32_t k = merger_.run(slots + i, n - i, pool);
         if (k > 1) {
@@ -183,6 +189,8 @@ class PacketPort : public Port {
     reclaim(c);
   }
 
+  bool takesGso() const override { return vnet_; }
+
   int pollFd() const override { return fd_; }
 
   void close() override {
@@ -203,7 +211,7 @@ class PacketPort : public Port {
                     std::to_string(kRxBlockSize >> 10) + " KiB blocks, tx " + std::to_string(kTxFrames) + " frames";
     if (bypass_) s += ", qdisc bypass";
     if (promisc_) s += ", promiscuous";
-    if (vnet_) s += ", vnet header: checksum offload kept, GSO split on receive and rebuilt on transmit";
+    if (vnet_) s += ", vnet header: checksum offload kept, GSO super-frames whole (split on receive when no large buffer is free)";
     if (fanout_) s += ", fanout group " + std::to_string(fanoutId_) + " member " + std::to_string(queue_) + "/" + std::to_string(queues_);
     s += ")";
     rxNote_.append(s);
@@ -352,6 +360,16 @@ class PacketPort : public Port {
       rxNote_.set(std::to_string(h->tp_len) + "-byte frame dropped: longer than the ring's frames");
       return 0;
     }
+    if (vnet_ && vh.gso_type != vnet::VIRTIO_NET_HDR_GSO_NONE && segNext_ == 0 && !tagged) {
+      // Whole, into a large buffer, when one is free.
+      uint32_t buf;
+      if (headroom_ + caplen <= 0xffff && lane.cache.allocLarge(buf)) {
+        uint8_t* b = pool.data(buf);
+        std::memcpy(b + headroom_, frame, caplen);
+        out[0] = Slot{buf, uint16_t(headroom_), uint16_t(caplen), 0, uint16_t(index_), vnet::keep(b, vh, uint16_t(headroom_))};
+        return 1;
+      }
+    }
     if (vnet_ && vh.gso_type != vnet::VIRTIO_NET_HDR_GSO_NONE && !tagged) {
       if (segNext_ == 0 && !seg_.start(frame, caplen, vh, maxFrame_)) {
         c[rx_malformed]++;
@@ -393,6 +411,18 @@ class PacketPort : public Port {
     return 1;
   }
 
+  // A super-frame received whole, by sendmsg on the second socket (the tx
+  // ring's frames are too small for it) with its GSO header.
+  void sendWhole(uint64_t* c, const Slot& s, uint8_t* buf) {
+    vnet::virtio_net_hdr vh;
+    if (!vnet::headerFor(s, buf, vh)) {
+      c[tx_errors]++;
+      return;
+    }
+    iovec iov[2] = {{&vh, sizeof vh}, {buf + s.off, s.len}};
+    sendIov(c, iov, 2, buf + s.off, 1, s.len);
+  }
+
   // One super-frame from k segments (see vnet::Merger), by sendmsg on the
   // second socket: the tx ring's frames are too small for it.
   void sendMerged(uint64_t* c, const Slot* s, uint32_t k) {
@@ -407,15 +437,21 @@ class PacketPort : public Port {
       iov[2 + j] = {const_cast<uint8_t*>(merger_.payload(j)), merger_.payloadLen(j)};
       bytes += s[j].len;
     }
+    sendIov(c, iov, 2 + k, hdrs, k, bytes);
+  }
+
+  // sendmsg on the second socket; `frame` starts with the Ethernet header,
+  // the frame stands for `k` frames (segments) and `bytes` bytes.
+  void sendIov(uint64_t* c, iovec* iov, size_t iovlen, const uint8_t* frame, uint32_t k, uint64_t bytes) {
     sockaddr_ll to{};
     to.sll_family = AF_PACKET;
     to.sll_ifindex = int(ifindex_);
-    std::memcpy(&to.sll_protocol, hdrs + 12, 2);  // the Ethernet type, already big-endian
+    std::memcpy(&to.sll_protocol, frame + 12, 2);  // the Ethernet type, already big-endian
     msghdr msg{};
     msg.msg_name = &to;
     msg.msg_namelen = sizeof to;
     msg.msg_iov = iov;
-    msg.msg_iovlen = 2 + k;
+    msg.msg_iovlen = iovlen;
     if (::sendmsg(gsoFd_, &msg, MSG_DONTWAIT) >= 0) {
       c[tx_packets] += k;
       c[tx_bytes] += bytes;
@@ -423,7 +459,7 @@ class PacketPort : public Port {
       c[tx_ring_full] += k;
     } else {
       c[tx_errors] += k;
-      txNote_.set("sending a " + std::to_string(k) + "-segment super-frame on " + ifname_ + " failed: " + errnoText());
+      txNote_.set("sending a " + std::to_string(bytes) + "-byte super-frame on " + ifname_ + " failed: " + errnoText());
     }
   }
 

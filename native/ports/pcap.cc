@@ -230,6 +230,8 @@ class PcapWritePort : public Port {
 
   int receive(Lane&, Slot*, uint32_t) override { return kExhausted; }
   bool canWait() const override { return true; }
+  // Super-frames are written whole, as tcpdump shows frames GRO merged.
+  bool takesGso() const override { return true; }
 
   void transmit(Lane& lane, const Slot* slots, uint32_t n) override {
     uint64_t* c = lane.counters.port(index());
@@ -240,7 +242,7 @@ class PcapWritePort : public Port {
     uint32_t sec = uint32_t(ts.tv_sec), usec = uint32_t(ts.tv_nsec / 1000);
     for (uint32_t i = 0; i < n; i++) {
       const Slot& s = slots[i];
-      if (fd_ < 0 || uint32_t(s.off) + s.len > pool.bufSize()) {
+      if (fd_ < 0 || uint32_t(s.off) + s.len > pool.capacity(s.buf)) {
         lane.cache.free(s.buf);
         c[tx_errors]++;
         continue;
@@ -340,6 +342,7 @@ class PcapSharedWritePort : public Port {
     primary_.transmit(lane, slots, n);
   }
   bool canWait() const override { return true; }
+  bool takesGso() const override { return primary_.takesGso(); }
   std::string describe() const override { return primary_.describe(); }
 
  private:
@@ -357,6 +360,7 @@ class LockedPort : public Port {
   }
   void close() override { inner_->close(); }
   bool canWait() const override { return true; }
+  bool takesGso() const override { return inner_->takesGso(); }
   std::string describe() const override { return inner_->describe(); }
   Port& inner() { return *inner_; }
   std::mutex& lock() { return lock_; }

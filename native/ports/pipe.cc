@@ -40,6 +40,7 @@ class PipePort : public Port {
 
   int receive(Lane& lane, Slot* slots, uint32_t max) override { return pipe_.receive(lane, slots, max, index_); }
   void transmit(Lane& lane, const Slot* slots, uint32_t n) override { pipe_.transmit(lane, slots, n, index_); }
+  bool takesGso() const override { return true; }  // slots cross whole, to this engine's other end
   void close() override { pipe_.close(); }
   std::string describe() const override { return "pipe " + pipeName_ + " end " + std::to_string(pipe_.end()); }
 

@@ -20,6 +20,7 @@ class SinkPort : public Port {
   }
 
   bool canWait() const override { return true; }
+  bool takesGso() const override { return true; }
 
   std::string describe() const override { return "sink"; }
 };

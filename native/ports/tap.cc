@@ -49,7 +49,7 @@ std::string errnoText() { return std::strerror(errno); }
 
 class TapPort : public Port {
  public:
-  TapPort(const PortConfig& cfg, Pool& pool) : Port(cfg), headroom_(cfg.headroom) {
+  TapPort(const PortConfig& cfg, Pool& pool) : Port(cfg), headroom_(cfg.headroom), pool_(pool) {
     ifname_ = optionStr(cfg.options, "ifname", "");
     vnet_ = optionStr(cfg.options, "vnet", "0") == "1";
     queue_ = cfg.queue;
@@ -99,9 +99,13 @@ class TapPort : public Port {
         break;
       }
       uint8_t* b = pool.data(buf);
-      // With TSO a super-frame overflows the buffer into big_, after the
-      // room its head will take when it is put back together there.
-      iovec iov[3] = {{b, hdr}, {b + headroom_, maxFrame_}, {big_.data() + maxFrame_, big_.size() - maxFrame_}};
+      // With TSO a super-frame overflows the buffer into a large buffer kept
+      // ready (armed_), after the room its head will take when it is moved
+      // there; without one free, into big_, to be split.
+      if (tso_ && armed_ == kNone && !lane.cache.allocLarge(armed_)) armed_ = kNone;
+      uint8_t* tail = armed_ != kNone ? pool.data(armed_) + headroom_ : big_.data();
+      const uint32_t tailRoom = armed_ != kNone ? std::min(0xffffu, pool.capacity(armed_) - headroom_) : uint32_t(big_.size());
+      iovec iov[3] = {{b, hdr}, {b + headroom_, maxFrame_}, {tail + maxFrame_, tailRoom - maxFrame_}};
       const ssize_t r = vnet_ ? ::readv(fd_, iov, tso_ ? 3 : 2) : ::readv(fd_, iov + 1, 1);
       if (r < 0) {
         lane.cache.free(buf);
@@ -109,7 +113,7 @@ class TapPort : public Port {
         break;
       }
       const uint32_t len = uint32_t(r) - (uint32_t(r) >= hdr ? hdr : uint32_t(r));
-      const uint32_t fits = tso_ ? uint32_t(big_.size()) : maxFrame_;
+      const uint32_t fits = tso_ ? tailRoom : maxFrame_;
       if (uint32_t(r) < hdr || len < kMinFrame || len >= fits) {
         lane.cache.free(buf);
         c[rx_malformed]++;
@@ -120,6 +124,17 @@ class TapPort : public Port {
       if (vnet_) {
         vnet::virtio_net_hdr vh;
         std::memcpy(&vh, b, sizeof vh);
+        if (armed_ != kNone && (vh.gso_type != vnet::VIRTIO_NET_HDR_GSO_NONE || len > maxFrame_)) {
+          // A super-frame, whole: its head joins its tail in the large buffer.
+          uint8_t* big = pool.data(armed_);
+          std::memcpy(big + headroom_, b + headroom_, std::min(len, maxFrame_));
+          lane.cache.free(buf);
+          const uint16_t f = vh.gso_type != vnet::VIRTIO_NET_HDR_GSO_NONE ? vnet::keep(big, vh, uint16_t(headroom_)) : 0;
+          slots[n++] = Slot{armed_, uint16_t(headroom_), uint16_t(len), 0, uint16_t(index_), f};
+          armed_ = kNone;
+          bytes += len;
+          continue;
+        }
         if (vh.gso_type != vnet::VIRTIO_NET_HDR_GSO_NONE || len > maxFrame_) {
           std::memcpy(big_.data(), b + headroom_, std::min(len, maxFrame_));
           lane.cache.free(buf);
@@ -164,7 +179,8 @@ class TapPort : public Port {
           len += slots[i + j].len;
         }
       } else {
-        if (s.len < kMinFrame || s.len > txMaxFrame_ || uint32_t(s.off) + s.len > pool.bufSize()) {
+        const bool whole = (s.flags & vnet::kSlotGso) != 0;  // a super-frame that crossed whole
+        if (s.len < kMinFrame || (s.len > txMaxFrame_ && !whole) || uint32_t(s.off) + s.len > pool.capacity(s.buf)) {
           c[tx_errors]++;
           txNote_.set(std::to_string(s.len) + "-byte frame refused: " + ifname_ + " takes " + std::to_string(kMinFrame) + ".." +
                       std::to_string(txMaxFrame_) + " bytes");
@@ -197,6 +213,8 @@ class TapPort : public Port {
     lane.cache.freeSlots(slots, n);
   }
 
+  bool takesGso() const override { return vnet_; }
+
   int pollFd() const override { return fd_; }
 
   void close() override {
@@ -206,12 +224,14 @@ class TapPort : public Port {
     ::close(fd_);
     fd_ = -1;
     if (raised_) setUp(false);
+    if (armed_ != kNone) pool_.give(&armed_, 1);
+    armed_ = kNone;
   }
 
   std::string describe() const override {
     std::string s = "tap " + ifname_ + " (" + (created_ ? "created, removed at exit" : "existing device");
     if (queues_ > 1) s += ", queue " + std::to_string(queue_) + "/" + std::to_string(queues_);
-    if (vnet_) s += tso_ ? ", vnet header: checksum offload kept, TSO split on receive and rebuilt on transmit" : ", vnet header: checksum offload kept";
+    if (vnet_) s += tso_ ? ", vnet header: checksum offload kept, TSO super-frames whole (split on receive when no large buffer is free)" : ", vnet header: checksum offload kept";
     s += tso_ ? "; one read()/write() per frame or super-frame: TAP has no batch interface)"
               : "; one read()/write() per frame: TAP has no batch interface)";
     rxNote_.append(s);
@@ -329,8 +349,11 @@ class TapPort : public Port {
   uint32_t queue_ = 0, queues_ = 1;
   bool vnet_ = false, created_ = false, raised_ = false, tso_ = false;
   int fd_ = -1;
+  Pool& pool_;
   // rx: a super-frame read whole (TSO), and how far splitting it has got.
   std::vector<uint8_t> big_;
+  static constexpr uint32_t kNone = UINT32_MAX;
+  uint32_t armed_ = kNone;   // a large buffer ready for the next super-frame
   vnet::Segmenter seg_;
   uint32_t segNext_ = 0;
   // tx: segments put back together.

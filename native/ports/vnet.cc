@@ -110,6 +110,12 @@ bool headerFor(const Slot& s, const uint8_t* buf, virtio_net_hdr& out) {
   out.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
   out.csum_start = uint16_t(start);
   out.csum_offset = m->hdr.csum_offset;
+  if (s.flags & kSlotGso) {
+    const int32_t hdrLen = int32_t(m->hdr.hdr_len) + int32_t(m->off) - int32_t(s.off);
+    out.gso_type = m->hdr.gso_type;
+    out.gso_size = m->hdr.gso_size;
+    out.hdr_len = uint16_t(std::clamp<int32_t>(hdrLen, 0, s.len));
+  }
   return true;
 }
 
@@ -230,7 +236,7 @@ constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08, kUrg = 0x2
 // layers are, and how much payload it carries.
 bool tcpSegment(const Slot& s, const uint8_t* buf, Layers& l, uint32_t& hl, uint32_t& payload) {
   virtio_net_hdr h;
-  if (!(s.flags & kSlotMeta) || !headerFor(s, buf, h) || !(h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || h.csum_offset != 16) return false;
+  if ((s.flags & kSlotGso) || !(s.flags & kSlotMeta) || !headerFor(s, buf, h) || !(h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || h.csum_offset != 16) return false;
   const uint8_t* f = buf + s.off;
   if (!parse(f, s.len, l) || l.proto != kTcp || l.l4 != h.csum_start || l.l4len < 20) return false;
   const uint32_t thl = (f[l.l4 + 12] >> 4) * 4u;

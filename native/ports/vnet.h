@@ -10,9 +10,12 @@
 //     A vnet output passes NEEDS_CSUM on, so the kernel (or the next VM)
 //     finishes the checksum; any other output must finish it itself
 //     (finishChecksum) before the frame leaves.
-//   - GSO super-frames do NOT cross whole: a buffer holds one frame of at most
-//     bufSize - headroom bytes. The receiving driver splits TCP and UDP-L4 GSO
-//     frames into wire-sized frames (segment()), each with NEEDS_CSUM.
+//   - GSO super-frames cross whole when the pool has large buffers (an engine
+//     with a vnet port has): the Meta then also keeps gso_type, gso_size and
+//     hdr_len, and the slot has kSlotGso. A vnet output passes the super-frame
+//     on in one send; the engine cuts it into wire-size frames (Segmenter)
+//     for any output that cannot take it (transmit.h). With no large buffer
+//     free, the receiving driver splits it on arrival instead.
 //
 // The Meta remembers the frame offset it was written for, so a VNF that pushes
 // or pops a header in front (a VLAN tag) still gets csum_start right. A VNF
@@ -43,8 +46,10 @@ constexpr uint8_t VIRTIO_NET_HDR_F_NEEDS_CSUM = 1, VIRTIO_NET_HDR_F_DATA_VALID =
 constexpr uint8_t VIRTIO_NET_HDR_GSO_NONE = 0, VIRTIO_NET_HDR_GSO_TCPV4 = 1, VIRTIO_NET_HDR_GSO_UDP = 3,
                   VIRTIO_NET_HDR_GSO_TCPV6 = 4, VIRTIO_NET_HDR_GSO_UDP_L4 = 5, VIRTIO_NET_HDR_GSO_ECN = 0x80;
 
-// slot.flags bit: the buffer starts with a Meta describing this frame.
+// slot.flags bits: the buffer starts with a Meta describing this frame; the
+// Meta describes a GSO super-frame (always with kSlotMeta).
 constexpr uint16_t kSlotMeta = 1u << 0;
+constexpr uint16_t kSlotGso = 1u << 1;
 
 struct Meta {
   virtio_net_hdr hdr;  // csum_start counts from the frame at `off`
@@ -65,19 +70,26 @@ inline const Meta* metaOf(const Slot& s, const uint8_t* buf) {
 
 // Record a received header for the frame at `off` of `buf`; returns the slot
 // flags to set (0 when the header carries nothing worth keeping).
+// A GSO header is kept whole (the frame is a super-frame in a large buffer).
 inline uint16_t keep(uint8_t* buf, const virtio_net_hdr& h, uint16_t off) {
   if (!(h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) return 0;
   Meta m{};
   m.hdr.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
   m.hdr.csum_start = h.csum_start;
   m.hdr.csum_offset = h.csum_offset;
+  const bool gso = h.gso_type != VIRTIO_NET_HDR_GSO_NONE;
+  if (gso) {
+    m.hdr.gso_type = h.gso_type;
+    m.hdr.gso_size = h.gso_size;
+    m.hdr.hdr_len = h.hdr_len;
+  }
   m.off = off;
   std::memcpy(buf, &m, sizeof m);
-  return kSlotMeta;
+  return gso ? kSlotMeta | kSlotGso : kSlotMeta;
 }
 
-// The header to send before a frame on a vnet output: NEEDS_CSUM carried
-// over (moved with the frame start), never GSO. False when the recorded
+// The header to send before a frame on a vnet output: NEEDS_CSUM and GSO
+// carried over (moved with the frame start). False when the recorded
 // checksum position no longer lies inside the frame.
 bool headerFor(const Slot& s, const uint8_t* buf, virtio_net_hdr& out);
 

@@ -19,7 +19,7 @@ Port specs (--port [name=]spec; unnamed specs fill the VNF's ports in order):
   xdp:IFNAME[@QUEUE][,mode=native|generic][,bind=zerocopy|copy]
                       AF_XDP socket; the buffer pool is the UMEM (zero copy)
   packet:IFNAME[,fanout=ID][,vnet]
-                      AF_PACKET with TPACKET_V3 rings
+                      AF_PACKET with TPACKET_V2 rings
   tap:NAME[,vnet]     a TAP device (created when absent)
   netmap:IFNAME[-RING] | netmap:NAME{N | netmap:NAME}N | valeX:PORT
                       netmap ports, where netmap is installed

@@ -59,7 +59,7 @@ export function diagnose(): Finding[] {
 
   const rebuild = "rebuild vnfrun (npm run build): this build lacks the driver";
   const packetErr = addon.socketProbe(AF_PACKET, SOCK_RAW);
-  out.push({ item: "driver packet", ok: built.has("packet") && !packetErr, detail: !built.has("packet") ? "not built into this engine" : packetErr ? `cannot open AF_PACKET sockets: ${packetErr}` : "usable: AF_PACKET with TPACKET_V3 rings", fix: !built.has("packet") ? rebuild : packetErr ? "run as root or grant CAP_NET_RAW (setcap cap_net_raw+ep $(which node))" : undefined });
+  out.push({ item: "driver packet", ok: built.has("packet") && !packetErr, detail: !built.has("packet") ? "not built into this engine" : packetErr ? `cannot open AF_PACKET sockets: ${packetErr}` : "usable: AF_PACKET with TPACKET_V2 rings", fix: !built.has("packet") ? rebuild : packetErr ? "run as root or grant CAP_NET_RAW (setcap cap_net_raw+ep $(which node))" : undefined });
 
   const xdpErr = addon.socketProbe(AF_XDP, SOCK_RAW);
   const xdpOk = built.has("xdp") && !xdpErr && (root || (has(caps, CAP.NET_ADMIN) && (has(caps, CAP.BPF) || has(caps, CAP.SYS_ADMIN))));

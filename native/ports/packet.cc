@@ -1,16 +1,22 @@
 // packet: a Linux interface through an AF_PACKET socket (packet:IFNAME).
 //
-//   rx: a TPACKET_V3 ring of blocks the kernel fills and hands over whole
-//       (when full, or after 1 ms). Each frame is copied once into a pool
-//       buffer at the headroom, then the block goes back to the kernel.
-//   tx: a TPACKET_V3 ring of 2 KiB frames. A transmit call copies its frames
+//   rx: a TPACKET_V2 ring of fixed-size frames, each handed over as soon as
+//       the kernel has written it. (TPACKET_V3's blocks are handed over when
+//       full or after a timer of at least 1 ms: a frame at low rate, a ping
+//       or a TCP ACK, waited up to 1 ms in the ring, which held TCP through
+//       vnfrun well below a bridge.) Each frame is copied once into a pool
+//       buffer at the headroom (a GSO super-frame into a large buffer), then
+//       its ring frame goes back to the kernel. With `vnet` the ring's frames
+//       hold a 64 KiB super-frame.
+//   tx: a TPACKET_V2 ring of 2 KiB frames. A transmit call copies its frames
 //       in and kicks the kernel with one send(); frames count as sent when
 //       the kernel hands their ring frame back (checked on the next call and
 //       at close).
 //
 // With `vnet` the socket carries a virtio-net header per frame: checksums
 // left to offload stay that way across the engine (see vnet.h), and GSO
-// super-frames are split into wire-sized frames on receive. Without it, a
+// super-frames cross it whole (split on receive only when no large buffer is
+// free). Without it, a
 // frame whose checksum was left to offload (TP_STATUS_CSUMNOTREADY, as veth
 // delivers locally sent traffic) has it finished here, and a GSO super-frame
 // is counted under rx_malformed: turn GRO/TSO off on the senders, or use vnet.
@@ -43,16 +49,15 @@
 namespace vnf {
 namespace {
 
-// 64 blocks of 128 KiB: a block holds a 64 KiB GSO frame, and at low rates,
-// where the 1 ms timer closes each block, the ring still rides out a 64 ms
-// stall of the lane (a long GC pause in the VNF's isolate).
-constexpr uint32_t kRxBlockSize = 1u << 17;
-constexpr uint32_t kRxBlocks = 64;
-constexpr uint32_t kRxBlockTimeoutMs = 1;
+// rx: 4096 frames of 2 KiB (8 MiB), or with vnet 256 of 68 KiB (17 MiB), so
+// the ring rides out a stall of the lane (a GC pause in the VNF's isolate) of
+// a few ms at line rate.
+constexpr uint32_t kRxFrameSize = 2048, kRxFrames = 4096;
+constexpr uint32_t kRxBigFrameSize = 68 << 10, kRxBigFrames = 256;
 constexpr uint32_t kTxFrameSize = 2048;
 constexpr uint32_t kTxFrames = 2048;
 constexpr uint32_t kTxBlockSize = 1u << 16;
-constexpr uint32_t kTxData = TPACKET_ALIGN(sizeof(tpacket3_hdr));  // where tx frame data starts
+constexpr uint32_t kTxData = TPACKET_ALIGN(sizeof(tpacket2_hdr));  // where tx frame data starts
 constexpr uint32_t kVlanLen = 4;
 constexpr uint32_t kMinFrame = 14;
 
@@ -102,25 +107,20 @@ class PacketPort : public Port {
     uint32_t n = 0;
     uint64_t bytes = 0;
     while (n < max) {
-      if (!pkt_) {
-        tpacket_block_desc* bd = block(rxBlock_);
-        if (!(loadAcquire(bd->hdr.bh1.block_status) & TP_STATUS_USER)) break;
-        left_ = bd->hdr.bh1.num_pkts;
-        pkt_ = reinterpret_cast<tpacket3_hdr*>(reinterpret_cast<uint8_t*>(bd) + bd->hdr.bh1.offset_to_first_pkt);
-      }
-      if (left_ == 0) {
-        retireBlock(c);
-        continue;
-      }
-      const int got = take(lane, pool, c, slots + n, max - n, n == 0);
+      tpacket2_hdr* h = rxFrame(rxHead_);
+      if (!(loadAcquire(h->tp_status) & TP_STATUS_USER)) break;
+      const int got = take(lane, pool, c, h, slots + n, max - n, n == 0);
       if (got < 0) break;  // needs more slots than this batch has left, or no buffer
       for (int i = 0; i < got; i++) bytes += slots[n + i].len;
       n += uint32_t(got);
-      if (segNext_ == 0) {  // the ring frame is done
-        pkt_ = reinterpret_cast<tpacket3_hdr*>(reinterpret_cast<uint8_t*>(pkt_) + pkt_->tp_next_offset);
-        left_--;
+      if (segNext_ == 0) {  // the ring frame is done: back to the kernel
+        storeRelease(h->tp_status, uint32_t(TP_STATUS_KERNEL));
+        rxHead_ = rxHead_ + 1 == rxFrames_ ? 0 : rxHead_ + 1;
+        rxSinceStats_++;
       }
     }
+    // What the kernel dropped for want of a free ring frame, now and then.
+    if (rxSinceStats_ >= 1024 || (n == 0 && rxSinceStats_)) countRingDrops(c);
     c[rx_packets] += n;
     c[rx_bytes] += bytes;
     return int(n);
@@ -163,7 +163,7 @@ class PacketPort : public Port {
                     ".." + std::to_string(txMaxFrame_) + " bytes");
         continue;
       }
-      tpacket3_hdr* h = txFrame(txHead_);
+      tpacket2_hdr* h = txFrame(txHead_);
       uint8_t* data = reinterpret_cast<uint8_t*>(h) + kTxData;
       uint32_t len = s.len;
       if (vnet_) {
@@ -207,8 +207,8 @@ class PacketPort : public Port {
   }
 
   std::string describe() const override {
-    std::string s = "packet " + ifname_ + " (AF_PACKET TPACKET_V3, rx " + std::to_string(kRxBlocks) + " x " +
-                    std::to_string(kRxBlockSize >> 10) + " KiB blocks, tx " + std::to_string(kTxFrames) + " frames";
+    std::string s = "packet " + ifname_ + " (AF_PACKET TPACKET_V2, rx " + std::to_string(rxFrames_) + " x " +
+                    std::to_string(rxFrameSize_ >> 10) + " KiB frames, tx " + std::to_string(kTxFrames) + " frames";
     if (bypass_) s += ", qdisc bypass";
     if (promisc_) s += ", promiscuous";
     if (vnet_) s += ", vnet header: checksum offload kept, GSO super-frames whole (split on receive when no large buffer is free)";
@@ -244,34 +244,35 @@ class PacketPort : public Port {
   }
 
   void setUp(const PortConfig& cfg) {
-    set(SOL_PACKET, PACKET_VERSION, TPACKET_V3, "use TPACKET_V3 (kernel 4.11 or later)");
+    set(SOL_PACKET, PACKET_VERSION, TPACKET_V2, "use TPACKET_V2");
     if (vnet_) set(SOL_PACKET, PACKET_VNET_HDR, 1, "enable the virtio-net header");
     if (bypass_) set(SOL_PACKET, PACKET_QDISC_BYPASS, 1, "bypass the qdisc");
     set(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, "ignore outgoing frames (kernel 4.20 or later)");
 
-    tpacket_req3 rx{};
-    rx.tp_block_size = kRxBlockSize;
-    rx.tp_block_nr = kRxBlocks;
-    rx.tp_frame_size = kTxFrameSize;
-    rx.tp_frame_nr = kRxBlockSize / kTxFrameSize * kRxBlocks;
-    rx.tp_retire_blk_tov = kRxBlockTimeoutMs;
+    rxFrameSize_ = vnet_ ? kRxBigFrameSize : kRxFrameSize;
+    rxFrames_ = vnet_ ? kRxBigFrames : kRxFrames;
+    tpacket_req rx{};
+    rx.tp_block_size = vnet_ ? kRxBigFrameSize : 1u << 16;  // pages, a whole number of frames
+    rx.tp_block_nr = rxFrames_ * rxFrameSize_ / rx.tp_block_size;
+    rx.tp_frame_size = rxFrameSize_;
+    rx.tp_frame_nr = rxFrames_;
     if (setsockopt(fd_, SOL_PACKET, PACKET_RX_RING, &rx, sizeof rx) != 0)
       throw std::runtime_error("packet port " + name_ + ": cannot set up the rx ring: " + errnoText());
-    tpacket_req3 tx{};
+    tpacket_req tx{};
     tx.tp_block_size = kTxBlockSize;
     tx.tp_block_nr = kTxFrames * kTxFrameSize / kTxBlockSize;
     tx.tp_frame_size = kTxFrameSize;
     tx.tp_frame_nr = kTxFrames;
     if (setsockopt(fd_, SOL_PACKET, PACKET_TX_RING, &tx, sizeof tx) != 0)
       throw std::runtime_error("packet port " + name_ + ": cannot set up the tx ring: " + errnoText());
-    mapLen_ = size_t(kRxBlockSize) * kRxBlocks + size_t(kTxFrameSize) * kTxFrames;
+    mapLen_ = size_t(rxFrameSize_) * rxFrames_ + size_t(kTxFrameSize) * kTxFrames;
     void* p = mmap(nullptr, mapLen_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_, 0);
     if (p == MAP_FAILED) {
       mapLen_ = 0;
       throw std::runtime_error("packet port " + name_ + ": cannot map the rings: " + errnoText());
     }
     ring_ = static_cast<uint8_t*>(p);
-    txRing_ = ring_ + size_t(kRxBlockSize) * kRxBlocks;
+    txRing_ = ring_ + size_t(rxFrameSize_) * rxFrames_;
 
     sockaddr_ll sll{};
     sll.sll_family = AF_PACKET;
@@ -327,26 +328,22 @@ class PacketPort : public Port {
     gsoFd_ = -1;
   }
 
-  tpacket_block_desc* block(uint32_t b) const { return reinterpret_cast<tpacket_block_desc*>(ring_ + size_t(b) * kRxBlockSize); }
-  tpacket3_hdr* txFrame(uint32_t i) const { return reinterpret_cast<tpacket3_hdr*>(txRing_ + size_t(i) * kTxFrameSize); }
+  tpacket2_hdr* rxFrame(uint32_t i) const { return reinterpret_cast<tpacket2_hdr*>(ring_ + size_t(i) * rxFrameSize_); }
+  tpacket2_hdr* txFrame(uint32_t i) const { return reinterpret_cast<tpacket2_hdr*>(txRing_ + size_t(i) * kTxFrameSize); }
 
-  // The block is read: hand it back, and count what the kernel dropped for
-  // want of a free block meanwhile.
-  void retireBlock(uint64_t* c) {
-    storeRelease(block(rxBlock_)->hdr.bh1.block_status, uint32_t(TP_STATUS_KERNEL));
-    rxBlock_ = rxBlock_ + 1 == kRxBlocks ? 0 : rxBlock_ + 1;
-    pkt_ = nullptr;
-    tpacket_stats_v3 st{};
+  // Frames the kernel dropped for want of a free ring frame since the last call.
+  void countRingDrops(uint64_t* c) {
+    rxSinceStats_ = 0;
+    tpacket_stats st{};
     socklen_t len = sizeof st;
     if (getsockopt(fd_, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0) c[rx_ring_full] += st.tp_drops;
   }
 
-  // Copy the ring frame at pkt_ into buffers: returns the slots written
+  // Copy ring frame h into buffers: returns the slots written
   // (0 when it was dropped), or -1 when it waits for the next batch. A GSO
   // frame goes whole into one batch when it fits, else over several calls;
   // segNext_ says where it stopped.
-  int take(Lane& lane, Pool& pool, uint64_t* c, Slot* out, uint32_t room, bool batchEmpty) {
-    const tpacket3_hdr* h = pkt_;
+  int take(Lane& lane, Pool& pool, uint64_t* c, const tpacket2_hdr* h, Slot* out, uint32_t room, bool batchEmpty) {
     const uint8_t* frame = reinterpret_cast<const uint8_t*>(h) + h->tp_mac;
     const uint32_t status = h->tp_status;
     const uint32_t caplen = h->tp_snaplen;
@@ -357,13 +354,14 @@ class PacketPort : public Port {
 
     if (caplen < h->tp_len || caplen < kMinFrame) {
       c[rx_malformed]++;
-      rxNote_.set(std::to_string(h->tp_len) + "-byte frame dropped: longer than the ring's frames");
+      rxNote_.set(std::to_string(h->tp_len) + "-byte frame dropped: longer than the ring's frames" +
+                  (vnet_ ? "" : " (a GSO super-frame? use vnet, or turn GRO/TSO off on the sender)"));
       return 0;
     }
     if (vnet_ && vh.gso_type != vnet::VIRTIO_NET_HDR_GSO_NONE && segNext_ == 0 && !tagged) {
       // Whole, into a large buffer, when one is free.
       uint32_t buf;
-      if (headroom_ + caplen <= 0xffff && lane.cache.allocLarge(buf)) {
+      if (caplen <= 0xffff && lane.cache.allocLarge(buf)) {
         uint8_t* b = pool.data(buf);
         std::memcpy(b + headroom_, frame, caplen);
         out[0] = Slot{buf, uint16_t(headroom_), uint16_t(caplen), 0, uint16_t(index_), vnet::keep(b, vh, uint16_t(headroom_))};
@@ -396,8 +394,8 @@ class PacketPort : public Port {
     uint8_t* d = b + headroom_;
     if (tagged) {
       std::memcpy(d, frame, 12);
-      const uint16_t tpid = (status & TP_STATUS_VLAN_TPID_VALID) && h->hv1.tp_vlan_tpid ? h->hv1.tp_vlan_tpid : ETH_P_8021Q;
-      const uint16_t tag[2] = {htons(tpid), htons(uint16_t(h->hv1.tp_vlan_tci))};
+      const uint16_t tpid = (status & TP_STATUS_VLAN_TPID_VALID) && h->tp_vlan_tpid ? h->tp_vlan_tpid : ETH_P_8021Q;
+      const uint16_t tag[2] = {htons(tpid), htons(uint16_t(h->tp_vlan_tci))};
       std::memcpy(d + 12, tag, kVlanLen);
       std::memcpy(d + 12 + kVlanLen, frame + 12, caplen - 12);
       if (vh.flags & vnet::VIRTIO_NET_HDR_F_NEEDS_CSUM) vh.csum_start = uint16_t(vh.csum_start + kVlanLen);
@@ -472,7 +470,7 @@ class PacketPort : public Port {
   void reclaim(uint64_t* c) {
     const uint32_t vlen = vnet_ ? vnet::kHdrLen : 0;
     while (txInflight_) {
-      tpacket3_hdr* h = txFrame(txTail_);
+      tpacket2_hdr* h = txFrame(txTail_);
       const uint32_t st = loadAcquire(h->tp_status);
       if (st == TP_STATUS_AVAILABLE) {
         c[tx_packets]++;
@@ -501,8 +499,8 @@ class PacketPort : public Port {
   size_t mapLen_ = 0;
 
   // rx state: the receiving lane's alone.
-  uint32_t rxBlock_ = 0, left_ = 0, segNext_ = 0;
-  tpacket3_hdr* pkt_ = nullptr;
+  uint32_t rxFrameSize_ = kRxFrameSize, rxFrames_ = kRxFrames;
+  uint32_t rxHead_ = 0, rxSinceStats_ = 0, segNext_ = 0;
   vnet::Segmenter seg_;
   vnet::Note rxNote_;
 

@@ -198,12 +198,15 @@ if (has("iperf3")) {
         if (Date.now() > until) throw new Error("B not reachable within 20 s");
         await sleep(300);
       }
+      // Latency first, on an idle path: ping's average round trip.
+      const ping = spawnSync("ip", ["netns", "exec", A, "ping", "-q", "-c", "50", "-i", "0.02", "10.200.0.2"], { encoding: "utf8" });
+      const rtt = /= [\d.]+\/([\d.]+)\//.exec(ping.stdout ?? "");
       const g = [];
       for (let i = 0; i < WINDOWS; i++) {
         const j = JSON.parse(nsx(A, ["iperf3", "-c", "10.200.0.2", "-t", String(WINDOW_S + WARMUP_S), "-O", String(WARMUP_S), "-J"]));
         g.push(j.end.sum_received.bits_per_second / 1e9);
       }
-      tcpRows.push({ name: c.name, gbps: median(g), range: [Math.min(...g), Math.max(...g)] });
+      tcpRows.push({ name: c.name, gbps: median(g), range: [Math.min(...g), Math.max(...g)], rttMs: rtt ? Number(rtt[1]) : NaN });
       console.log(`${median(g).toFixed(2)} Gbit/s`);
     } catch (e) {
       tcpRows.push({ name: c.name, error: String(e.message ?? e).slice(0, 160) });
@@ -234,10 +237,11 @@ const lines = [
   "",
   `iperf3 TCP A -> B, offloads on (\`iperf3 -c 10.200.0.2 -t ${WINDOW_S + WARMUP_S} -O ${WARMUP_S}\`, ${WINDOWS} runs):`,
   "",
-  "| path through V | Gbit/s |",
-  "|---|---|",
-  ...(tcpRows.length ? tcpRows.map((r) => r.error ? `| ${r.name} | failed: ${r.error.replace(/\|/g, "/")} |`
-    : `| ${r.name} | ${r.gbps.toFixed(2)} (${r.range[0].toFixed(2)}-${r.range[1].toFixed(2)}) |`) : ["| (skipped: iperf3 not installed) | |"]),
+  "| path through V | Gbit/s | ping RTT A -> B, ms (idle, `ping -c 50 -i 0.02`) |",
+  "|---|---|---|",
+  ...(tcpRows.length ? tcpRows.map((r) => r.error ? `| ${r.name} | failed: ${r.error.replace(/\|/g, "/")} | |`
+    : `| ${r.name} | ${r.gbps.toFixed(2)} (${r.range[0].toFixed(2)}-${r.range[1].toFixed(2)}) | ${r.rttMs.toFixed(3)} |`) : ["| (skipped: iperf3 not installed) | | |"]),
+  ...(tcpRows.length === 2 && !tcpRows[0].error && !tcpRows[1].error ? ["", `Ratio vnfrun / bridge: ${(tcpRows[0].gbps / tcpRows[1].gbps).toFixed(2)}.`] : []),
 ];
 const table = lines.join("\n");
 console.log("\n" + table);

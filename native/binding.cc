@@ -301,6 +301,7 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     layout.Set("lengths", l.lengths);
     layout.Set("inPorts", l.inPorts);
     layout.Set("verdicts", l.verdicts);
+    layout.Set("flags", l.flags);
     layout.Set("meta", l.meta);
     layout.Set("maxBatch", cfg.rxBatch);
     obj.Set("layout", layout);

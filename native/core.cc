@@ -36,13 +36,15 @@ Core::Core(std::shared_ptr<Engine> engine, uint32_t id, CoreConfig cfg)
   layout_.lengths = alignUp(layout_.offsets + 4 * b, 64);
   layout_.inPorts = alignUp(layout_.lengths + 4 * b, 64);
   layout_.verdicts = alignUp(layout_.inPorts + b, 64);
-  layout_.meta = alignUp(layout_.verdicts + b, 64);
+  layout_.flags = alignUp(layout_.verdicts + b, 64);
+  layout_.meta = alignUp(layout_.flags + b, 64);
   layout_.bytes = layout_.meta + 64;
   mem_.assign(layout_.bytes, 0);
   offsets_ = reinterpret_cast<uint32_t*>(mem_.data() + layout_.offsets);
   lengths_ = reinterpret_cast<uint32_t*>(mem_.data() + layout_.lengths);
   inPorts_ = mem_.data() + layout_.inPorts;
   verdicts_ = mem_.data() + layout_.verdicts;
+  flags_ = mem_.data() + layout_.flags;
   meta_ = reinterpret_cast<double*>(mem_.data() + layout_.meta);
 
   held_.resize(b);
@@ -162,12 +164,14 @@ uint32_t Core::gather() {
   uint32_t* const offsets = offsets_;
   uint32_t* const lengths = lengths_;
   uint8_t* const inPorts = inPorts_;
+  uint8_t* const flags = flags_;
   const uint32_t n = done_ ? 0 : io_->receive(lane_, held, cfg_.rxBatch, done_);
   for (uint32_t i = 0; i < n; i++) {
     const Slot& s = held[i];
     offsets[i] = s.buf * stride + s.off;
     lengths[i] = s.len;
     inPorts[i] = uint8_t(s.port);
+    flags[i] = uint8_t(s.flags & 1);  // vnet::kSlotMeta: the checksum is pending
   }
   memset(verdicts_, 0, n);
   memcpy(sentOffsets_.data(), offsets, n * 4);

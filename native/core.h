@@ -30,7 +30,7 @@ struct CoreConfig {
 
 // Where JS finds each array inside the batch memory.
 struct BatchLayout {
-  uint32_t offsets, lengths, inPorts, verdicts, meta;  // byte offsets
+  uint32_t offsets, lengths, inPorts, verdicts, flags, meta;  // byte offsets
   uint32_t bytes;
 };
 
@@ -82,6 +82,7 @@ class Core {
   uint32_t* lengths_;
   uint8_t* inPorts_;
   uint8_t* verdicts_;
+  uint8_t* flags_;             // per packet: bit 0, its transport checksum is left to offload
   double* meta_;               // [0] = monotonic ms at gather
 
   std::vector<Slot> held_;     // slot of each batch entry, native-only

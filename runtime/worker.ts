@@ -30,6 +30,7 @@ function main(): void {
     new Uint8Array(core.batch, L.inPorts, L.maxBatch),
     new Uint8Array(core.batch, L.verdicts, L.maxBatch),
     init.portNames,
+    new Uint8Array(core.batch, L.flags, L.maxBatch),
   );
   const meta = new Float64Array(core.batch, L.meta, 1);
   const ctx = {

@@ -57,6 +57,10 @@ export class Batch implements Iterable<Packet> {
     readonly inPorts: Uint8Array,
     readonly verdicts: Uint8Array,
     readonly portNames: readonly string[],
+    /** Per packet: bit 0 (CHECKSUM_PENDING) when its TCP/UDP checksum is left
+     *  to offload (it arrived on a vnet port): the field holds only the
+     *  pseudo-header sum, and the next vnet port, or the engine, finishes it. */
+    readonly flags: Uint8Array = new Uint8Array(offsets.length),
   ) {
     this._pkt = new Packet(this);
     this._iter = new PacketIterator(this, this._pkt);

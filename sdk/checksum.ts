@@ -117,6 +117,19 @@ export function updateChecksum16(hc: number, oldWord: number, newWord: number): 
   return ~s & 0xffff;
 }
 
+/** A checksum left to offload (CHECKSUM_PENDING) holds the pseudo-header
+ *  sum itself, not its complement: a change to an address it covers is
+ *  added in, uncomplemented (RFC 1624 with HC = ~sum). */
+export function updatePendingSum32(sum: number, oldValue: number, newValue: number): number {
+  return ~updateChecksum32(~sum & 0xffff, oldValue, newValue) & 0xffff;
+}
+
+/** What a TCP/UDP checksum field left to offload holds: the folded
+ *  pseudo-header sum (as Linux writes it for CHECKSUM_PARTIAL). */
+export function pendingChecksum(b: Uint8Array, ipOff: number, v6: boolean, proto: number, l4Len: number): number {
+  return fold(v6 ? pseudoSum6(b, ipOff, proto, l4Len) : pseudoSum4(b, ipOff, proto, l4Len));
+}
+
 /** RFC 1624 eqn. 3 for a 32-bit field (an IPv4 address, a TCP sequence). */
 export function updateChecksum32(hc: number, oldValue: number, newValue: number): number {
   let s = (~hc & 0xffff)

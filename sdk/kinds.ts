@@ -14,3 +14,6 @@ export const L4_TCP = 1;
 export const L4_UDP = 2;
 export const L4_ICMP = 3;
 export const L4_ICMP6 = 4;
+
+/** Batch.flags bit: the packet's TCP/UDP checksum is left to offload. */
+export const CHECKSUM_PENDING = 1;

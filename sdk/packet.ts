@@ -8,7 +8,7 @@ import { TcpHeader } from "./headers/tcp";
 import { UdpHeader } from "./headers/udp";
 import { VlanHeader } from "./headers/vlan";
 import {
-  L3_ARP, L3_IPV4, L3_IPV6, L3_NONE, L4_ICMP, L4_ICMP6, L4_NONE, L4_TCP, L4_UDP, UNPARSED,
+  CHECKSUM_PENDING, L3_ARP, L3_IPV4, L3_IPV6, L3_NONE, L4_ICMP, L4_ICMP6, L4_NONE, L4_TCP, L4_UDP, UNPARSED,
 } from "./kinds";
 
 /** Extension headers walked before giving up on an IPv6 packet. */
@@ -51,6 +51,7 @@ export class Packet {
   declare readonly _lengths: Uint32Array;
   declare readonly _inPorts: Uint8Array;
   declare readonly _verdicts: Uint8Array;
+  declare readonly _flags: Uint8Array;
   _off = 0;
   _len = 0;
   /** 1 once the VNF has asked for a header: from then on each move parses
@@ -88,6 +89,7 @@ export class Packet {
     this._lengths = batch.lengths;
     this._inPorts = batch.inPorts;
     this._verdicts = batch.verdicts;
+    this._flags = batch.flags;
     const b = batch.bytes;
     this.bytes = b;
     this._dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -133,6 +135,11 @@ export class Packet {
     this._len = this._lengths[this.index];
     this.reparse();
   }
+
+  /** True when the TCP/UDP checksum is left to offload (the packet came in
+   *  on a vnet port): the field holds the pseudo-header sum, which the
+   *  rewrite* helpers and updateChecksum() keep right. */
+  get checksumPending(): boolean { return (this._flags[this.index] & CHECKSUM_PENDING) !== 0; }
 
   /** Index of the port the packet arrived on. */
   get inPort(): number { return this._inPorts[this.index]; }

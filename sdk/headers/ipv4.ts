@@ -1,7 +1,7 @@
 import type { Packet } from "../packet";
 import { ip4str } from "../addr";
 import {
-  ipv4HeaderChecksum, updateChecksum16, updateChecksum32, verifyIpv4HeaderChecksum,
+  ipv4HeaderChecksum, updateChecksum16, updateChecksum32, updatePendingSum32, verifyIpv4HeaderChecksum,
 } from "../checksum";
 import { L4_TCP, L4_UDP } from "../kinds";
 
@@ -97,7 +97,11 @@ export class Ipv4Header {
     const p = this.p;
     const k = p._l4();
     if (p._l3Off !== this.o) return; // a stale view: don't touch what we can't see
-    if (k === L4_TCP) {
+    if ((k === L4_TCP || k === L4_UDP) && p.checksumPending) {
+      // The field holds the pseudo-header sum, which covers the addresses.
+      const c = p._l4Off + (k === L4_TCP ? 16 : 6);
+      dv.setUint16(c, updatePendingSum32(dv.getUint16(c), old, nw));
+    } else if (k === L4_TCP) {
       const c = p._l4Off + 16;
       dv.setUint16(c, updateChecksum32(dv.getUint16(c), old, nw));
     } else if (k === L4_UDP) {

@@ -1,5 +1,5 @@
 import type { Packet } from "../packet";
-import { l4Checksum4, l4Checksum6, updateChecksum16, verifyL4Checksum4, verifyL4Checksum6 } from "../checksum";
+import { l4Checksum4, l4Checksum6, pendingChecksum, updateChecksum16, verifyL4Checksum4, verifyL4Checksum6 } from "../checksum";
 import { L3_IPV4 } from "../kinds";
 
 /** TCP header view. The parser guarantees dataOffset >= 5 and that the
@@ -70,7 +70,14 @@ export class TcpHeader {
       ? verifyL4Checksum4(this.b, p._l3Off, this.o, len, 6)
       : verifyL4Checksum6(this.b, p._l3Off, this.o, len, 6);
   }
-  updateChecksum(): void { this.dv.setUint16(this.o + 16, this.computeChecksum()); }
+  /** Store the full checksum, or, when the checksum is left to offload
+   *  (packet.checksumPending), the pseudo-header sum offload expects. */
+  updateChecksum(): void {
+    const p = this.p;
+    this.dv.setUint16(this.o + 16, p.checksumPending
+      ? pendingChecksum(this.b, p._l3Off, p._l3Kind !== L3_IPV4, 6, p._l3End - this.o)
+      : this.computeChecksum());
+  }
 
   private flag(bit: number, on: boolean): void {
     this.b[this.o + 13] = on ? this.b[this.o + 13] | bit : this.b[this.o + 13] & ~bit;
@@ -81,6 +88,7 @@ export class TcpHeader {
     const old = dv.getUint16(at);
     dv.setUint16(at, port);
     this.p.reparse();
+    if (this.p.checksumPending) return;  // ports are not in the pseudo-header sum it holds
     dv.setUint16(this.o + 16, updateChecksum16(dv.getUint16(this.o + 16), old, port & 0xffff));
   }
 }

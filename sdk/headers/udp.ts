@@ -1,5 +1,5 @@
 import type { Packet } from "../packet";
-import { l4Checksum4, l4Checksum6, updateChecksum16, verifyL4Checksum4, verifyL4Checksum6 } from "../checksum";
+import { l4Checksum4, l4Checksum6, pendingChecksum, updateChecksum16, verifyL4Checksum4, verifyL4Checksum6 } from "../checksum";
 import { L3_IPV4 } from "../kinds";
 
 /** UDP header view (8 bytes from `o`, inside the IP packet). The length
@@ -39,13 +39,21 @@ export class UdpHeader {
       ? verifyL4Checksum4(this.b, p._l3Off, this.o, len, 17)
       : verifyL4Checksum6(this.b, p._l3Off, this.o, len, 17);
   }
-  updateChecksum(): void { this.dv.setUint16(this.o + 6, this.computeChecksum()); }
+  /** Store the full checksum, or, when the checksum is left to offload
+   *  (packet.checksumPending), the pseudo-header sum offload expects. */
+  updateChecksum(): void {
+    const p = this.p;
+    this.dv.setUint16(this.o + 6, p.checksumPending
+      ? pendingChecksum(this.b, p._l3Off, p._l3Kind !== L3_IPV4, 17, p._l3End - this.o)
+      : this.computeChecksum());
+  }
 
   private rewritePort(at: number, port: number): void {
     const dv = this.dv;
     const old = dv.getUint16(at);
     dv.setUint16(at, port);
     this.p.reparse();
+    if (this.p.checksumPending) return;  // ports are not in the pseudo-header sum it holds
     const cs = dv.getUint16(this.o + 6);
     if (cs === 0) return;
     const n = updateChecksum16(cs, old, port & 0xffff);

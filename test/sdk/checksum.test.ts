@@ -186,3 +186,71 @@ describe("incremental (RFC 1624) equals full recomputation", () => {
     expect(Array.from(p.bytes.subarray(14 + 20 + 16, 14 + 20 + 18))).toEqual([0xaa, 0xbb]);
   });
 });
+
+// A checksum left to offload (a packet from a vnet port) holds the folded
+// pseudo-header sum; the kernel, the next VM or the engine finishes it over
+// the transport bytes. NAT on such a packet must keep that sum right.
+describe("checksum left to offload (Batch.flags CHECKSUM_PENDING)", () => {
+  const words = (b: ArrayLike<number>, from: number, n: number): number => {
+    let s = 0;
+    for (let i = 0; i < n; i += 2) s += (b[from + i] << 8) | (i + 1 < n ? b[from + i + 1] : 0);
+    return s;
+  };
+  const fold16 = (s: number): number => { while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 65536); return s; };
+  // Turn a frame with a right checksum into one whose checksum is pending.
+  function pending(f: Uint8Array, proto: number): { frame: Uint8Array; at: number; l4: number; len: number } {
+    const g = f.slice(), ip = 14, ihl = (g[ip] & 15) * 4, l4 = ip + ihl, len = ((g[ip + 2] << 8) | g[ip + 3]) - ihl;
+    const at = l4 + (proto === 6 ? 16 : 6);
+    const p = fold16(words(g, ip + 12, 8) + proto + len);
+    g[at] = p >> 8; g[at + 1] = p & 255;
+    return { frame: g, at, l4, len };
+  }
+  // What offload does: the complement of the sum over the transport bytes.
+  function finish(g: Uint8Array, at: number, l4: number, len: number): void {
+    const c = ~fold16(words(g, l4, len)) & 0xffff;
+    g[at] = c >> 8; g[at + 1] = c & 255;
+  }
+  function batchOf(g: Uint8Array, flag: number): Batch {
+    const bytes = new Uint8Array(2048);
+    bytes.set(g, 64);
+    const b = new Batch(bytes, Uint32Array.of(64), Uint32Array.of(g.length), Uint8Array.of(0), Uint8Array.of(0), ["in", "out"], Uint8Array.of(flag));
+    b.count = 1;
+    return b;
+  }
+
+  it.each([["TCP", TCP4, 6], ["UDP", UDP4, 17]] as const)("%s: NAT of address and port, then offload, gives the right checksum", (_, ip, proto) => {
+    const { frame: g, at, l4, len } = pending(eth(0x0800, ip), proto);
+    const b = batchOf(g, 1);
+    const pkt = b.packet(0);
+    expect(pkt.checksumPending).toBe(true);
+    pkt.ipv4!.rewriteSrc(ip4("203.0.113.7"));
+    (proto === 6 ? pkt.tcp! : pkt.udp!).rewriteDstPort(4444);
+    const out = b.bytes.slice(64, 64 + g.length);
+    expect(verifyIpv4HeaderChecksum(out, 14)).toBe(true);
+    finish(out, at, l4, len);
+    expect(verifyL4Checksum4(out, 14, l4, len, proto)).toBe(true);
+    // And by the independent reference: pseudo-header + transport sum to zero.
+    const pseudo = [...out.subarray(26, 34), 0, proto, len >> 8, len & 255];
+    expect(refChecksum([...pseudo, ...out.subarray(l4, l4 + len)])).toBe(0);
+    expect(refChecksum(Array.from(out.subarray(14, 34)))).toBe(0);
+  });
+
+  it("without the flag, the same rewrite would treat the sum as a checksum (and break it)", () => {
+    const { frame: g, at, l4, len } = pending(eth(0x0800, TCP4), 6);
+    const b = batchOf(g, 0);
+    b.packet(0).ipv4!.rewriteSrc(ip4("203.0.113.7"));
+    const out = b.bytes.slice(64, 64 + g.length);
+    finish(out, at, l4, len);
+    expect(verifyL4Checksum4(out, 14, l4, len, 6)).toBe(false);
+  });
+
+  it("updateChecksum() on a pending packet stores the pseudo-header sum offload expects", () => {
+    const { frame: g, at } = pending(eth(0x0800, TCP4), 6);
+    const want = (g[at] << 8) | g[at + 1];
+    const b = batchOf(g, 1);
+    const t = b.packet(0).tcp!;
+    t.checksum = 0;
+    t.updateChecksum();
+    expect(t.checksum).toBe(want);
+  });
+});

@@ -25,7 +25,6 @@ void pin(int cpu) {
 Distributor::Distributor(Engine& engine)
     : eng_(engine),
       cfg_(engine.config()),
-      wait_(engine.waitsOnOverflow()),
       portDone_(engine.portCount(), 0),
       in_(cfg_.rxBatch),
       perCore_(cfg_.cores, std::vector<Slot>(cfg_.rxBatch)),
@@ -83,7 +82,7 @@ void Distributor::pushOrWait(Lane& lane, uint32_t core, const Slot* slots, uint3
   uint32_t pushed = ring.push(slots, n);
   // Waiting in sw1 must keep draining the cores' verdicts, or a core blocked
   // on its full return ring would never empty this one.
-  while (wait_ && pushed < n && !eng_.coreDone(core)) {
+  while (eng_.waitsOnOverflow() && pushed < n && !eng_.coreDone(core)) {
     if (cfg_.dist == Dist::kSw1) txStep(lane);
     sched_yield();
     pushed += ring.push(slots + pushed, n - pushed);

@@ -39,7 +39,6 @@ class Distributor {
   void pushOrWait(Lane& lane, uint32_t core, const Slot* slots, uint32_t n);
 
   std::vector<std::thread> threads_;
-  const bool wait_;  // the engine's overflow policy
   std::vector<uint8_t> portDone_;
   std::vector<Slot> in_;                    // one burst from a port
   std::vector<std::vector<Slot>> perCore_;  // the burst split by core

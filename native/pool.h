@@ -21,7 +21,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <mutex>
 #include <vector>
 
@@ -100,29 +99,10 @@ class PoolCache {
   // The buffers of n slots (any type with a `buf` field).
   template <typename SlotT>
   void freeSlots(const SlotT* slots, uint32_t n) {
-    for (uint32_t done = 0; done < n;) {
-      const uint32_t k = room(n - done);
-      uint32_t* const to = stash_ + n_;   // a local: the stores below cannot move it
-      uint32_t top = 0;
-      for (uint32_t i = 0; i < k; i++) {
-        to[i] = slots[done + i].buf;
-        top = std::max(top, to[i]);
-      }
-      n_ += k;
-      done += k;
-      if (top >= largeFirst_) sendLargeBack(k);
-    }
+    stash(n, [slots](uint32_t i) { return slots[i].buf; });
   }
   void freeBufs(const uint32_t* bufs, uint32_t n) {
-    for (uint32_t done = 0; done < n;) {
-      const uint32_t k = room(n - done);
-      memcpy(stash_ + n_, bufs + done, k * 4);
-      uint32_t top = 0;
-      for (uint32_t i = 0; i < k; i++) top = std::max(top, bufs[done + i]);
-      n_ += k;
-      done += k;
-      if (top >= largeFirst_) sendLargeBack(k);
-    }
+    stash(n, [bufs](uint32_t i) { return bufs[i]; });
   }
   void free(uint32_t buf) {
     if (buf >= largeFirst_) return pool_.give(&buf, 1);
@@ -137,6 +117,22 @@ class PoolCache {
     return std::min(want, kSize - n_);
   }
   void spill() { pool_.give(stash_ + kSize / 2, kSize / 2); n_ = kSize / 2; }
+  // Stash buffers bufAt(0..n-1); large ones go back to their own list.
+  template <typename BufAt>
+  void stash(uint32_t n, BufAt bufAt) {
+    for (uint32_t done = 0; done < n;) {
+      const uint32_t k = room(n - done);
+      uint32_t* const to = stash_ + n_;   // a local: the stores below cannot move it
+      uint32_t top = 0;
+      for (uint32_t i = 0; i < k; i++) {
+        to[i] = bufAt(done + i);
+        top = std::max(top, to[i]);
+      }
+      n_ += k;
+      done += k;
+      if (top >= largeFirst_) sendLargeBack(k);
+    }
+  }
   // The last k stashed include large buffers: they go back to their own list.
   void sendLargeBack(uint32_t k) {
     uint32_t w = n_ - k;

@@ -358,17 +358,15 @@ class PacketPort : public Port {
                   (vnet_ ? "" : " (a GSO super-frame? use vnet, or turn GRO/TSO off on the sender)"));
       return 0;
     }
-    if (vnet_ && vh.gso_type != vnet::VIRTIO_NET_HDR_GSO_NONE && segNext_ == 0 && !tagged) {
-      // Whole, into a large buffer, when one is free.
+    if (vnet_ && vh.gso_type != vnet::VIRTIO_NET_HDR_GSO_NONE && !tagged) {
+      // Whole, into a large buffer, when one is free; else split.
       uint32_t buf;
-      if (caplen <= 0xffff && lane.cache.allocLarge(buf)) {
+      if (segNext_ == 0 && caplen <= 0xffff && lane.cache.allocLarge(buf)) {
         uint8_t* b = pool.data(buf);
         std::memcpy(b + headroom_, frame, caplen);
         out[0] = Slot{buf, uint16_t(headroom_), uint16_t(caplen), 0, uint16_t(index_), vnet::keep(b, vh, uint16_t(headroom_))};
         return 1;
       }
-    }
-    if (vnet_ && vh.gso_type != vnet::VIRTIO_NET_HDR_GSO_NONE && !tagged) {
       if (segNext_ == 0 && !seg_.start(frame, caplen, vh, maxFrame_)) {
         c[rx_malformed]++;
         rxNote_.set(std::to_string(caplen) + "-byte GSO frame (type " + std::to_string(vh.gso_type) + ") dropped: cannot split it");

@@ -102,7 +102,7 @@ class TapPort : public Port {
       // With TSO a super-frame overflows the buffer into a large buffer kept
       // ready (armed_), after the room its head will take when it is moved
       // there; without one free, into big_, to be split.
-      if (tso_ && armed_ == kNone && !lane.cache.allocLarge(armed_)) armed_ = kNone;
+      if (tso_ && armed_ == kNone) lane.cache.allocLarge(armed_);  // leaves kNone when none is free
       uint8_t* tail = armed_ != kNone ? pool.data(armed_) + headroom_ : big_.data();
       const uint32_t tailRoom = armed_ != kNone ? std::min(0xffffu, pool.capacity(armed_) - headroom_) : uint32_t(big_.size());
       iovec iov[3] = {{b, hdr}, {b + headroom_, maxFrame_}, {tail + maxFrame_, tailRoom - maxFrame_}};

@@ -9,8 +9,14 @@
 // and AF_PACKET forwarders (bench/c/, the kernel-interface ceilings), a Linux
 // bridge, and dpdk-testpmd io forwarding (af_xdp, af_packet) when installed.
 // Then iperf3 TCP A -> B through vnfrun l2fwd on packet,vnet and through the
-// bridge, offloads on. Each figure is the median of 3 windows of 3 s after a
-// 1 s warm-up. The table is printed and written into BENCHMARKS.md between
+// bridge, offloads on.
+//
+// The machine this runs on is shared, and its speed drifts by tens of per
+// cent within a minute. So the cases are interleaved: each round runs every
+// case once (start, 1 s warm-up, one 3 s window, stop), and a comparison is
+// the median over rounds of the ratio within a round, where both sides saw
+// the same machine. Each rate is the median over rounds (min-max in
+// brackets). The table is printed and written into BENCHMARKS.md between
 // the bench:live markers. Namespaces (and with them veths, bridge, XDP links)
 // are removed at the end, also on failure or Ctrl-C.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
@@ -20,7 +26,7 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const WARMUP_S = 1, WINDOW_S = 3, WINDOWS = 3;
+const WARMUP_S = 1, WINDOW_S = 3, PPS_ROUNDS = 3, TCP_ROUNDS = 5;
 
 if (process.getuid?.() !== 0) {
   console.log("bench:live needs root (network namespaces, XDP); run it with sudo");
@@ -142,17 +148,12 @@ async function measurePps(c) {
       await sleep(200);
     }
     await sleep(WARMUP_S * 1000);
-    const rx = [], tx = [];
-    for (let w = 0; w < WINDOWS; w++) {
-      const t0 = process.hrtime.bigint(), r0 = stat(B, "b0", "rx"), s0 = stat(A, "a0", "tx");
-      await sleep(WINDOW_S * 1000);
-      const t1 = process.hrtime.bigint(), r1 = stat(B, "b0", "rx"), s1 = stat(A, "a0", "tx");
-      const dt = Number(t1 - t0) / 1e9;
-      rx.push((r1 - r0) / dt / 1e6);
-      tx.push((s1 - s0) / dt / 1e6);
-    }
+    const t0 = process.hrtime.bigint(), r0 = stat(B, "b0", "rx"), s0 = stat(A, "a0", "tx");
+    await sleep(WINDOW_S * 1000);
+    const t1 = process.hrtime.bigint(), r1 = stat(B, "b0", "rx"), s1 = stat(A, "a0", "tx");
+    const dt = Number(t1 - t0) / 1e9;
     if (fwd && fwd.exitCode !== null) throw new Error(`forwarder exited during the run: ${fwd.out.trim().split("\n").pop()}`);
-    return { rx, tx };
+    return { rx: (r1 - r0) / dt / 1e6, tx: (s1 - s0) / dt / 1e6 };
   } finally {
     if (gen) await stopGently(gen);
     if (fwd) await stopGently(fwd);
@@ -160,34 +161,61 @@ async function measurePps(c) {
   }
 }
 
-const ppsRows = [];
+// Runs every case once per round; a case that fails is dropped from the
+// later rounds. Returns, per case, its results by round (null where it did
+// not run) and the first error.
+async function rounds(list, count, measure, show) {
+  const runs = list.map(() => ({ results: [], error: null }));
+  for (let r = 0; r < count; r++) {
+    console.log(`  round ${r + 1}/${count}`);
+    for (const [k, c] of list.entries()) {
+      if (runs[k].error) { runs[k].results.push(null); continue; }
+      process.stdout.write(`    ${c.name} ... `);
+      try {
+        const x = await measure(c);
+        runs[k].results.push(x);
+        console.log(show(x));
+      } catch (e) {
+        runs[k].results.push(null);
+        runs[k].error = String(e.message ?? e).slice(0, 160);
+        console.log(`failed: ${e.message}`);
+      }
+    }
+  }
+  return runs;
+}
+const spread = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
+// The median over rounds of a/b, both measured in the same round.
+function pairedRatio(a, b, value) {
+  const r = [];
+  a.results.forEach((x, i) => { const y = b.results[i]; if (x && y && value(y) > 0) r.push(value(x) / value(y)); });
+  return r.length ? spread(r) : null;
+}
+
 const sink = start(B, [bin.xdp_drop, "b0"]);
 await sleep(500);
 if (sink.exitCode !== null) { console.error(`bench:live: XDP_DROP sink on b0 failed: ${sink.out.trim()}`); process.exit(1); }
-for (const c of cases) {
-  process.stdout.write(`  ${c.name} ... `);
-  try {
-    const { rx, tx } = await measurePps(c);
-    ppsRows.push({ name: c.name, mpps: median(rx), range: [Math.min(...rx), Math.max(...rx)], offered: median(tx) });
-    console.log(`${median(rx).toFixed(3)} Mpps (offered ${median(tx).toFixed(3)})`);
-  } catch (e) {
-    ppsRows.push({ name: c.name, error: String(e.message ?? e).slice(0, 160) });
-    console.log(`failed: ${e.message}`);
-  }
-}
+console.log("64-byte frames:");
+const ppsRuns = await rounds(cases, PPS_ROUNDS, measurePps, (x) => `${x.rx.toFixed(3)} Mpps (offered ${x.tx.toFixed(3)})`);
+const ppsRows = cases.map((c, k) => {
+  const ok = ppsRuns[k].results.filter(Boolean);
+  if (!ok.length) return { name: c.name, error: ppsRuns[k].error };
+  return { name: c.name, mpps: spread(ok.map((x) => x.rx)), offered: median(ok.map((x) => x.tx)), share: median(ok.map((x) => x.rx / x.tx)) };
+});
 await stopGently(sink);
 
 // --- iperf3 TCP A -> B --------------------------------------------------
-const tcpRows = [];
+const tcpCases = [];
+let tcpRuns = [];
 if (has("iperf3")) {
-  const tcpCases = [
+  tcpCases.push(
     { name: "vnfrun l2fwd.ts on `packet,vnet`", cmd: pin1(vnfrun(["packet:v0,vnet", "packet:v1,vnet"])) },
     { name: "Linux bridge in V", setup: bridgeUp, teardown: bridgeDown },
-  ];
+  );
   const server = start(B, ["iperf3", "-s"]);
   await sleep(500);
-  for (const c of tcpCases) {
-    process.stdout.write(`  iperf3 via ${c.name} ... `);
+  console.log("iperf3 TCP:");
+  tcpRuns = await rounds(tcpCases, TCP_ROUNDS, async (c) => {
     let fwd = null;
     try {
       c.setup?.();
@@ -201,47 +229,65 @@ if (has("iperf3")) {
       // Latency first, on an idle path: ping's average round trip.
       const ping = spawnSync("ip", ["netns", "exec", A, "ping", "-q", "-c", "50", "-i", "0.02", "10.200.0.2"], { encoding: "utf8" });
       const rtt = /= [\d.]+\/([\d.]+)\//.exec(ping.stdout ?? "");
-      const g = [];
-      for (let i = 0; i < WINDOWS; i++) {
-        const j = JSON.parse(nsx(A, ["iperf3", "-c", "10.200.0.2", "-t", String(WINDOW_S + WARMUP_S), "-O", String(WARMUP_S), "-J"]));
-        g.push(j.end.sum_received.bits_per_second / 1e9);
-      }
-      tcpRows.push({ name: c.name, gbps: median(g), range: [Math.min(...g), Math.max(...g)], rttMs: rtt ? Number(rtt[1]) : NaN });
-      console.log(`${median(g).toFixed(2)} Gbit/s`);
-    } catch (e) {
-      tcpRows.push({ name: c.name, error: String(e.message ?? e).slice(0, 160) });
-      console.log(`failed: ${e.message}`);
+      const j = JSON.parse(nsx(A, ["iperf3", "-c", "10.200.0.2", "-t", String(WINDOW_S + WARMUP_S), "-O", String(WARMUP_S), "-J"]));
+      return { gbps: j.end.sum_received.bits_per_second / 1e9, rttMs: rtt ? Number(rtt[1]) : NaN };
     } finally {
       if (fwd) await stopGently(fwd);
       c.teardown?.();
     }
-  }
+  }, (x) => `${x.gbps.toFixed(2)} Gbit/s, ping ${x.rttMs.toFixed(3)} ms`);
   await stopGently(server);
 }
+const tcpRows = tcpRuns.map((run, k) => {
+  const ok = run.results.filter(Boolean);
+  if (!ok.length) return { name: tcpCases[k].name, error: run.error };
+  return { name: tcpCases[k].name, gbps: spread(ok.map((x) => x.gbps)), rttMs: median(ok.map((x) => x.rttMs)) };
+});
 const load1 = loadavg()[0].toFixed(1);
 cleanup();
 
 // --- report -------------------------------------------------------------
-const f3 = (x) => x.toFixed(3);
+const f3 = (x) => x.toFixed(3), f2 = (x) => x.toFixed(2);
+const cell = (sp, f) => `${f(sp.median)} (${f(sp.min)}-${f(sp.max)})`;
+const failed = (r) => `failed: ${r.error.replace(/\|/g, "/")}`;
+// The comparisons the targets name, each paired within rounds.
+const byName = (list, runs, prefix) => runs[list.findIndex((c) => c.name.startsWith(prefix))];
+const comparisons = [
+  ["vnfrun on `xdp` / testpmd af_xdp", "vnfrun l2fwd.ts on `xdp`", "dpdk-testpmd io, af_xdp"],
+  ["vnfrun on `xdp` / plain C AF_XDP", "vnfrun l2fwd.ts on `xdp`", "plain C AF_XDP"],
+  ["vnfrun on `packet` / testpmd af_packet", "vnfrun l2fwd.ts on `packet`", "dpdk-testpmd io, af_packet"],
+  ["vnfrun on `packet` / plain C AF_PACKET", "vnfrun l2fwd.ts on `packet`", "plain C AF_PACKET"],
+].map(([label, a, b]) => {
+  const x = byName(cases, ppsRuns, a), y = byName(cases, ppsRuns, b);
+  return [label, x && y ? pairedRatio(x, y, (v) => v.rx) : null];
+});
+const tcpRatio = tcpRuns.length === 2 ? pairedRatio(tcpRuns[0], tcpRuns[1], (v) => v.gbps) : null;
 const lines = [
   `Written by \`npm run bench:live\` on ${new Date().toISOString().slice(0, 10)}: ${machine}; load average ${load0} at start, ${load1} at end.`,
-  `Each figure is the median of ${WINDOWS} windows of ${WINDOW_S} s after ${WARMUP_S} s of warm-up (min-max in brackets). 64-byte frames from`,
-  "bench/c/gen.c (AF_PACKET sendmmsg, pinned to CPU 0) in A; forwarder processes in V pinned to CPU 1 (testpmd: `-l 0,1`);",
-  "native XDP_DROP on b0 (bench/c/xdp_drop.c), counted by b0's rx_packets. Offered = a0's tx rate.",
+  `Cases interleaved in ${PPS_ROUNDS} rounds (64-byte frames) and ${TCP_ROUNDS} rounds (TCP); in each round every case runs once: start, ${WARMUP_S} s warm-up,`,
+  `one ${WINDOW_S} s window. Rates: median over rounds (min-max). 64-byte frames from bench/c/gen.c (AF_PACKET sendmmsg, pinned to CPU 0)`,
+  "in A; forwarder processes in V pinned to CPU 1 (testpmd: `-l 0,1`); native XDP_DROP on b0 (bench/c/xdp_drop.c), counted by b0's",
+  "rx_packets. Offered = a0's tx rate; delivered/offered is the median of the per-round shares.",
   "",
-  "| forwarder in V | delivered Mpps | offered Mpps |",
+  "| forwarder in V | delivered Mpps | offered Mpps | delivered/offered |",
+  "|---|---|---|---|",
+  ...ppsRows.map((r) => r.error ? `| ${r.name} | ${failed(r)} | | |`
+    : `| ${r.name} | ${cell(r.mpps, f3)} | ${f3(r.offered)} | ${f2(r.share)} |`),
+  ...(hasTestpmd ? [] : ["| dpdk-testpmd | skipped: dpdk-testpmd not installed | | |"]),
+  "",
+  `iperf3 TCP A -> B, offloads on (\`iperf3 -c 10.200.0.2 -t ${WINDOW_S + WARMUP_S} -O ${WARMUP_S}\`, once per round):`,
+  "",
+  "| path through V | Gbit/s | ping RTT A -> B, ms (idle, `ping -c 50 -i 0.02`, median over rounds) |",
   "|---|---|---|",
-  ...ppsRows.map((r) => r.error ? `| ${r.name} | failed: ${r.error.replace(/\|/g, "/")} | |`
-    : `| ${r.name} | ${f3(r.mpps)} (${f3(r.range[0])}-${f3(r.range[1])}) | ${f3(r.offered)} |`),
-  ...(hasTestpmd ? [] : ["| dpdk-testpmd | skipped: dpdk-testpmd not installed | |"]),
+  ...(tcpRows.length ? tcpRows.map((r) => r.error ? `| ${r.name} | ${failed(r)} | |`
+    : `| ${r.name} | ${cell(r.gbps, f2)} | ${f3(r.rttMs)} |`) : ["| (skipped: iperf3 not installed) | | |"]),
   "",
-  `iperf3 TCP A -> B, offloads on (\`iperf3 -c 10.200.0.2 -t ${WINDOW_S + WARMUP_S} -O ${WARMUP_S}\`, ${WINDOWS} runs):`,
+  "Ratios, each the median over rounds of the two rates measured in the same round (min-max):",
   "",
-  "| path through V | Gbit/s | ping RTT A -> B, ms (idle, `ping -c 50 -i 0.02`) |",
-  "|---|---|---|",
-  ...(tcpRows.length ? tcpRows.map((r) => r.error ? `| ${r.name} | failed: ${r.error.replace(/\|/g, "/")} | |`
-    : `| ${r.name} | ${r.gbps.toFixed(2)} (${r.range[0].toFixed(2)}-${r.range[1].toFixed(2)}) | ${r.rttMs.toFixed(3)} |`) : ["| (skipped: iperf3 not installed) | | |"]),
-  ...(tcpRows.length === 2 && !tcpRows[0].error && !tcpRows[1].error ? ["", `Ratio vnfrun / bridge: ${(tcpRows[0].gbps / tcpRows[1].gbps).toFixed(2)}.`] : []),
+  "| comparison | ratio |",
+  "|---|---|",
+  ...comparisons.map(([label, r]) => `| ${label} | ${r ? cell(r, f2) : "not measured"} |`),
+  `| iperf3 TCP: vnfrun \`packet,vnet\` / Linux bridge | ${tcpRatio ? cell(tcpRatio, f2) : "not measured"} |`,
 ];
 const table = lines.join("\n");
 console.log("\n" + table);

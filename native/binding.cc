@@ -131,6 +131,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     Napi::Object o = info[0].As<Napi::Object>();
     EngineConfig cfg;
     cfg.buffers = u32(o, "buffers", cfg.buffers);
+    if (o.Get("largeBuffers").IsNumber()) cfg.largeBuffers = u32(o, "largeBuffers", 0);
     cfg.bufSize = u32(o, "bufSize", cfg.bufSize);
     cfg.headroom = u32(o, "headroom", cfg.headroom);
     cfg.ringSize = u32(o, "ringSize", cfg.ringSize);
@@ -294,7 +295,7 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     w->core_ = std::make_unique<Core>(engine, id, cfg);
     const BatchLayout& l = w->core_->layout();
     Pool& pool = engine->pool();
-    obj.Set("pool", externalBuffer(env, engine, pool.base(), pool.bytes()));
+    obj.Set("pool", externalBuffer(env, engine, pool.base(), pool.span()));
     obj.Set("batch", externalBuffer(env, engine, w->core_->batchMemory(), l.bytes));
     Napi::Object layout = Napi::Object::New(env);
     layout.Set("offsets", l.offsets);

@@ -16,14 +16,24 @@ uint32_t EngineConfig::poolStride() const {
 uint32_t EngineConfig::poolLarge() const {
   for (const auto& p : ports) {
     auto v = p.options.find("vnet");
-    if (v != p.options.end() && v->second == "1") return kLargeBuffers;
+    if (v != p.options.end() && v->second == "1") return largeBuffers < 0 ? kLargeBuffers : uint32_t(largeBuffers);
   }
   return 0;
 }
 
+size_t EngineConfig::poolWindowBytes() const {
+  const uint32_t queues = dist == Dist::kHw ? cores : 1;
+  size_t bytes = 0;
+  for (const auto& p : ports) {
+    auto v = p.options.find("vnet");
+    if (p.driver == "packet" && v != p.options.end() && v->second == "1") bytes += queues * kWindowBytesPerPort;
+  }
+  return bytes;
+}
+
 Engine::Engine(EngineConfig cfg)
     : cfg_(std::move(cfg)),
-      pool_(cfg_.buffers, cfg_.bufSize, cfg_.poolStride(), cfg_.poolLarge()),
+      pool_(cfg_.buffers, cfg_.bufSize, cfg_.poolStride(), cfg_.poolLarge(), cfg_.poolWindowBytes()),
       counters_(cfg_.lanes(), uint32_t(cfg_.ports.size())),
       rss_(cfg_.rssKey.data(), cfg_.cores) {
   if (!isPowerOfTwo(cfg_.ringSize)) throw std::runtime_error("ring size must be a power of two");

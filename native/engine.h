@@ -47,10 +47,15 @@ struct EngineConfig {
   std::vector<PortConfig> ports;
 
   uint32_t poolStride() const;
-  // Large buffers for whole GSO super-frames: some when a port speaks the
-  // virtio-net header (vnet), else none.
+  // Large buffers for whole GSO super-frames: `largeBuffers` (256 unless
+  // set) when a port speaks the virtio-net header (vnet), else none.
   static constexpr uint32_t kLargeBuffers = 256;
+  int64_t largeBuffers = -1;  // -1: kLargeBuffers
   uint32_t poolLarge() const;
+  // Address space for windows (pool.h): room for the rings of each packet
+  // port with vnet, which its super-frames are received into without a copy.
+  static constexpr size_t kWindowBytesPerPort = 32u << 20;
+  size_t poolWindowBytes() const;
 
   // Counter lanes: the cores, then the I/O rx and tx threads, then the host.
   uint32_t lanes() const { return cores + 3; }

@@ -14,6 +14,13 @@
 // both. They have their own free list; PoolCache hands out small buffers only
 // and routes large ones back to that list when they are freed.
 //
+// Windows (optional) are address space after the large buffers where a
+// driver maps memory the kernel writes into (the packet driver's rx ring), so
+// a slot can name a frame there without a copy. A window's buffers are named
+// like any other (data() is the same formula) and hold at least what a large
+// buffer holds; when freed they go back to the window's owner, which hands
+// the memory back to the kernel, not to a free list.
+//
 // Threads never share a free list directly: each owns a PoolCache and trades
 // with the shared stack in bulk (the DPDK mempool cache idea), so the hot path
 // takes no lock.
@@ -26,6 +33,16 @@
 
 namespace vnf {
 
+// The owner of a window: takes back a buffer of it when that is freed (on
+// any thread, under the pool's lock).
+class PoolWindow {
+ public:
+  virtual void giveBack(uint32_t buf) = 0;
+
+ protected:
+  ~PoolWindow() = default;
+};
+
 class Pool {
  public:
   // What a large buffer holds: the biggest IPv4/IPv6 GSO frame (65535 bytes
@@ -33,7 +50,8 @@ class Pool {
   static constexpr uint32_t kLargeBytes = 65536 + 1024;
 
   // stride 0: bufSize plus a cache line. `large`: how many large buffers.
-  Pool(uint32_t count, uint32_t bufSize, uint32_t stride = 0, uint32_t large = 0);
+  // `windowBytes`: address space to reserve for windows.
+  Pool(uint32_t count, uint32_t bufSize, uint32_t stride = 0, uint32_t large = 0, size_t windowBytes = 0);
   ~Pool();
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
@@ -42,15 +60,26 @@ class Pool {
   uint32_t bufSize() const { return bufSize_; }
   uint32_t stride() const { return stride_; }
   uint32_t count() const { return count_; }
+  // The buffers' bytes (what AF_XDP registers), and everything a slot can
+  // name, windows included (what JS sees).
   size_t bytes() const { return (size_t(count_) + size_t(large_) * largeSpan_) * stride_; }
+  size_t span() const { return windowStart() + windowBytes_; }
   uint8_t* data(uint32_t buf) const { return base_ + size_t(buf) * stride_; }
-  // Large buffers: how many, and whether buf is one. Every buffer index
-  // below largeFirst() is small.
+  // Large buffers: how many, and whether buf is one (or a window's, which
+  // holds as much). Every buffer index below largeFirst() is small.
   uint32_t largeCount() const { return large_; }
   uint32_t largeFirst() const { return count_; }
   bool isLarge(uint32_t buf) const { return buf >= count_; }
-  // Bytes buffer `buf` holds.
-  uint32_t capacity(uint32_t buf) const { return isLarge(buf) ? largeSpan_ * stride_ : bufSize_; }
+  // Bytes buffer `buf` holds (at least, for a window's).
+  uint32_t capacity(uint32_t buf) const { return isLarge(buf) ? largeCapacity() : bufSize_; }
+  uint32_t largeCapacity() const { return largeSpan_ * stride_; }
+
+  // A page-aligned window of `len` bytes for `owner` to map over with
+  // MAP_FIXED; nullptr when the reserve has no room left. closeWindow maps
+  // plain memory back over it (unmapping what the owner mapped there) and
+  // forgets the owner: its buffers still in flight are then dropped when freed.
+  uint8_t* openWindow(size_t len, PoolWindow* owner);
+  void closeWindow(PoolWindow* owner);
 
   // Bulk trades with the shared stack; return how many moved.
   uint32_t take(uint32_t* out, uint32_t n);
@@ -60,10 +89,20 @@ class Pool {
   bool takeLarge(uint32_t& buf);
 
  private:
+  struct Window {
+    size_t from, to;  // byte offsets from base_
+    PoolWindow* owner;
+  };
+  size_t windowStart() const { return (bytes() + 4095) & ~size_t(4095); }
+  // The window holding buf; nullptr when none does (or it was closed).
+  PoolWindow* windowOwner(uint32_t buf) const;
+
   uint8_t* base_;
   uint32_t count_, bufSize_, stride_, large_, largeSpan_;
+  size_t windowBytes_, windowUsed_ = 0;
   std::mutex lock_;
   std::vector<uint32_t> free_, freeLarge_;
+  std::vector<Window> windows_;
 };
 
 // A thread's private stash of free buffers.

@@ -30,6 +30,7 @@ export type Distribution = "none" | "hw" | "sw1" | "sw2";
 
 export interface EngineConfig {
   buffers: number;
+  largeBuffers?: number;
   bufSize: number;
   headroom: number;
   ringSize: number;

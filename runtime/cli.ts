@@ -84,6 +84,7 @@ const program = new Command()
   .option("--warmup <s>", "seconds to run before rates are counted (NO_OF_SAFE_ITR)", seconds)
   .option("--vnf-timeout <s>", "stop the run when one process() call runs this long (an endless loop)", seconds, 5)
   .option("--buffers <n>", "packet buffers in the pool (2 KiB each)", int("--buffers", 1024, 2_000_000), 32768)
+  .option("--large-buffers <n>", "66 KiB buffers for whole GSO super-frames, when a port has vnet (default 256)", int("--large-buffers", 0, 16384))
   .option("--allow-node", "let the VNF import Node built-ins (not sandboxable)", false)
   .option("--native-forward", "replace the VNF with the engine's C++ l2fwd (measures the ceiling)", false)
   .option("-q, --quiet", "no live rate line and no summary", false)
@@ -111,6 +112,7 @@ const program = new Command()
         count: o.count,
         warmupS: o.warmup,
         buffers: o.buffers,
+        largeBuffers: o.largeBuffers,
         allowNode: o.allowNode,
         nativeForward: o.nativeForward,
         vnfTimeoutS: o.vnfTimeout,

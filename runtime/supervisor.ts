@@ -28,6 +28,7 @@ export interface RunOptions extends CompileOptions {
   count?: number;           // stop after this many received packets
   warmupS?: number;         // rates count from here (the seed's NO_OF_SAFE_ITR)
   buffers?: number;
+  largeBuffers?: number;
   ringSize?: number;
   nativeForward?: boolean;  // replace the VNF with the C++ l2fwd (the engine's ceiling)
   vnfTimeoutS?: number;     // a process() call running longer than this stops the run (default 5)
@@ -122,6 +123,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
   try {
     engine = new Engine({
       buffers: opts.buffers ?? 32768,
+      largeBuffers: opts.largeBuffers,
       bufSize: 2048,
       headroom: 64,
       ringSize: opts.ringSize ?? 1024,

@@ -29,6 +29,10 @@ describe("vnfrun CLI", () => {
     [["vnfs/l2fwd.ts", "--port", "in=gen:colour=red"], /gen has no option "colour"/],
     [["vnfs/l2fwd.ts", "--port", "in=pcap:/nonexistent/x.pcap"], /\/nonexistent\/x\.pcap/],
     [["vnfs/l2fwd.ts", "--rx-batch", "0"], /--rx-batch must be a whole number from 1 to 1024/],
+    [["vnfs/l2fwd.ts", "--large-buffers", "20000"], /--large-buffers must be a whole number from 0 to 16384/],
+    // Batches name frames by 32-bit byte offsets; the pool is checked before any port opens.
+    [["vnfs/l2fwd.ts", "--buffers", "2000000", "--large-buffers", "16384", "--port", "in=tap:vnfbig0,vnet", "--port", "out=sink"],
+      /buffer pool of \d+ MiB is over the 4 GiB a batch can address: lower --buffers or --large-buffers/],
     [["no-such-vnf.ts"], /no-such-vnf\.ts: no such file/],
   ])("%j fails with one clear line", (args, message) => {
     const r = vnfrun(args as string[]);

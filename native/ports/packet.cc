@@ -5,10 +5,13 @@
 //       full or after a timer of at least 1 ms: a frame at low rate, a ping
 //       or a TCP ACK, waited up to 1 ms in the ring, which held TCP through
 //       vnfrun well below a bridge.) Each frame is copied once into a pool
-//       buffer at the headroom (a GSO super-frame into a large buffer), then
-//       its ring frame goes back to the kernel. With `vnet` the ring's frames
-//       hold a 64 KiB super-frame.
-//   tx: a TPACKET_V2 ring of 2 KiB frames. A transmit call copies its frames
+//       buffer at the headroom, then its ring frame goes back to the kernel.
+//       With `vnet` the ring's frames hold a 64 KiB super-frame, and the
+//       rings are mapped into a window of the pool (pool.h): a super-frame is
+//       not copied but lent, the slot naming it in its ring frame, which
+//       goes back to the kernel when the buffer is freed. (Without a window,
+//       or when the frame is VLAN-tagged, it is copied into a large buffer.)
+//   tx: a TPACKET_V2 ring of 2 KiB frames (4 KiB with vnet). A transmit call copies its frames
 //       in and kicks the kernel with one send(); frames count as sent when
 //       the kernel hands their ring frame back (checked on the next call and
 //       at close).
@@ -49,12 +52,15 @@
 namespace vnf {
 namespace {
 
-// rx: 4096 frames of 2 KiB (8 MiB), or with vnet 256 of 68 KiB (17 MiB), so
-// the ring rides out a stall of the lane (a GC pause in the VNF's isolate) of
-// a few ms at line rate.
+// rx: 4096 frames of 2 KiB (8 MiB), or with vnet 256 of about 72 KiB
+// (18 MiB), so the ring rides out a stall of the lane (a GC pause in the
+// VNF's isolate) of a few ms at line rate.
 constexpr uint32_t kRxFrameSize = 2048, kRxFrames = 4096;
-constexpr uint32_t kRxBigFrameSize = 68 << 10, kRxBigFrames = 256;
-constexpr uint32_t kTxFrameSize = 2048;
+constexpr uint32_t kRxBigFrames = 256;
+// The status of a ring frame lent to the engine: not TP_STATUS_KERNEL, so
+// the kernel leaves it alone, and not TP_STATUS_USER, so receive() does not
+// take it again when it comes round.
+constexpr uint32_t kLent = TP_STATUS_COPY;
 constexpr uint32_t kTxFrames = 2048;
 constexpr uint32_t kTxBlockSize = 1u << 16;
 constexpr uint32_t kTxData = TPACKET_ALIGN(sizeof(tpacket2_hdr));  // where tx frame data starts
@@ -68,9 +74,9 @@ T loadAcquire(const T& v) { return __atomic_load_n(&v, __ATOMIC_ACQUIRE); }
 template <typename T>
 void storeRelease(T& v, T x) { __atomic_store_n(&v, x, __ATOMIC_RELEASE); }
 
-class PacketPort : public Port {
+class PacketPort : public Port, PoolWindow {
  public:
-  PacketPort(const PortConfig& cfg, Pool& pool) : Port(cfg), headroom_(cfg.headroom) {
+  PacketPort(const PortConfig& cfg, Pool& pool) : Port(cfg), pool_(pool), headroom_(cfg.headroom) {
     const PortOptions& o = cfg.options;
     ifname_ = optionStr(o, "ifname", "");
     vnet_ = optionStr(o, "vnet", "0") == "1";
@@ -109,12 +115,13 @@ class PacketPort : public Port {
     while (n < max) {
       tpacket2_hdr* h = rxFrame(rxHead_);
       if (!(loadAcquire(h->tp_status) & TP_STATUS_USER)) break;
-      const int got = take(lane, pool, c, h, slots + n, max - n, n == 0);
+      bool lent = false;
+      const int got = take(lane, pool, c, h, slots + n, max - n, n == 0, lent);
       if (got < 0) break;  // needs more slots than this batch has left, or no buffer
       for (int i = 0; i < got; i++) bytes += slots[n + i].len;
       n += uint32_t(got);
-      if (segNext_ == 0) {  // the ring frame is done: back to the kernel
-        storeRelease(h->tp_status, uint32_t(TP_STATUS_KERNEL));
+      if (segNext_ == 0) {  // the ring frame is done: lent, or back to the kernel
+        storeRelease(h->tp_status, lent ? kLent : uint32_t(TP_STATUS_KERNEL));
         rxHead_ = rxHead_ + 1 == rxFrames_ ? 0 : rxHead_ + 1;
         rxSinceStats_++;
       }
@@ -211,7 +218,9 @@ class PacketPort : public Port {
                     std::to_string(rxFrameSize_ >> 10) + " KiB frames, tx " + std::to_string(kTxFrames) + " frames";
     if (bypass_) s += ", qdisc bypass";
     if (promisc_) s += ", promiscuous";
-    if (vnet_) s += ", vnet header: checksum offload kept, GSO super-frames whole (split on receive when no large buffer is free)";
+    if (vnet_)
+      s += std::string(", vnet header: checksum offload kept, GSO super-frames whole") +
+           (window_ ? " and received without a copy" : " (split on receive when no large buffer is free)");
     if (fanout_) s += ", fanout group " + std::to_string(fanoutId_) + " member " + std::to_string(queue_) + "/" + std::to_string(queues_);
     s += ")";
     rxNote_.append(s);
@@ -249,10 +258,23 @@ class PacketPort : public Port {
     if (bypass_) set(SOL_PACKET, PACKET_QDISC_BYPASS, 1, "bypass the qdisc");
     set(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, "ignore outgoing frames (kernel 4.20 or later)");
 
-    rxFrameSize_ = vnet_ ? kRxBigFrameSize : kRxFrameSize;
-    rxFrames_ = vnet_ ? kRxBigFrames : kRxFrames;
+    rxFrameSize_ = kRxFrameSize;
+    rxFrames_ = kRxFrames;
+    if (vnet_) {
+      // A lent frame's slot starts (data(buf)) at most a stride before the
+      // headroom: the reserve keeps that clear of the ring frame's header, and
+      // the frame size leaves a large buffer's capacity after it.
+      const uint32_t stride = pool_.stride();
+      const uint32_t reserve = headroom_ + stride;
+      set(SOL_PACKET, PACKET_RESERVE, int(reserve), "reserve headroom in the rx ring");
+      rxFrameSize_ = (pool_.largeCapacity() + stride + 128 + 4095) & ~4095u;
+      // The kernel wants tx frames to hold the reserve too, though it sends
+      // from the same offset regardless.
+      while (txFrameSize_ < TPACKET2_HDRLEN + reserve) txFrameSize_ *= 2;
+      rxFrames_ = kRxBigFrames;
+    }
     tpacket_req rx{};
-    rx.tp_block_size = vnet_ ? kRxBigFrameSize : 1u << 16;  // pages, a whole number of frames
+    rx.tp_block_size = vnet_ ? rxFrameSize_ : 1u << 16;  // pages, a whole number of frames
     rx.tp_block_nr = rxFrames_ * rxFrameSize_ / rx.tp_block_size;
     rx.tp_frame_size = rxFrameSize_;
     rx.tp_frame_nr = rxFrames_;
@@ -260,13 +282,19 @@ class PacketPort : public Port {
       throw std::runtime_error("packet port " + name_ + ": cannot set up the rx ring: " + errnoText());
     tpacket_req tx{};
     tx.tp_block_size = kTxBlockSize;
-    tx.tp_block_nr = kTxFrames * kTxFrameSize / kTxBlockSize;
-    tx.tp_frame_size = kTxFrameSize;
+    tx.tp_block_nr = kTxFrames * txFrameSize_ / kTxBlockSize;
+    tx.tp_frame_size = txFrameSize_;
     tx.tp_frame_nr = kTxFrames;
     if (setsockopt(fd_, SOL_PACKET, PACKET_TX_RING, &tx, sizeof tx) != 0)
       throw std::runtime_error("packet port " + name_ + ": cannot set up the tx ring: " + errnoText());
-    mapLen_ = size_t(rxFrameSize_) * rxFrames_ + size_t(kTxFrameSize) * kTxFrames;
-    void* p = mmap(nullptr, mapLen_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_, 0);
+    mapLen_ = size_t(rxFrameSize_) * rxFrames_ + size_t(txFrameSize_) * kTxFrames;
+    void* p = MAP_FAILED;
+    if (uint8_t* at = vnet_ ? pool_.openWindow(mapLen_, this) : nullptr) {
+      p = mmap(at, mapLen_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_POPULATE, fd_, 0);
+      if (p == MAP_FAILED) pool_.closeWindow(this);
+      window_ = p != MAP_FAILED;
+    }
+    if (p == MAP_FAILED) p = mmap(nullptr, mapLen_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_, 0);
     if (p == MAP_FAILED) {
       mapLen_ = 0;
       throw std::runtime_error("packet port " + name_ + ": cannot map the rings: " + errnoText());
@@ -319,7 +347,8 @@ class PacketPort : public Port {
   }
 
   void release() {
-    if (mapLen_) munmap(ring_, mapLen_);
+    if (window_) pool_.closeWindow(this);  // unmaps the rings; lent frames are forgotten (once: it forgets this owner)
+    else if (mapLen_) munmap(ring_, mapLen_);
     mapLen_ = 0;
     ring_ = txRing_ = nullptr;
     if (fd_ >= 0) ::close(fd_);
@@ -329,7 +358,13 @@ class PacketPort : public Port {
   }
 
   tpacket2_hdr* rxFrame(uint32_t i) const { return reinterpret_cast<tpacket2_hdr*>(ring_ + size_t(i) * rxFrameSize_); }
-  tpacket2_hdr* txFrame(uint32_t i) const { return reinterpret_cast<tpacket2_hdr*>(txRing_ + size_t(i) * kTxFrameSize); }
+  tpacket2_hdr* txFrame(uint32_t i) const { return reinterpret_cast<tpacket2_hdr*>(txRing_ + size_t(i) * txFrameSize_); }
+
+  // A lent ring frame's buffer was freed (any thread, under the pool's lock).
+  void giveBack(uint32_t buf) override {
+    const size_t k = size_t(pool_.data(buf) - ring_) / rxFrameSize_;
+    if (k < rxFrames_) storeRelease(rxFrame(uint32_t(k))->tp_status, uint32_t(TP_STATUS_KERNEL));
+  }
 
   // Frames the kernel dropped for want of a free ring frame since the last call.
   void countRingDrops(uint64_t* c) {
@@ -341,9 +376,9 @@ class PacketPort : public Port {
 
   // Copy ring frame h into buffers: returns the slots written
   // (0 when it was dropped), or -1 when it waits for the next batch. A GSO
-  // frame goes whole into one batch when it fits, else over several calls;
-  // segNext_ says where it stopped.
-  int take(Lane& lane, Pool& pool, uint64_t* c, const tpacket2_hdr* h, Slot* out, uint32_t room, bool batchEmpty) {
+  // frame is lent (`lent` set), or goes whole into one batch when it fits,
+  // else over several calls; segNext_ says where it stopped.
+  int take(Lane& lane, Pool& pool, uint64_t* c, const tpacket2_hdr* h, Slot* out, uint32_t room, bool batchEmpty, bool& lent) {
     const uint8_t* frame = reinterpret_cast<const uint8_t*>(h) + h->tp_mac;
     const uint32_t status = h->tp_status;
     const uint32_t caplen = h->tp_snaplen;
@@ -359,7 +394,11 @@ class PacketPort : public Port {
       return 0;
     }
     if (vnet_ && vh.gso_type != vnet::VIRTIO_NET_HDR_GSO_NONE && !tagged) {
-      // Whole, into a large buffer, when one is free; else split.
+      // Lent where it lies, or whole into a large buffer when one is free; else split.
+      if (segNext_ == 0 && caplen <= 0xffff && window_ && lend(h, frame, caplen, vh, out[0])) {
+        lent = true;
+        return 1;
+      }
       uint32_t buf;
       if (segNext_ == 0 && caplen <= 0xffff && lane.cache.allocLarge(buf)) {
         uint8_t* b = pool.data(buf);
@@ -405,6 +444,20 @@ class PacketPort : public Port {
     else if (status & TP_STATUS_CSUMNOTREADY) vnet::finishChecksumByParsing(d, len);
     out[0] = Slot{buf, uint16_t(headroom_), uint16_t(len), 0, uint16_t(index_), flags};
     return 1;
+  }
+
+  // The slot for a frame left in its ring frame: its buffer starts at the
+  // stride boundary at or before the headroom. False when that would reach
+  // into the ring frame's header or leave less than a large buffer's room
+  // (the reserve and frame size set in setUp rule both out).
+  bool lend(const tpacket2_hdr* h, const uint8_t* frame, uint32_t caplen, const vnet::virtio_net_hdr& vh, Slot& out) {
+    const uint8_t* const ringFrame = reinterpret_cast<const uint8_t*>(h);
+    const uint32_t buf = uint32_t(size_t(frame - headroom_ - pool_.base()) / pool_.stride());
+    uint8_t* const b = pool_.data(buf);
+    if (b < ringFrame + sizeof(tpacket2_hdr) || ringFrame + rxFrameSize_ < b + pool_.largeCapacity()) return false;
+    const uint16_t off = uint16_t(frame - b);
+    out = Slot{buf, off, uint16_t(caplen), 0, uint16_t(index_), vnet::keep(b, vh, off)};
+    return true;
   }
 
   // A super-frame received whole, by sendmsg on the second socket (the tx
@@ -485,10 +538,12 @@ class PacketPort : public Port {
     }
   }
 
+  Pool& pool_;
   std::string ifname_;
   uint32_t headroom_, maxFrame_ = 0, txMaxFrame_ = 0;
   unsigned ifindex_ = 0;
   bool vnet_ = false, promisc_ = true, bypass_ = true, fanout_ = false;
+  bool window_ = false;  // the rings are mapped in a window of the pool
   uint16_t fanoutId_ = 0;
   uint32_t queue_ = 0, queues_ = 1;
   int fd_ = -1, gsoFd_ = -1;
@@ -503,6 +558,7 @@ class PacketPort : public Port {
   vnet::Note rxNote_;
 
   // tx state: the transmitting lane's alone (another thread in sw2).
+  uint32_t txFrameSize_ = 2048;  // 4 KiB with vnet (setUp)
   uint32_t txHead_ = 0, txTail_ = 0, txInflight_ = 0;
   uint64_t* txCounters_ = nullptr;  // for close()
   vnet::Merger merger_;

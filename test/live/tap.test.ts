@@ -106,6 +106,25 @@ describe("tap driver: TAP devices moved into host namespaces", () => {
     }, 90_000);
   }
 
+  it.skipIf(!!withIperf)(named("vnet: super-frames cross whole in large buffers; with --large-buffers 0 they are split on receive and still arrive", withIperf), async () => {
+    for (const [extra, whole] of [[[], true], [["--large-buffers", "0"], false]] as const) {
+      await withTopology(async (topo) => {
+        const run = await tapPair(topo, ",vnet", 5, [...extra]);
+        try {
+          const tcp = await iperf(topo, B_IP, []);
+          expect(tcp.bitsPerSecond).toBeGreaterThan(20e6);
+          const s = await run.done;
+          const perFrame = s.ports.in.rx_bytes / s.ports.in.rx_packets;
+          if (whole) expect(perFrame, "bytes per received frame").toBeGreaterThan(4000);
+          else expect(perFrame, "bytes per received frame").toBeLessThan(1600);
+          clean(s);
+        } finally {
+          run.kill();
+        }
+      });
+    }
+  }, 120_000);
+
   it.skipIf(!!withIperf)(named("carries iperf3 TCP over two queues (--cores 2 --dist hw: IFF_MULTI_QUEUE)", withIperf), async () => {
     await withTopology(async (topo) => {
       const run = await tapPair(topo, ",vnet", 6, ["--cores", "2", "--dist", "hw"]);

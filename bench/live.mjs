@@ -8,6 +8,8 @@
 // them. Forwarders: vnfrun vnfs/l2fwd.ts on xdp and packet, plain C AF_XDP
 // and AF_PACKET forwarders (bench/c/, the kernel-interface ceilings), a Linux
 // bridge, and dpdk-testpmd io forwarding (af_xdp, af_packet) when installed.
+// The AF_XDP ones run again with the veths' NAPI threaded, where the
+// forwarder rather than the generator's CPU sets the rate.
 // Then iperf3 TCP A -> B through vnfrun l2fwd on packet,vnet and through the
 // bridge, offloads on.
 //
@@ -26,7 +28,7 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const WARMUP_S = 1, WINDOW_S = 3, PPS_ROUNDS = 3, TCP_ROUNDS = 5;
+const WARMUP_S = 1, WINDOW_S = 3, PPS_ROUNDS = 5, TCP_ROUNDS = 5;
 
 if (process.getuid?.() !== 0) {
   console.log("bench:live needs root (network namespaces, XDP); run it with sudo");
@@ -195,13 +197,30 @@ function pairedRatio(a, b, value) {
 const sink = start(B, [bin.xdp_drop, "b0"]);
 await sleep(500);
 if (sink.exitCode !== null) { console.error(`bench:live: XDP_DROP sink on b0 failed: ${sink.out.trim()}`); process.exit(1); }
-console.log("64-byte frames:");
-const ppsRuns = await rounds(cases, PPS_ROUNDS, measurePps, (x) => `${x.rx.toFixed(3)} Mpps (offered ${x.tx.toFixed(3)})`);
-const ppsRows = cases.map((c, k) => {
-  const ok = ppsRuns[k].results.filter(Boolean);
-  if (!ok.length) return { name: c.name, error: ppsRuns[k].error };
+const showPps = (x) => `${x.rx.toFixed(3)} Mpps (offered ${x.tx.toFixed(3)})`;
+const ppsTable = (list, runs) => list.map((c, k) => {
+  const ok = runs[k].results.filter(Boolean);
+  if (!ok.length) return { name: c.name, error: runs[k].error };
   return { name: c.name, mpps: spread(ok.map((x) => x.rx)), offered: median(ok.map((x) => x.tx)), share: median(ok.map((x) => x.rx / x.tx)) };
 });
+console.log("64-byte frames:");
+const ppsRuns = await rounds(cases, PPS_ROUNDS, measurePps, showPps);
+const ppsRows = ppsTable(cases, ppsRuns);
+
+// The same AF_XDP forwarders with the veths' NAPI threaded: v0's receive
+// work (XDP program, copy into the socket) leaves the generator's CPU for a
+// kernel thread, so the generator offers more and the forwarders, not the
+// generator, set the rate.
+const threaded = (on) => spawnSync("ip", ["netns", "exec", V, "sh", "-c",
+  `echo ${on} > /sys/class/net/v0/threaded && echo ${on} > /sys/class/net/v1/threaded`], { stdio: "ignore" }).status === 0;
+const xdpCases = cases.filter((c) => c.cmd && /xdp/i.test(c.name));
+let xdpThreadedRuns = [];
+if (threaded(1)) {
+  console.log("64-byte frames, veth NAPI threaded:");
+  xdpThreadedRuns = await rounds(xdpCases, PPS_ROUNDS, measurePps, showPps);
+  threaded(0);
+} else console.log("64-byte frames, veth NAPI threaded: skipped (cannot write /sys/class/net/v0/threaded)");
+const xdpThreadedRows = xdpThreadedRuns.length ? ppsTable(xdpCases, xdpThreadedRuns) : [];
 await stopGently(sink);
 
 // --- iperf3 TCP A -> B --------------------------------------------------
@@ -257,9 +276,12 @@ const comparisons = [
   ["vnfrun on `xdp` / plain C AF_XDP", "vnfrun l2fwd.ts on `xdp`", "plain C AF_XDP"],
   ["vnfrun on `packet` / testpmd af_packet", "vnfrun l2fwd.ts on `packet`", "dpdk-testpmd io, af_packet"],
   ["vnfrun on `packet` / plain C AF_PACKET", "vnfrun l2fwd.ts on `packet`", "plain C AF_PACKET"],
-].map(([label, a, b]) => {
-  const x = byName(cases, ppsRuns, a), y = byName(cases, ppsRuns, b);
-  return [label, x && y ? pairedRatio(x, y, (v) => v.rx) : null];
+].flatMap(([label, a, b]) => {
+  const pair = (list, runs, suffix) => {
+    const x = byName(list, runs, a), y = byName(list, runs, b);
+    return x && y ? [[label + suffix, pairedRatio(x, y, (v) => v.rx)]] : [];
+  };
+  return [...pair(cases, ppsRuns, ""), ...(xdpThreadedRuns.length ? pair(xdpCases, xdpThreadedRuns, ", NAPI threaded") : [])];
 });
 const tcpRatio = tcpRuns.length === 2 ? pairedRatio(tcpRuns[0], tcpRuns[1], (v) => v.gbps) : null;
 const lines = [
@@ -274,6 +296,16 @@ const lines = [
   ...ppsRows.map((r) => r.error ? `| ${r.name} | ${failed(r)} | | |`
     : `| ${r.name} | ${cell(r.mpps, f3)} | ${f3(r.offered)} | ${f2(r.share)} |`),
   ...(hasTestpmd ? [] : ["| dpdk-testpmd | skipped: dpdk-testpmd not installed | | |"]),
+  ...(xdpThreadedRows.length ? [
+    "",
+    "The AF_XDP forwarders again with the veths' NAPI threaded (`echo 1 > /sys/class/net/v0/threaded`, v1 too): v0's receive work",
+    "moves from the generator's CPU to a kernel thread, so the forwarder rather than the generator sets the rate:",
+    "",
+    "| forwarder in V, NAPI threaded | delivered Mpps | offered Mpps | delivered/offered |",
+    "|---|---|---|---|",
+    ...xdpThreadedRows.map((r) => r.error ? `| ${r.name} | ${failed(r)} | | |`
+      : `| ${r.name} | ${cell(r.mpps, f3)} | ${f3(r.offered)} | ${f2(r.share)} |`),
+  ] : []),
   "",
   `iperf3 TCP A -> B, offloads on (\`iperf3 -c 10.200.0.2 -t ${WINDOW_S + WARMUP_S} -O ${WARMUP_S}\`, once per round):`,
   "",

@@ -11,10 +11,10 @@
 //       not copied but lent, the slot naming it in its ring frame, which
 //       goes back to the kernel when the buffer is freed. (Without a window,
 //       or when the frame is VLAN-tagged, it is copied into a large buffer.)
-//   tx: a TPACKET_V2 ring of 2 KiB frames (4 KiB with vnet). A transmit call copies its frames
-//       in and kicks the kernel with one send(); frames count as sent when
-//       the kernel hands their ring frame back (checked on the next call and
-//       at close).
+//   tx: a TPACKET_V2 ring of 2 KiB frames (4 KiB with vnet). A transmit
+//       call copies its frames in and kicks the kernel with one send();
+//       frames count as sent when the kernel hands their ring frame back
+//       (checked on the next call and at close).
 //
 // With `vnet` the socket carries a virtio-net header per frame: checksums
 // left to offload stay that way across the engine (see vnet.h), and GSO
@@ -347,7 +347,7 @@ class PacketPort : public Port, PoolWindow {
   }
 
   void release() {
-    if (window_) pool_.closeWindow(this);  // unmaps the rings; lent frames are forgotten (once: it forgets this owner)
+    if (window_) pool_.closeWindow(this);  // unmaps the rings, forgets lent frames (a no-op the second time)
     else if (mapLen_) munmap(ring_, mapLen_);
     mapLen_ = 0;
     ring_ = txRing_ = nullptr;

@@ -284,6 +284,12 @@ const comparisons = [
   };
   return [...pair(cases, ppsRuns, ""), ...(xdpThreadedRuns.length ? pair(xdpCases, xdpThreadedRuns, ", NAPI threaded") : [])];
 });
+const ppsLines = (title, rows) => [
+  `| ${title} | delivered Mpps | offered Mpps | delivered/offered |`,
+  "|---|---|---|---|",
+  ...rows.map((r) => r.error ? `| ${r.name} | ${failed(r)} | | |`
+    : `| ${r.name} | ${cell(r.mpps, f3)} | ${f3(r.offered)} | ${f2(r.share)} |`),
+];
 const tcpRatio = tcpRuns.length === 2 ? pairedRatio(tcpRuns[0], tcpRuns[1], (v) => v.gbps) : null;
 const lines = [
   `Written by \`npm run bench:live\` on ${new Date().toISOString().slice(0, 10)}: ${machine}; load average ${load0} at start, ${load1} at end.`,
@@ -292,20 +298,14 @@ const lines = [
   "in A; forwarder processes in V pinned to CPU 1 (testpmd: `-l 0,1`); native XDP_DROP on b0 (bench/c/xdp_drop.c), counted by b0's",
   "rx_packets. Offered = a0's tx rate; delivered/offered is the median of the per-round shares.",
   "",
-  "| forwarder in V | delivered Mpps | offered Mpps | delivered/offered |",
-  "|---|---|---|---|",
-  ...ppsRows.map((r) => r.error ? `| ${r.name} | ${failed(r)} | | |`
-    : `| ${r.name} | ${cell(r.mpps, f3)} | ${f3(r.offered)} | ${f2(r.share)} |`),
+  ...ppsLines("forwarder in V", ppsRows),
   ...(hasTestpmd ? [] : ["| dpdk-testpmd | skipped: dpdk-testpmd not installed | | |"]),
   ...(xdpThreadedRows.length ? [
     "",
     "The AF_XDP forwarders again with the veths' NAPI threaded (`echo 1 > /sys/class/net/v0/threaded`, v1 too): v0's receive work",
     "moves from the generator's CPU to a kernel thread, so the forwarder rather than the generator sets the rate:",
     "",
-    "| forwarder in V, NAPI threaded | delivered Mpps | offered Mpps | delivered/offered |",
-    "|---|---|---|---|",
-    ...xdpThreadedRows.map((r) => r.error ? `| ${r.name} | ${failed(r)} | | |`
-      : `| ${r.name} | ${cell(r.mpps, f3)} | ${f3(r.offered)} | ${f2(r.share)} |`),
+    ...ppsLines("forwarder in V, NAPI threaded", xdpThreadedRows),
   ] : []),
   "",
   `iperf3 TCP A -> B, offloads on (\`iperf3 -c 10.200.0.2 -t ${WINDOW_S + WARMUP_S} -O ${WARMUP_S}\`, once per round):`,

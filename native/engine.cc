@@ -13,21 +13,22 @@ uint32_t EngineConfig::poolStride() const {
   return 0;  // the pool's default
 }
 
+static bool hasVnet(const PortConfig& p) {
+  auto v = p.options.find("vnet");
+  return v != p.options.end() && v->second == "1";
+}
+
 uint32_t EngineConfig::poolLarge() const {
-  for (const auto& p : ports) {
-    auto v = p.options.find("vnet");
-    if (v != p.options.end() && v->second == "1") return largeBuffers < 0 ? kLargeBuffers : uint32_t(largeBuffers);
-  }
+  for (const auto& p : ports)
+    if (hasVnet(p)) return largeBuffers < 0 ? kLargeBuffers : uint32_t(largeBuffers);
   return 0;
 }
 
 size_t EngineConfig::poolWindowBytes() const {
   const uint32_t queues = dist == Dist::kHw ? cores : 1;
   size_t bytes = 0;
-  for (const auto& p : ports) {
-    auto v = p.options.find("vnet");
-    if (p.driver == "packet" && v != p.options.end() && v->second == "1") bytes += queues * kWindowBytesPerPort;
-  }
+  for (const auto& p : ports)
+    if (p.driver == "packet" && hasVnet(p)) bytes += queues * kWindowBytesPerPort;
   return bytes;
 }
 

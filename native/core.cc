@@ -1,5 +1,7 @@
 #include "core.h"
 
+#include "ports/vnet.h"
+
 #include <pthread.h>
 #include <sched.h>
 #include <time.h>
@@ -171,7 +173,7 @@ uint32_t Core::gather() {
     offsets[i] = s.buf * stride + s.off;
     lengths[i] = s.len;
     inPorts[i] = uint8_t(s.port);
-    flags[i] = uint8_t(s.flags & 1);  // vnet::kSlotMeta: the checksum is pending
+    flags[i] = uint8_t(s.flags & vnet::kSlotMeta);  // the checksum is left to offload
   }
   memset(verdicts_, 0, n);
   memcpy(sentOffsets_.data(), offsets, n * 4);

@@ -65,14 +65,15 @@ class Pool {
   size_t bytes() const { return (size_t(count_) + size_t(large_) * largeSpan_) * stride_; }
   size_t span() const { return windowStart() + windowBytes_; }
   uint8_t* data(uint32_t buf) const { return base_ + size_t(buf) * stride_; }
-  // Large buffers: how many, and whether buf is one (or a window's, which
-  // holds as much). Every buffer index below largeFirst() is small.
-  uint32_t largeCount() const { return large_; }
+  // Whether buf is a large buffer (or a window's, which holds as much).
+  // Every buffer index below largeFirst() is small.
   uint32_t largeFirst() const { return count_; }
   bool isLarge(uint32_t buf) const { return buf >= count_; }
   // Bytes buffer `buf` holds (at least, for a window's).
   uint32_t capacity(uint32_t buf) const { return isLarge(buf) ? largeCapacity() : bufSize_; }
   uint32_t largeCapacity() const { return largeSpan_ * stride_; }
+  // Whether any buffer can hold a super-frame: large buffers, or windows.
+  bool holdsSuperFrames() const { return large_ > 0 || windowBytes_ > 0; }
 
   // A page-aligned window of `len` bytes for `owner` to map over with
   // MAP_FIXED; nullptr when the reserve has no room left. closeWindow maps

@@ -27,7 +27,7 @@ void cutAndSend(Port& port, Lane& lane, const Slot& s, uint16_t headroom) {
 }  // namespace
 
 void transmitTo(Port& port, Lane& lane, const Slot* slots, uint32_t n, uint16_t headroom) {
-  if (port.takesGso() || lane.cache.pool().largeCount() == 0) return port.transmit(lane, slots, n);
+  if (port.takesGso() || !lane.cache.pool().holdsSuperFrames()) return port.transmit(lane, slots, n);
   for (uint32_t i = 0; i < n;) {
     uint32_t j = i;
     while (j < n && !(slots[j].flags & vnet::kSlotGso)) j++;

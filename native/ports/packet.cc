@@ -9,8 +9,9 @@
 //       With `vnet` the ring's frames hold a 64 KiB super-frame, and the
 //       rings are mapped into a window of the pool (pool.h): a super-frame is
 //       not copied but lent, the slot naming it in its ring frame, which
-//       goes back to the kernel when the buffer is freed. (Without a window,
-//       or when the frame is VLAN-tagged, it is copied into a large buffer.)
+//       goes back to the kernel when the buffer is freed. (Without a window
+//       it is copied into a large buffer. One whose VLAN tag the kernel
+//       moved into metadata is not rebuilt: it counts under rx_malformed.)
 //   tx: a TPACKET_V2 ring of 2 KiB frames (4 KiB with vnet). A transmit
 //       call copies its frames in and kicks the kernel with one send();
 //       frames count as sent when the kernel hands their ring frame back

@@ -88,7 +88,7 @@ class TapPort : public Port {
     const uint32_t hdr = vnet_ ? vnet::kHdrLen : 0;
     while (n < max) {
       if (segNext_ < seg_.count()) {  // a super-frame still being split
-        const uint32_t got = emitSegments(lane, pool, c, slots + n, max - n);
+        const uint32_t got = seg_.emit(lane.cache, slots + n, max - n, uint16_t(headroom_), uint16_t(index_), segNext_, c[rx_no_buffer]);
         for (uint32_t j = 0; j < got; j++) bytes += slots[n + j].len;
         n += got;
         continue;
@@ -276,11 +276,6 @@ class TapPort : public Port {
     } else if (ioctl(fd_, TUNSETOFFLOAD, vnet_ ? TUN_F_CSUM : 0) != 0) {
       throw std::runtime_error("TAP " + ifname_ + ": cannot set offloads: " + errnoText());
     }
-  }
-
-  // The split super-frame's next segments into buffers; returns how many.
-  uint32_t emitSegments(Lane& lane, Pool&, uint64_t* c, Slot* out, uint32_t room) {
-    return seg_.emit(lane.cache, out, room, uint16_t(headroom_), uint16_t(index_), segNext_, c[rx_no_buffer]);
   }
 
   // What an existing device is, by its driver: "tap", "tun", "veth", ...

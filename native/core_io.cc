@@ -1,5 +1,6 @@
 #include "core_io.h"
 
+#include "input_end.h"
 #include "transmit.h"
 
 #include <poll.h>
@@ -19,7 +20,7 @@ void sleepUs(uint32_t us) {
 
 class DirectIO : public CoreIO {
  public:
-  DirectIO(Engine& e, uint32_t queue) : eng_(e), queue_(queue), done_(e.portCount(), 0) {}
+  DirectIO(Engine& e, uint32_t queue) : eng_(e), queue_(queue), done_(e.portCount(), 0), end_(e, queue) {}
 
   uint32_t receive(Lane& lane, Slot* slots, uint32_t max, bool& done) override {
     const uint32_t ports = eng_.portCount();
@@ -34,9 +35,9 @@ class DirectIO : public CoreIO {
       for (int i = 0; i < got; i++) slots[n + i].port = uint16_t(p);
       n += uint32_t(got);
     }
-    eng_.refund(max - n);
+    eng_.settle(max, n);
     rr_ = ports ? (rr_ + 1) % ports : 0;
-    done = eng_.budgetSpent() || std::all_of(done_.begin(), done_.end(), [](uint8_t d) { return d != 0; });
+    done = eng_.budgetSpent() || end_.ended(done_);
     return n;
   }
 
@@ -60,6 +61,7 @@ class DirectIO : public CoreIO {
   Engine& eng_;
   uint32_t queue_;
   std::vector<uint8_t> done_;  // per port: input exhausted
+  InputEnd end_;
   uint32_t rr_ = 0;            // round-robin start among input ports
 };
 

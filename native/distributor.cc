@@ -26,6 +26,7 @@ Distributor::Distributor(Engine& engine)
     : eng_(engine),
       cfg_(engine.config()),
       portDone_(engine.portCount(), 0),
+      end_(engine, 0),
       in_(cfg_.rxBatch),
       perCore_(cfg_.cores, std::vector<Slot>(cfg_.rxBatch)),
       out_(cfg_.rxBatch) {}
@@ -57,8 +58,8 @@ bool Distributor::rxStep(Lane& lane) {
     const uint32_t max = eng_.reserve(cfg_.rxBatch);
     if (max == 0) break;
     const int got = eng_.port(p).receive(lane, in_.data(), max);
-    if (got == Port::kExhausted) { portDone_[p] = 1; eng_.refund(max); continue; }
-    eng_.refund(max - uint32_t(got));
+    if (got == Port::kExhausted) { portDone_[p] = 1; eng_.settle(max, 0); continue; }
+    eng_.settle(max, uint32_t(got));
     if (got == 0) continue;
     moved = true;
     uint32_t count[256] = {0};
@@ -72,8 +73,7 @@ bool Distributor::rxStep(Lane& lane) {
       if (count[q]) pushOrWait(lane, q, perCore_[q].data(), count[q]);
   }
   rr_ = ports ? (rr_ + 1) % ports : 0;
-  const bool allDone = std::all_of(portDone_.begin(), portDone_.end(), [](uint8_t d) { return d != 0; });
-  if (!eng_.inputDone() && (allDone || eng_.stopping() || eng_.budgetSpent())) eng_.setInputDone();
+  if (!eng_.inputDone() && (eng_.stopping() || eng_.budgetSpent() || end_.ended(portDone_))) eng_.setInputDone();
   return moved;
 }
 

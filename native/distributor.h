@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine.h"
+#include "input_end.h"
 
 namespace vnf {
 
@@ -40,6 +41,7 @@ class Distributor {
 
   std::vector<std::thread> threads_;
   std::vector<uint8_t> portDone_;
+  InputEnd end_;
   std::vector<Slot> in_;                    // one burst from a port
   std::vector<std::vector<Slot>> perCore_;  // the burst split by core
   std::vector<Slot> out_;                   // one burst from a core

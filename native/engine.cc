@@ -79,8 +79,10 @@ uint32_t Engine::reserve(uint32_t want) {
   return uint32_t(got);
 }
 
-void Engine::refund(uint32_t n) {
-  if (cfg_.count && n) budget_.fetch_add(n, std::memory_order_relaxed);
+void Engine::settle(uint32_t reserved, uint32_t received) {
+  if (!cfg_.count) return;
+  if (reserved > received) budget_.fetch_add(reserved - received, std::memory_order_relaxed);
+  if (received) received_.fetch_add(received, std::memory_order_release);
 }
 
 std::shared_ptr<PipePair> Engine::pipe(const std::string& name, int& end) {

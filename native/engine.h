@@ -100,11 +100,15 @@ class Engine {
   void setCoreDone(uint32_t k) { coreDone_[k].store(true, std::memory_order_release); }
   bool coreDone(uint32_t k) const { return coreDone_[k].load(std::memory_order_acquire); }
 
-  // The --count budget: take up to `want` packets' worth; give back unused.
-  // Unlimited when count is 0. Returns 0 once the budget is spent.
+  // The --count budget: take up to `want` packets' worth before receiving
+  // (0 while others hold the rest), then settle: give back what was not
+  // received. Unlimited when count is 0. Spent once `count` packets have
+  // actually been received: a reservation in flight on another lane is not
+  // a packet, so a lane that reads the budget as empty keeps polling until
+  // the holder settles.
   uint32_t reserve(uint32_t want);
-  void refund(uint32_t n);
-  bool budgetSpent() const { return cfg_.count && budget_.load(std::memory_order_relaxed) <= 0; }
+  void settle(uint32_t reserved, uint32_t received);
+  bool budgetSpent() const { return cfg_.count && received_.load(std::memory_order_acquire) >= cfg_.count; }
 
   // The next free end of pipe NAME (0 for the first opener, 1 for the second).
   std::shared_ptr<PipePair> pipe(const std::string& name, int& end);
@@ -126,7 +130,8 @@ class Engine {
   std::vector<std::unique_ptr<Ring>> toCore_, fromCore_;
   std::unique_ptr<std::atomic<bool>[]> coreDone_;
   std::atomic<bool> stopping_{false}, inputDone_{false};
-  std::atomic<int64_t> budget_{0};
+  std::atomic<int64_t> budget_{0};     // count less what is reserved or received
+  std::atomic<uint64_t> received_{0};  // received under the budget
   std::unique_ptr<Distributor> distributor_;
   bool waitOnOverflow_ = false;
   bool closed_ = false;

@@ -71,6 +71,11 @@ class Port {
   // wait). Decides the distributor's overflow policy in `auto`.
   virtual bool canWait() const { return false; }
 
+  // Whether this port is an input that comes to an end (a file, a counted
+  // generator), so that its end may end a run that also has devices open
+  // (input_end.h). Devices and pipes never end; writers and sinks read nothing.
+  virtual bool canEnd() const { return false; }
+
   // A descriptor to poll() when idle, or -1 when there is none.
   virtual int pollFd() const { return -1; }
 

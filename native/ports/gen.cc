@@ -100,6 +100,7 @@ class GenPort : public Port {
   }
 
   bool canWait() const override { return true; }
+  bool canEnd() const override { return true; }
   bool takesGso() const override { return true; }  // it drops what it is sent
 
   std::string describe() const override {

@@ -259,7 +259,7 @@ class NetmapPort : public Port {
   std::string describe() const override {
     std::string s = "netmap " + spec_ + " (" + nm_.kind();
     if (nm_.oneRing || queues_ > 1) s += ", ring pair " + std::to_string(ringLo_) + " of " + std::to_string(portRings_);
-    else s += ", " + std::to_string(rx_.size()) + " rx / " + std::to_string(tx_.size()) + " tx rings";
+    else s += ", " + std::to_string(rxRings_) + " rx / " + std::to_string(txRings_) + " tx rings";
     s += ", " + std::to_string(slots_) + " slots per ring, " + std::to_string(txBufSize_) + "-byte buffers";
     if (hdrLen_) s += ", " + std::to_string(hdrLen_) + "-byte virtio-net header: checksum offload kept, GSO split on receive";
     s += ", frames copied to and from the pool)";
@@ -298,6 +298,8 @@ class NetmapPort : public Port {
     if (rx_.empty() || tx_.empty())
       throw std::runtime_error("netmap port " + name_ + ": " + spec_ + " has no ring pair to bind");
     slots_ = rx_[0]->num_slots;
+    rxRings_ = uint32_t(rx_.size());  // kept for describe(), which runs after close() clears rx_/tx_
+    txRings_ = uint32_t(tx_.size());
     txBufSize_ = tx_[0]->nr_buf_size;
 
     if (queues_ > 1 && (reg.nr_rx_rings != queues_ || reg.nr_tx_rings != queues_))
@@ -539,6 +541,7 @@ class NetmapPort : public Port {
   void* mem_ = nullptr;
   size_t mapLen_ = 0;
   uint32_t portRings_ = 0, ringLo_ = 0, slots_ = 0, txBufSize_ = 2048, hdrLen_ = 0;
+  uint32_t rxRings_ = 0, txRings_ = 0;
   std::vector<netmap_ring*> rx_, tx_;
 
   // rx state: the receiving lane's alone.

@@ -131,6 +131,7 @@ class PcapReadPort : public Port {
   }
 
   bool canWait() const override { return true; }
+  bool canEnd() const override { return true; }
 
   std::string describe() const override {
     std::string s = "pcap read " + file_ + " (" + reader_.summary();

@@ -7,6 +7,9 @@ import { SpecError, parseQuantity } from "./ports";
 import { RunError, run, type Summary } from "./supervisor";
 import { diagnose, formatFindings } from "./doctor";
 import { formatSummary } from "./summary";
+import { InstanceError, checkName, requestInstance } from "./instance";
+import { describeReload } from "./reload";
+import { resolve } from "node:path";
 
 const EXAMPLES = `
 Port specs (--port [name=]spec; unnamed specs fill the VNF's ports in order):
@@ -50,6 +53,14 @@ function overflowPolicy(v: string): string {
   return v;
 }
 
+function nameOption(v: string): string {
+  try {
+    return checkName(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+}
+
 function seconds(v: string): number {
   const n = Number(v);
   if (!(n > 0)) throw new InvalidArgumentError("give a positive number of seconds");
@@ -85,6 +96,8 @@ const program = new Command()
   .option("--vnf-timeout <s>", "stop the run when one process() call runs this long (an endless loop)", seconds, 5)
   .option("--buffers <n>", "packet buffers in the pool (2 KiB each)", int("--buffers", 1024, 2_000_000), 32768)
   .option("--large-buffers <n>", "66 KiB buffers for whole GSO super-frames, when a port has vnet (default 256)", int("--large-buffers", 0, 16384))
+  .option("-w, --watch", "reload the VNF on every core whenever one of its files is saved (a version that fails to build, load or init never goes live)", false)
+  .option("--name <name>", "name this run for `vnfrun reload NAME` (its pid always works)", nameOption)
   .option("--allow-node", "let the VNF import Node built-ins (not sandboxable)", false)
   .option("--native-forward", "replace the VNF with the engine's C++ l2fwd (measures the ceiling)", false)
   .option("-q, --quiet", "no live rate line and no summary", false)
@@ -116,16 +129,37 @@ const program = new Command()
         allowNode: o.allowNode,
         nativeForward: o.nativeForward,
         vnfTimeoutS: o.vnfTimeout,
+        watch: o.watch,
+        name: o.name,
         onLine: live ? (l) => process.stderr.write(`\r\x1b[K${l}`) : undefined,
       });
     } catch (e) {
       if (e instanceof CompileError) { process.stderr.write(e.message + "\n"); process.exit(1); }
-      if (e instanceof SpecError || e instanceof RunError) fail(e.message);
+      if (e instanceof SpecError || e instanceof RunError || e instanceof InstanceError) fail(e.message);
       throw e;
     }
     if (live) process.stderr.write("\r\x1b[K");
     if (o.json) process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
     else if (!o.quiet) process.stdout.write(formatSummary(summary));
+  });
+
+program
+  .command("reload")
+  .description("swap a new version of a running VNF in on every core, or roll back to the previous one")
+  .argument("<instance>", "the run's --name, or its pid")
+  .option("--vnf <file>", "load this file instead of rebuilding the one the run started with")
+  .option("--rollback", "go back to the previous generation (kept loaded, so instant)", false)
+  .action(async (target: string, o) => {
+    if (o.vnf && !existsSync(o.vnf)) fail(`${o.vnf}: no such file`);
+    try {
+      const out = await requestInstance(target, { op: "reload", vnf: o.vnf ? resolve(o.vnf) : undefined, rollback: o.rollback });
+      const line = `${target}: ${describeReload(out)}`;
+      if (!out.ok) fail(line.replace(/^/, ""));
+      process.stdout.write(line + "\n");
+    } catch (e) {
+      if (e instanceof InstanceError) fail(e.message);
+      throw e;
+    }
   });
 
 program

@@ -18,6 +18,7 @@ export interface Bundle {
   source: string;        // the VNF's path as given
   code: string;          // CommonJS; exports `default` (the VNF) and `Batch`
   file: string;          // where the code was written, for require() and source maps
+  inputs: string[];      // the files it was built from (absolute), for --watch
 }
 
 const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
@@ -60,6 +61,7 @@ export async function compileVnf(path: string, opts: CompileOptions = {}): Promi
       alias: { "vnfrun/sdk": SDK_ENTRY },
       plugins: [forbidNodeBuiltins(!!opts.allowNode)],
       logLevel: "silent",
+      metafile: true,
     });
   } catch (e) {
     const errors: Message[] = (e as { errors?: Message[] }).errors ?? [];
@@ -70,5 +72,8 @@ export async function compileVnf(path: string, opts: CompileOptions = {}): Promi
   const code = result.outputFiles[0].text;
   mkdirSync(dir, { recursive: true });
   writeFileSync(file, code);
-  return { source: path, code, file };
+  const inputs = Object.keys(result.metafile!.inputs)
+    .filter((i) => !i.startsWith("<") && !i.includes("node_modules"))
+    .map((i) => resolve(i));
+  return { source: path, code, file, inputs };
 }

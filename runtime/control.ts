@@ -1,5 +1,6 @@
 // What the supervisor and a core's worker share: the start-up data and the
 // control words (a SharedArrayBuffer the loop checks once per batch).
+import type { MessagePort } from "node:worker_threads";
 import type { CoreOptions } from "./addon";
 
 export interface WorkerInit {
@@ -10,6 +11,7 @@ export interface WorkerInit {
   portNames: string[];
   options: CoreOptions;
   control: SharedArrayBuffer;   // Int32Array of CTL_WORDS, for control messages
+  channel: MessagePort;         // reload messages both ways (reload.ts)
   watch: SharedArrayBuffer;     // Int32Array [in process(), batches done]: the supervisor's watchdog
   nativeForward?: number;       // run the C++ l2fwd for this many ms instead of JS
 }
@@ -17,5 +19,22 @@ export interface WorkerInit {
 // Stopping is the engine's job (inputs stop, rings drain, each core's cycle
 // then returns done); these words carry what the engine does not know about.
 export const CTL_WORDS = 4;
+export const CTL_SEQ = 0;       // bumped after each message the supervisor sends: a core
+                                // reads its channel only when this word has moved
 export const WATCH_BUSY = 0;    // 1 while process() runs
 export const WATCH_BATCHES = 1; // batches finished (wraps)
+
+/** Supervisor -> core. `id` names one reload attempt; `gen` is the
+ *  generation number it would make live. A core answers `prepare` with
+ *  `prepared`, then holds (processes nothing) until `commit` or `abort`. */
+export type ToCore =
+  | { type: "prepare"; id: number; gen: number; file: string }
+  | { type: "prepare"; id: number; gen: number; rollback: true }
+  | { type: "commit"; id: number }
+  | { type: "abort"; id: number };
+
+/** Core -> supervisor. */
+export type FromCore =
+  | { type: "prepared"; id: number; core: number; ok: true; migrated: boolean; loadMs: number }
+  | { type: "prepared"; id: number; core: number; ok: false; error: string }
+  | { type: "switched"; id: number; core: number; pauseMs: number };

@@ -9,6 +9,10 @@ export function formatSummary(s: Summary): string {
   }
   if (s.cores_used > 1)
     s.cores.forEach((c, i) => lines.push(`  core ${i}: ${c.packets} packets in ${c.batches} batches${c.dist_drops ? `, ${c.dist_drops} dropped by the distributor` : ""}`));
+  if (s.reloads.length) {
+    const live = s.reloads.filter((r) => r.ok).length;
+    lines.push(`  reloads: ${s.reloads.length} (${live} live, ${s.reloads.length - live} refused); gen ${s.generation} live at the end`);
+  }
   const causes = Object.entries(s.drops).filter(([, n]) => n > 0);
   lines.push(causes.length ? `  dropped: ${causes.map(([k, n]) => `${k} ${n}`).join(", ")}` : "  dropped: none");
   return lines.join("\n") + "\n";

@@ -3,11 +3,14 @@
 // the benchmark and the tests all go through `run`.
 import { rmSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { Worker } from "node:worker_threads";
+import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import { loadAddon, type Distribution, type NativeEngine } from "./addon";
 import { CpuListError, parseCpuList } from "./cpus";
 import { RssKeyError, parseRssKey } from "./rss";
-import { compileVnf, type Bundle, type CompileOptions } from "./compile";
+import { CompileError, compileVnf, type Bundle, type CompileOptions } from "./compile";
+import { InstanceError, serveInstance, type ControlRequest } from "./instance";
+import { Reloader, describeReload, type ReloadOutcome } from "./reload";
+import { watchFiles } from "./watch";
 import { parsePorts, type PortSpec } from "./ports";
 import { Counters, diff, drops, rateLine, sum, type Snapshot } from "./stats";
 import { CTL_WORDS, WATCH_BATCHES, WATCH_BUSY, type WorkerInit } from "./control";
@@ -32,8 +35,11 @@ export interface RunOptions extends CompileOptions {
   ringSize?: number;
   nativeForward?: boolean;  // replace the VNF with the C++ l2fwd (the engine's ceiling)
   vnfTimeoutS?: number;     // a process() call running longer than this stops the run (default 5)
+  watch?: boolean;          // reload whenever a file the VNF is built from changes
+  name?: string;            // the instance's name for `vnfrun reload NAME` (its pid always works)
   onLine?: (line: string) => void;     // live rate line, once a second
   onMessage?: (text: string) => void;  // VNF errors, logs and warnings
+  onReload?: (o: ReloadOutcome) => void;  // after each successful reload
 }
 
 export interface PortSummary extends Record<string, unknown> {
@@ -53,6 +59,8 @@ export interface Summary {
   dist: Distribution;
   ports: PortSummary[];
   cores: Record<string, number>[];
+  generation: number;          // the VNF generation live at the end (1: as started)
+  reloads: (ReloadOutcome & { at: string })[];
 }
 
 export class RunError extends Error {}
@@ -151,10 +159,15 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
   let stopped = false;
   const onSigint = () => { if (stopped) process.exit(130); stopped = true; stop(); };
   process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigint);   // a service manager's stop: drain and summarize, as Ctrl-C does
 
   let end: Snapshot;
+  let reloader!: Reloader;
+  const closers: { close(): void }[] = [];
   try {
     const watches = Array.from({ length: layout.cores }, () => new SharedArrayBuffer(8));
+    const channels = watches.map(() => new MessageChannel());
+    reloader = new Reloader(channels.map((c) => c.port1), new Int32Array(control));
     const workers = Array.from({ length: layout.cores }, (_, core) =>
       startWorker({
         engineId: engine.id,
@@ -164,6 +177,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
         portNames: vnfPorts,
         options: { rxBatch, txBatch, busyPoll, idleUs, cpu: layout.coreCpus[core] },
         control,
+        channel: channels[core].port2,
         watch: watches[core],
         nativeForward: opts.nativeForward ? (opts.durationS ?? 1) * 1000 + warmupMs : undefined,
       }, say, stop),
@@ -171,25 +185,73 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
     // Every core has its context and state: let the I/O threads go.
     await Promise.all(workers.map((w) => w.ready));
     engine.start();
+    if (!opts.nativeForward) closers.push(...(await startReloading(bundle, opts, reloader, say)));
     timers.push(watchdog(watches, workers, opts.vnfTimeoutS ?? 5, stop));
     if (warmupMs > 0) timers.push(setTimeout(() => (warm = counters.snapshot()), warmupMs));
     if (opts.durationS !== undefined) timers.push(setTimeout(stop, opts.durationS * 1000 + warmupMs));
     if (opts.onLine)
       timers.push(setInterval(() => {
         const now = counters.snapshot();
-        opts.onLine!(rateLine(diff(last, now)));
+        opts.onLine!(rateLine(diff(last, now)) + (opts.watch || reloader.history.length ? `  gen ${reloader.liveGen}` : ""));
         last = now;
       }, 1000));
     await Promise.all(workers.map((w) => w.exited));
   } finally {
     timers.forEach((t) => clearTimeout(t));
+    closers.forEach((c) => c.close());
+    reloader?.end();
     process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigint);
     engine.stop();
     engine.close();               // joins the I/O threads; drivers flush (pcap), counting what they send
     end = counters.snapshot();
   }
   const describe = engine.describe();   // after close: includes drivers' warnings
-  return summarize(bundle.source, layout, specs, describe, warm && end.at - warm.at > 0 ? diff(warm, end) : diff(start, end), diff(start, end));
+  return {
+    ...summarize(bundle.source, layout, specs, describe, warm && end.at - warm.at > 0 ? diff(warm, end) : diff(start, end), diff(start, end)),
+    generation: reloader.liveGen,
+    reloads: reloader.history,
+  };
+}
+
+// The ways a running VNF is changed: --watch, and the control socket that
+// `vnfrun reload` talks to. Both compile first, so a file that does not
+// compile never reaches a core.
+async function startReloading(bundle: Bundle, opts: RunOptions, reloader: Reloader, say: (t: string) => void): Promise<{ close(): void }[]> {
+  const closers: { close(): void }[] = [];
+  let watcher: { close(): void } | undefined;
+  const rewatch = (inputs: string[]) => {
+    watcher?.close();
+    watcher = watchFiles(inputs, (at) => void reloadFile(opts.vnf, at).then((o) => say(describeReload(o))));
+  };
+  const reloadFile = async (vnf: string, startedAt = performance.now()): Promise<ReloadOutcome> => {
+    let next: Bundle;
+    try {
+      next = await compileVnf(vnf, opts);
+    } catch (e) {
+      if (!(e instanceof CompileError)) throw e;
+      if (opts.watch) say(e.message);
+      return { gen: reloader.liveGen, ok: false, rollback: false, error: `${vnf} does not compile${opts.watch ? " (above)" : `: ${e.message}`}`, ms: performance.now() - startedAt };
+    }
+    if (opts.watch && vnf === opts.vnf) rewatch(next.inputs);
+    const outcome = await reloader.reload({ file: next.file }, startedAt);
+    if (outcome.ok) opts.onReload?.(outcome);
+    return outcome;
+  };
+  if (opts.watch) rewatch(bundle.inputs);
+  closers.push({ close: () => watcher?.close() });
+  const handle = async (req: ControlRequest) => {
+    const o = req.rollback ? await reloader.reload({ rollback: true }) : await reloadFile(req.vnf ?? opts.vnf);
+    say(describeReload(o));
+    return o;
+  };
+  try {
+    closers.push(await serveInstance(opts.name, handle));
+  } catch (e) {
+    if (e instanceof InstanceError) throw new RunError(e.message);
+    say(`warning: no control socket (vnfrun reload will not find this run): ${(e as Error).message}`);
+  }
+  return closers;
 }
 
 interface RunningWorker {
@@ -219,7 +281,7 @@ function watchdog(watches: SharedArrayBuffer[], workers: RunningWorker[], limitS
 }
 
 function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => void): RunningWorker {
-  const w = new Worker(join(__dirname, "worker.js"), { workerData: init });
+  const w = new Worker(join(__dirname, "worker.js"), { workerData: init, transferList: [init.channel as MessagePort] });
   let fatal: string | undefined;
   let markReady: () => void = () => {};
   let failReady: (e: Error) => void = () => {};
@@ -242,7 +304,7 @@ function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => 
   return { ready, exited, kill };
 }
 
-function summarize(vnf: string, layout: Layout, specs: PortSpec[], describe: string[], rate: Snapshot, total: Snapshot): Summary {
+function summarize(vnf: string, layout: Layout, specs: PortSpec[], describe: string[], rate: Snapshot, total: Snapshot): Omit<Summary, "generation" | "reloads"> {
   const secs = rate.at / 1000 || Number.MIN_VALUE;
   return {
     vnf,

@@ -1,14 +1,23 @@
 // The per-core loop, one per worker thread:
 //   n = core.cycle(failed)  -> native retires the last verdicts, fills a batch
-//   vnf.process(batch)      -> JS reads and rewrites packets in place
+//   live.process(n)         -> JS reads and rewrites packets in place
 // One native call per batch; packets are (offset, length) into the pool.
-import { parentPort, workerData } from "node:worker_threads";
+// Between two batches the core looks at its control word, and a reload
+// (reload.ts) swaps the live generation there: the batch in hand is finished
+// by the old handler, the next one is the new one's.
+import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import { loadAddon } from "./addon";
-import { WATCH_BATCHES, WATCH_BUSY, type WorkerInit } from "./control";
+import { CTL_SEQ, WATCH_BATCHES, WATCH_BUSY, type FromCore, type ToCore, type WorkerInit } from "./control";
 import { errorLocation } from "./errors";
+import { loadGeneration, type CoreView, type Generation } from "./v8-context";
 
 const init = workerData as WorkerInit;
 const post = (m: unknown) => parentPort!.postMessage(m);
+const answer = (m: FromCore) => init.channel.postMessage(m);
+
+// A core waits this long for the verdict on a generation it has prepared;
+// past it, the supervisor is gone or stuck, and the old generation goes on.
+const HOLD_LIMIT_MS = 10_000;
 
 function main(): void {
   const core = loadAddon().attach(init.engineId, init.core, init.options);
@@ -20,41 +29,35 @@ function main(): void {
     return;
   }
   process.setSourceMapsEnabled(true);
-  const mod = require(init.bundleFile);
-  const vnf = mod.default;
   const L = core.layout;
-  const batch = new mod.Batch(
-    new Uint8Array(core.pool),
-    new Uint32Array(core.batch, L.offsets, L.maxBatch),
-    new Uint32Array(core.batch, L.lengths, L.maxBatch),
-    new Uint8Array(core.batch, L.inPorts, L.maxBatch),
-    new Uint8Array(core.batch, L.verdicts, L.maxBatch),
-    init.portNames,
-    new Uint8Array(core.batch, L.flags, L.maxBatch),
-  );
-  const meta = new Float64Array(core.batch, L.meta, 1);
-  const ctx = {
+  const view: CoreView = {
     core: init.core,
     cores: init.cores,
-    ports: init.portNames,
-    port: (name: string) => batch.port(name),
-    log: (...a: unknown[]) => post({ type: "log", core: init.core, text: a.map(String).join(" ") }),
+    portNames: init.portNames,
+    pool: new Uint8Array(core.pool),
+    offsets: new Uint32Array(core.batch, L.offsets, L.maxBatch),
+    lengths: new Uint32Array(core.batch, L.lengths, L.maxBatch),
+    inPorts: new Uint8Array(core.batch, L.inPorts, L.maxBatch),
+    verdicts: new Uint8Array(core.batch, L.verdicts, L.maxBatch),
+    flags: new Uint8Array(core.batch, L.flags, L.maxBatch),
+    log: (text) => post({ type: "log", core: init.core, text }),
   };
-  const state = vnf.init ? vnf.init(ctx) : undefined;
+  const meta = new Float64Array(core.batch, L.meta, 1);
+  const generations = new Generations(loadGeneration(init.bundleFile, 1, view), view);
   post({ type: "ready", core: init.core });
 
   const errors = new ErrorReporter(init.core);
   const watch = new Int32Array(init.watch);
+  const control = new Int32Array(init.control);
+  let seen = Atomics.load(control, CTL_SEQ);
   let failed = 0;
   for (;;) {
     const n = core.cycle(failed);
     failed = 0;
     if (n > 0) {
-      batch.count = n;
-      batch.now = meta[0];
       watch[WATCH_BUSY] = 1;   // plain stores: the watchdog only needs to see them eventually
       try {
-        vnf.process(batch, state, ctx);
+        generations.live.process(n, meta[0]);
       } catch (e) {
         failed = 1;
         errors.report(e);
@@ -62,11 +65,70 @@ function main(): void {
       watch[WATCH_BUSY] = 0;
       watch[WATCH_BATCHES]++;
     } else if (n < 0) break;   // the engine stopped and this core drained
+    if (Atomics.load(control, CTL_SEQ) !== seen) seen = generations.serve(control, seen);
   }
   core.finish(failed);
   core.detach();
   errors.flush();
   post({ type: "done" });
+}
+
+// The live generation, the one before it, and the reload protocol's core
+// side. Runs only between batches, so no batch sees two handlers.
+class Generations {
+  prev: Generation | undefined;
+  constructor(public live: Generation, private view: CoreView) {}
+
+  /** Handles the messages waiting on the channel; returns the control word seen. */
+  serve(control: Int32Array, seen: number): number {
+    const now = Atomics.load(control, CTL_SEQ);
+    let got = false;
+    for (let m; (m = receiveMessageOnPort(init.channel)); ) {
+      got = true;
+      const msg = m.message as ToCore;
+      if (msg.type === "prepare") this.prepare(msg, control);
+    }
+    // The word moved but the message is not here yet: look again next batch.
+    return got ? now : seen;
+  }
+
+  private prepare(msg: Extract<ToCore, { type: "prepare" }>, control: Int32Array): void {
+    const t0 = performance.now();
+    let next: Generation;
+    try {
+      if ("rollback" in msg) {
+        if (!this.prev) throw new Error("there is no previous generation to roll back to");
+        next = this.prev;
+      } else {
+        next = loadGeneration(msg.file, msg.gen, this.view, this.live);
+      }
+    } catch (e) {
+      answer({ type: "prepared", id: msg.id, core: init.core, ok: false, error: errorLocation(e) });
+      return;
+    }
+    answer({ type: "prepared", id: msg.id, core: init.core, ok: true, migrated: next.migrated, loadMs: performance.now() - t0 });
+    // Hold: the next batch waits in the rings until every core is ready or
+    // one has failed; the old state is not touched after migrate read it.
+    const verdict = this.awaitVerdict(control, msg.id);
+    if (verdict === "commit") {
+      this.prev = this.live;
+      this.live = next;
+      answer({ type: "switched", id: msg.id, core: init.core, pauseMs: performance.now() - t0 });
+    }
+  }
+
+  private awaitVerdict(control: Int32Array, id: number): "commit" | "abort" {
+    const deadline = performance.now() + HOLD_LIMIT_MS;
+    while (performance.now() < deadline) {
+      const seen = Atomics.load(control, CTL_SEQ);
+      for (let m; (m = receiveMessageOnPort(init.channel)); ) {
+        const msg = m.message as ToCore;
+        if ((msg.type === "commit" || msg.type === "abort") && msg.id === id) return msg.type;
+      }
+      Atomics.wait(control, CTL_SEQ, seen, 50);
+    }
+    return "abort";
+  }
 }
 
 // A throwing VNF must not flood the terminal: the first error is printed

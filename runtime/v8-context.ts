@@ -1,0 +1,67 @@
+// The VNF in a core's own V8 context (its worker thread): one loaded version
+// of the bundle with its state. A core keeps the live generation, the one
+// before it (for an instant rollback) and, during a reload, the one being
+// prepared. This is the seam a second context kind (QuickJS) plugs into:
+// load a bundle, build state from the previous generation's, process a batch.
+import type { Ctx } from "../sdk/vnf";
+
+/** The core's batch memory, shared by every generation it loads. */
+export interface CoreView {
+  core: number;
+  cores: number;
+  portNames: string[];
+  pool: Uint8Array;
+  offsets: Uint32Array;
+  lengths: Uint32Array;
+  inPorts: Uint8Array;
+  verdicts: Uint8Array;
+  flags: Uint8Array;
+  log(text: string): void;
+}
+
+export interface Generation {
+  readonly gen: number;
+  readonly migrated: boolean;   // state came from migrate(prev), not init()
+  readonly state: unknown;
+  process(count: number, now: number): void;   // throws what the VNF throws
+}
+
+interface LoadedVnf {
+  ports: readonly string[];
+  init?(ctx: Ctx): unknown;
+  process(batch: unknown, state: unknown, ctx: Ctx): void;
+  migrate?(prev: unknown, ctx: Ctx): unknown;
+}
+
+/** Loads `file` (a bundle from compile.ts) and builds its state: migrate(prev)
+ *  when the new version has it and there is a previous one, else init(). */
+export function loadGeneration(file: string, gen: number, view: CoreView, prev?: Generation): Generation {
+  const mod = require(file);
+  delete require.cache[file];   // each reload is a new file: do not keep them all
+  const vnf: LoadedVnf = mod.default;
+  if (!vnf || typeof vnf.process !== "function" || !Array.isArray(vnf.ports))
+    throw new Error("the default export must be defineVnf({ ports, process, ... })");
+  if (vnf.ports.join("\0") !== view.portNames.join("\0"))
+    throw new Error(`this version's ports (${vnf.ports.join(", ")}) differ from the running ones (${view.portNames.join(", ")}): ports are fixed while running; restart to change them`);
+  // Each bundle carries its own SDK, so its own Batch and packet views.
+  const batch = new mod.Batch(view.pool, view.offsets, view.lengths, view.inPorts, view.verdicts, view.portNames, view.flags);
+  const ctx: Ctx = {
+    core: view.core,
+    cores: view.cores,
+    ports: view.portNames,
+    port: (name: string) => batch.port(name),
+    log: (...a: unknown[]) => view.log(a.map(String).join(" ")),
+  };
+  const migrated = !!(prev && vnf.migrate);
+  const state = migrated ? vnf.migrate!(prev!.state, ctx) : vnf.init ? vnf.init(ctx) : undefined;
+  return {
+    gen,
+    migrated,
+    state,
+    process(count: number, now: number) {
+      batch.count = count;
+      batch.now = now;
+      vnf.process(batch, state, ctx);
+    },
+  };
+}

@@ -24,17 +24,23 @@ export const CTL_SEQ = 0;       // bumped after each message the supervisor send
 export const WATCH_BUSY = 0;    // 1 while process() runs
 export const WATCH_BATCHES = 1; // batches finished (wraps)
 
-/** Supervisor -> core. `id` names one reload attempt; `gen` is the
- *  generation number it would make live. A core answers `prepare` with
- *  `prepared`, then holds (processes nothing) until `commit` or `abort`. */
+/** Supervisor -> core, for one reload attempt `id` that would make
+ *  generation `gen` live:
+ *    prepare  load the bundle beside the live one (and run init() when the
+ *             new version has no migrate: it needs nothing from the live
+ *             state); the core goes on with the live generation meanwhile
+ *    build    migrate(live state), then hold: process nothing until
+ *    commit   switch, and answer `switched`; or
+ *    abort    forget the attempt, go on with the live generation */
 export type ToCore =
   | { type: "prepare"; id: number; gen: number; file: string }
   | { type: "prepare"; id: number; gen: number; rollback: true }
+  | { type: "build"; id: number }
   | { type: "commit"; id: number }
   | { type: "abort"; id: number };
 
 /** Core -> supervisor. */
 export type FromCore =
-  | { type: "prepared"; id: number; core: number; ok: true; migrated: boolean; loadMs: number }
-  | { type: "prepared"; id: number; core: number; ok: false; error: string }
+  | { type: "prepared" | "built"; id: number; core: number; ok: true; migrated: boolean }
+  | { type: "prepared" | "built"; id: number; core: number; ok: false; error: string }
   | { type: "switched"; id: number; core: number; pauseMs: number };

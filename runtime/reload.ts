@@ -1,9 +1,12 @@
 // Reload, the supervisor's side: every core switches to a new generation of
 // the VNF, or none does.
-//   phase one  every core loads the bundle beside the live one and builds its
-//              state (migrate(prev) or init), answers, and holds
-//   phase two  all ready: each core switches before its next batch;
-//              any failure: every core goes on with the live generation
+//   prepare  every core loads the bundle beside the live one (and runs
+//            init() if the new version has no migrate), still running the
+//            live generation
+//   build    all loaded: every core runs migrate(live state) and holds
+//   commit   all built: each core switches before its next batch
+// Any failure, at any step: abort, and every core goes on with the live
+// generation.
 // --watch, `vnfrun reload` and the tests all come through `reload`.
 import type { MessagePort } from "node:worker_threads";
 import { CTL_SEQ, type FromCore, type ToCore } from "./control";
@@ -56,13 +59,12 @@ export class Reloader {
     const id = this.nextId++, gen = rollback ? this.prevGen! : this.nextGen;
     const prepared = this.collect("prepared", id);
     this.send(rollback ? { type: "prepare", id, gen, rollback: true } : { type: "prepare", id, gen, file: what.file });
-    const answers = (await withLimit(prepared, PREPARE_LIMIT_MS)) as (Extract<FromCore, { type: "prepared" }> | "timeout")[];
-    const failed = answers.find((a) => a === "timeout" || !a.ok);
-    if (failed) {
-      this.send({ type: "abort", id });
-      if (failed === "timeout") return refuse(`a core did not load the new version within ${PREPARE_LIMIT_MS / 1000} s`);
-      return refuse(`core ${failed.core}: ${(failed as { error: string }).error}`);
-    }
+    let why = await this.allOk(prepared, id);
+    if (why) return refuse(why);
+    const built = this.collect("built", id);
+    this.send({ type: "build", id });
+    why = await this.allOk(built, id);
+    if (why) return refuse(why);
     const switched = this.collect("switched", id);
     this.send({ type: "commit", id });
     // A core that ended meanwhile (the run is stopping) never answers.
@@ -70,11 +72,22 @@ export class Reloader {
     this.prevGen = this.liveGen;
     this.liveGen = gen;
     if (!rollback) this.nextGen++;
-    const first = answers[0] as Extract<FromCore, { type: "prepared"; ok: true }>;
+    const first = (await built)[0] as Extract<FromCore, { ok: true }>;
     return this.record({
       gen, ok: true, rollback, migrated: rollback ? undefined : first.migrated,
       ms: performance.now() - startedAt, pauseMs: Math.max(0, ...done.map((d) => d.pauseMs)),
     });
+  }
+
+  // Waits for every core's answer; on a failure or a silent core, aborts
+  // the attempt and says why.
+  private async allOk(answers: Promise<FromCore[]>, id: number): Promise<string | undefined> {
+    const got = (await withLimit(answers, PREPARE_LIMIT_MS)) as (Extract<FromCore, { ok: boolean }> | "timeout")[];
+    const failed = got.find((a) => a === "timeout" || !a.ok);
+    if (!failed) return undefined;
+    this.send({ type: "abort", id });
+    if (failed === "timeout") return `a core did not answer within ${PREPARE_LIMIT_MS / 1000} s`;
+    return `core ${failed.core}: ${(failed as { error: string }).error}`;
   }
 
   private record(o: ReloadOutcome): ReloadOutcome {

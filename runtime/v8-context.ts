@@ -33,9 +33,18 @@ interface LoadedVnf {
   migrate?(prev: unknown, ctx: Ctx): unknown;
 }
 
-/** Loads `file` (a bundle from compile.ts) and builds its state: migrate(prev)
- *  when the new version has it and there is a previous one, else init(). */
-export function loadGeneration(file: string, gen: number, view: CoreView, prev?: Generation): Generation {
+/** A version loaded beside the live one, its state not built yet. */
+export interface Loaded {
+  readonly gen: number;
+  /** Whether start() will read the previous generation's state (migrate). */
+  readonly migrates: boolean;
+  /** Builds the state: migrate(prev.state) when this version has migrate and
+   *  there is a prev, else init(). */
+  start(prev?: Generation): Generation;
+}
+
+/** Loads `file` (a bundle from compile.ts) and checks it. */
+export function loadBundle(file: string, gen: number, view: CoreView): Loaded {
   const mod = require(file);
   delete require.cache[file];   // each reload is a new file: do not keep them all
   const vnf: LoadedVnf = mod.default;
@@ -52,16 +61,22 @@ export function loadGeneration(file: string, gen: number, view: CoreView, prev?:
     port: (name: string) => batch.port(name),
     log: (...a: unknown[]) => view.log(a.map(String).join(" ")),
   };
-  const migrated = !!(prev && vnf.migrate);
-  const state = migrated ? vnf.migrate!(prev!.state, ctx) : vnf.init ? vnf.init(ctx) : undefined;
   return {
     gen,
-    migrated,
-    state,
-    process(count: number, now: number) {
-      batch.count = count;
-      batch.now = now;
-      vnf.process(batch, state, ctx);
+    migrates: typeof vnf.migrate === "function",
+    start(prev?: Generation): Generation {
+      const migrated = !!(prev && vnf.migrate);
+      const state = migrated ? vnf.migrate!(prev!.state, ctx) : vnf.init ? vnf.init(ctx) : undefined;
+      return {
+        gen,
+        migrated,
+        state,
+        process(count: number, now: number) {
+          batch.count = count;
+          batch.now = now;
+          vnf.process(batch, state, ctx);
+        },
+      };
     },
   };
 }

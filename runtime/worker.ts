@@ -9,7 +9,7 @@ import { parentPort, receiveMessageOnPort, workerData } from "node:worker_thread
 import { loadAddon } from "./addon";
 import { CTL_SEQ, WATCH_BATCHES, WATCH_BUSY, type FromCore, type ToCore, type WorkerInit } from "./control";
 import { errorLocation } from "./errors";
-import { loadGeneration, type CoreView, type Generation } from "./v8-context";
+import { loadBundle, type CoreView, type Generation, type Loaded } from "./v8-context";
 
 const init = workerData as WorkerInit;
 const post = (m: unknown) => parentPort!.postMessage(m);
@@ -43,7 +43,7 @@ function main(): void {
     log: (text) => post({ type: "log", core: init.core, text }),
   };
   const meta = new Float64Array(core.batch, L.meta, 1);
-  const generations = new Generations(loadGeneration(init.bundleFile, 1, view), view);
+  const generations = new Generations(loadBundle(init.bundleFile, 1, view).start(), view);
   post({ type: "ready", core: init.core });
 
   const errors = new ErrorReporter(init.core);
@@ -74,9 +74,12 @@ function main(): void {
 }
 
 // The live generation, the one before it, and the reload protocol's core
-// side. Runs only between batches, so no batch sees two handlers.
+// side (control.ts). Runs only between batches, so no batch sees two
+// handlers. Loading and init() run while the live generation goes on; only
+// migrate() and the wait for the other cores hold the next batch.
 class Generations {
   prev: Generation | undefined;
+  private pending: { id: number; loaded?: Loaded; next?: Generation } | undefined;
   constructor(public live: Generation, private view: CoreView) {}
 
   /** Handles the messages waiting on the channel; returns the control word seen. */
@@ -86,34 +89,51 @@ class Generations {
     for (let m; (m = receiveMessageOnPort(init.channel)); ) {
       got = true;
       const msg = m.message as ToCore;
-      if (msg.type === "prepare") this.prepare(msg, control);
+      if (msg.type === "prepare") this.prepare(msg);
+      else if (msg.type === "build" && this.pending?.id === msg.id) this.build(control);
+      else if (msg.type === "abort" && this.pending?.id === msg.id) this.pending = undefined;
     }
     // The word moved but the message is not here yet: look again next batch.
     return got ? now : seen;
   }
 
-  private prepare(msg: Extract<ToCore, { type: "prepare" }>, control: Int32Array): void {
-    const t0 = performance.now();
-    let next: Generation;
+  private prepare(msg: Extract<ToCore, { type: "prepare" }>): void {
+    this.pending = undefined;
     try {
       if ("rollback" in msg) {
         if (!this.prev) throw new Error("there is no previous generation to roll back to");
-        next = this.prev;
+        this.pending = { id: msg.id, next: this.prev };
       } else {
-        next = loadGeneration(msg.file, msg.gen, this.view, this.live);
+        const loaded = loadBundle(msg.file, msg.gen, this.view);
+        this.pending = { id: msg.id, loaded, next: loaded.migrates ? undefined : loaded.start() };
       }
     } catch (e) {
       answer({ type: "prepared", id: msg.id, core: init.core, ok: false, error: errorLocation(e) });
       return;
     }
-    answer({ type: "prepared", id: msg.id, core: init.core, ok: true, migrated: next.migrated, loadMs: performance.now() - t0 });
-    // Hold: the next batch waits in the rings until every core is ready or
-    // one has failed; the old state is not touched after migrate read it.
-    const verdict = this.awaitVerdict(control, msg.id);
+    answer({ type: "prepared", id: msg.id, core: init.core, ok: true, migrated: !!this.pending.loaded?.migrates });
+  }
+
+  private build(control: Int32Array): void {
+    const t0 = performance.now();
+    const p = this.pending!;
+    try {
+      p.next ??= p.loaded!.start(this.live);
+    } catch (e) {
+      this.pending = undefined;
+      answer({ type: "built", id: p.id, core: init.core, ok: false, error: errorLocation(e) });
+      return;
+    }
+    answer({ type: "built", id: p.id, core: init.core, ok: true, migrated: p.next.migrated });
+    // Hold: the next batch waits in the rings until every core has built
+    // its state or one has failed; the live state is not touched after
+    // migrate read it.
+    const verdict = this.awaitVerdict(control, p.id);
+    this.pending = undefined;
     if (verdict === "commit") {
       this.prev = this.live;
-      this.live = next;
-      answer({ type: "switched", id: msg.id, core: init.core, pauseMs: performance.now() - t0 });
+      this.live = p.next;
+      answer({ type: "switched", id: p.id, core: init.core, pauseMs: performance.now() - t0 });
     }
   }
 

@@ -6,7 +6,9 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
+import { runtimeDir } from "../../runtime/instance";
 import { readPcap } from "../helpers/pcap";
 import { vnfrun } from "../helpers/tools";
 import { ROOT, stampOf, vnfSource, type Stamp, type Version } from "./vnf-version";
@@ -39,6 +41,14 @@ class Running {
       const hit = this.lines.slice(from).find((l) => re.test(l));
       if (hit) return hit;
       if (Date.now() > until) throw new Error(`no line matching ${re} within ${ms} ms; stderr so far:\n${this.lines.join("\n")}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  /** Resolves once the run is up: its control socket exists. */
+  async up(ms = 15_000): Promise<void> {
+    const sock = join(runtimeDir(), `${this.proc.pid}.sock`), until = Date.now() + ms;
+    while (!existsSync(sock)) {
+      if (Date.now() > until) throw new Error(`vnfrun did not come up within ${ms} ms:\n${this.lines.join("\n")}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -80,7 +90,8 @@ describe("hot reload", () => {
     const r = new Running([file, "--watch", "--cores", "2", "--dist", "sw1", "--port", "in=gen:flows=64,rate=50000",
       "--port", `out=pcap:${out},write`, "--json", "--duration", "60"]);
     try {
-      await sleep(1000);
+      await r.up();
+      await sleep(300);   // traffic under gen 1 first
       const save = async (v: Version, expect: RegExp) => {
         const from = r.lines.length;
         write(file, v);
@@ -128,7 +139,8 @@ describe("hot reload", () => {
       const r = new Running([join(dir, `${dist}-1.ts`), "--name", name, "--cores", cores, "--dist", dist,
         "--port", "in=gen:flows=64,rate=50000", "--port", `out=pcap:${out},write`, "--json", "--duration", "60"]);
       try {
-        await sleep(800);
+        await r.up();
+        await sleep(300);
         for (const gen of [2, 3, 4]) {
           write(join(dir, `${dist}-${gen}.ts`), { gen });
           const c = vnfrun(["reload", name, "--vnf", join(dir, `${dist}-${gen}.ts`)]);
@@ -152,7 +164,8 @@ describe("hot reload", () => {
     write(join(dir, "rb-bad.ts"), { gen: 3, syntaxError: true });
     const r = new Running([join(dir, "rb-1.ts"), "--port", "in=gen:flows=8,rate=20000", "--port", `out=pcap:${out},write`, "--json", "--duration", "60"]);
     try {
-      await sleep(800);
+      await r.up();
+      await sleep(300);
       const pid = String(r.proc.pid);
       const bad = vnfrun(["reload", pid, "--vnf", join(dir, "rb-bad.ts")]);
       expect(bad.code).toBe(1);
@@ -183,7 +196,7 @@ describe("hot reload", () => {
     const name = `owned${process.pid}`;
     const r = new Running([join(dir, "owned.ts"), "--name", name, "--port", "in=gen:rate=1000", "--port", "out=sink", "--json", "--duration", "30"]);
     try {
-      await r.waitFor(/./, 0, 1500).catch(() => {});
+      await r.up();
       const other = spawnSync("runuser", ["-u", "nobody", "--", process.execPath, CLI, "reload", name], { cwd: "/", encoding: "utf8" });
       expect(other.status).toBe(1);
       expect(other.stderr.trim().split("\n")).toHaveLength(1);

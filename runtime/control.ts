@@ -29,7 +29,8 @@ export const WATCH_BATCHES = 1; // batches finished (wraps)
  *    prepare  load the bundle beside the live one (and run init() when the
  *             new version has no migrate: it needs nothing from the live
  *             state); the core goes on with the live generation meanwhile
- *    build    migrate(live state), then hold: process nothing until
+ *    build    (only when the new version has migrate) migrate(live state),
+ *             then hold: process nothing until
  *    commit   switch, and answer `switched`; or
  *    abort    forget the attempt, go on with the live generation */
 export type ToCore =
@@ -39,8 +40,10 @@ export type ToCore =
   | { type: "commit"; id: number }
   | { type: "abort"; id: number };
 
-/** Core -> supervisor. */
+/** Core -> supervisor. `migrated`: the new state comes from migrate()
+ *  (in `prepared`: will come, at `build`). `ms`: how long that step kept
+ *  the core from its next batch. */
 export type FromCore =
-  | { type: "prepared" | "built"; id: number; core: number; ok: true; migrated: boolean }
+  | { type: "prepared" | "built"; id: number; core: number; ok: true; migrated: boolean; ms: number }
   | { type: "prepared" | "built"; id: number; core: number; ok: false; error: string }
-  | { type: "switched"; id: number; core: number; pauseMs: number };
+  | { type: "switched"; id: number; core: number; holdMs: number };

@@ -1,7 +1,7 @@
 // A running vnfrun's control endpoint: a unix socket in a per-user runtime
 // directory, named by pid and, with --name, by name too. `vnfrun reload`
 // finds it there. One JSON line in, one JSON line out.
-import { chmodSync, existsSync, lstatSync, mkdirSync, readlinkSync, symlinkSync, unlinkSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, lstatSync, mkdirSync, readlinkSync, symlinkSync, unlinkSync } from "node:fs";
 import { createConnection, createServer, type Server } from "node:net";
 import { join } from "node:path";
 
@@ -32,6 +32,7 @@ export async function serveInstance(name: string | undefined, handle: (req: Cont
   // Others may see that root's instances exist (and are told so); only the
   // owner may connect (the socket is 0600).
   mkdirSync(dir, { recursive: true, mode: dir === ROOT_DIR ? 0o755 : 0o700 });
+  sweep(dir);
   const path = join(dir, `${process.pid}.sock`);
   const alias = name ? join(dir, `${name}.sock`) : undefined;
   if (alias && existsSync(alias)) {
@@ -95,6 +96,25 @@ export async function requestInstance(target: string, req: ControlRequest): Prom
       else reject(new InstanceError(`instance ${target}: ${e.message}`));
     });
   });
+}
+
+// Sockets of runs that were killed (SIGKILL leaves them), and names that
+// point at them.
+function sweep(dir: string): void {
+  for (const f of readdirSync(dir)) {
+    const pid = /^(\d+)\.sock$/.exec(f)?.[1];
+    if (pid && !alive(Number(pid))) rmSock(join(dir, f));
+    else if (!pid && f.endsWith(".sock") && !existsSync(join(dir, f))) rmSock(join(dir, f));   // a dangling name
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 function answers(path: string): Promise<boolean> {

@@ -3,8 +3,10 @@
 //   prepare  every core loads the bundle beside the live one (and runs
 //            init() if the new version has no migrate), still running the
 //            live generation
-//   build    all loaded: every core runs migrate(live state) and holds
-//   commit   all built: each core switches before its next batch
+//   build    all loaded, and the new version has migrate: every core runs
+//            migrate(live state) and holds
+//   commit   all built: each core switches before its next batch (a core
+//            that did not hold switches when it sees the message)
 // Any failure, at any step: abort, and every core goes on with the live
 // generation.
 // --watch, `vnfrun reload` and the tests all come through `reload`.
@@ -18,7 +20,8 @@ export interface ReloadOutcome {
   error?: string;           // why it was refused (with the core and TS file:line)
   migrated?: boolean;       // state came from migrate(), not a fresh init()
   ms: number;               // from the request (or the save) to every core switched
-  pauseMs?: number;         // the longest a core held its next batch
+  pauseMs?: number;         // the longest gap between two batches on any core: loading, or migrate and the wait
+  holdMs?: number;          // the longest a core held its next batch for migrate and the other cores
 }
 
 // How long phase one may take before the reload is refused.
@@ -61,10 +64,15 @@ export class Reloader {
     this.send(rollback ? { type: "prepare", id, gen, rollback: true } : { type: "prepare", id, gen, file: what.file });
     let why = await this.allOk(prepared, id);
     if (why) return refuse(why);
-    const built = this.collect("built", id);
-    this.send({ type: "build", id });
-    why = await this.allOk(built, id);
-    if (why) return refuse(why);
+    // Without migrate every core's state is built already: nothing to hold for.
+    const loads = (await prepared) as Extract<FromCore, { ok: true }>[];
+    const migrates = loads.some((p) => p.migrated);
+    if (migrates) {
+      const built = this.collect("built", id);
+      this.send({ type: "build", id });
+      why = await this.allOk(built, id);
+      if (why) return refuse(why);
+    }
     const switched = this.collect("switched", id);
     this.send({ type: "commit", id });
     // A core that ended meanwhile (the run is stopping) never answers.
@@ -72,10 +80,10 @@ export class Reloader {
     this.prevGen = this.liveGen;
     this.liveGen = gen;
     if (!rollback) this.nextGen++;
-    const first = (await built)[0] as Extract<FromCore, { ok: true }>;
+    const holdMs = Math.max(0, ...done.map((d) => d.holdMs));
     return this.record({
-      gen, ok: true, rollback, migrated: rollback ? undefined : first.migrated,
-      ms: performance.now() - startedAt, pauseMs: Math.max(0, ...done.map((d) => d.pauseMs)),
+      gen, ok: true, rollback, migrated: rollback ? undefined : migrates,
+      ms: performance.now() - startedAt, pauseMs: Math.max(holdMs, ...loads.map((p) => p.ms)), holdMs,
     });
   }
 
@@ -125,5 +133,5 @@ export function describeReload(o: ReloadOutcome): string {
   if (!o.ok) return `reload refused, gen ${o.gen} stays live: ${o.error}`;
   if (o.rollback) return `rolled back: gen ${o.gen} live again in ${o.ms.toFixed(0)} ms`;
   const state = o.migrated ? "state migrated" : "state fresh from init(): this version has no migrate()";
-  return `gen ${o.gen} live in ${o.ms.toFixed(0)} ms (${state}); longest pause ${o.pauseMs!.toFixed(1)} ms`;
+  return `gen ${o.gen} live in ${o.ms.toFixed(0)} ms (${state}); longest pause ${o.pauseMs!.toFixed(1)} ms, held ${o.holdMs!.toFixed(1)} ms`;
 }

@@ -30,7 +30,7 @@ interface LoadedVnf {
   ports: readonly string[];
   init?(ctx: Ctx): unknown;
   process(batch: unknown, state: unknown, ctx: Ctx): void;
-  migrate?(prev: unknown, ctx: Ctx): unknown;
+  migrate?(prev: unknown, ctx: Ctx, fresh: unknown): unknown;
 }
 
 /** A version loaded beside the live one, its state not built yet. */
@@ -38,8 +38,11 @@ export interface Loaded {
   readonly gen: number;
   /** Whether start() will read the previous generation's state (migrate). */
   readonly migrates: boolean;
-  /** Builds the state: migrate(prev.state) when this version has migrate and
-   *  there is a prev, else init(). */
+  /** Builds the state: init(), then, when this version has migrate and
+   *  there is a prev, migrate(prev.state, ctx, fresh). The reload protocol
+   *  runs fresh() while the live generation goes on, and start(prev) only
+   *  in the hold, so the hold costs migrate alone. */
+  fresh(): void;
   start(prev?: Generation): Generation;
 }
 
@@ -61,12 +64,15 @@ export function loadBundle(file: string, gen: number, view: CoreView): Loaded {
     port: (name: string) => batch.port(name),
     log: (...a: unknown[]) => view.log(a.map(String).join(" ")),
   };
+  let fresh: { state: unknown } | undefined;
   return {
     gen,
     migrates: typeof vnf.migrate === "function",
+    fresh() { fresh ??= { state: vnf.init ? vnf.init(ctx) : undefined }; },
     start(prev?: Generation): Generation {
+      this.fresh();
       const migrated = !!(prev && vnf.migrate);
-      const state = migrated ? vnf.migrate!(prev!.state, ctx) : vnf.init ? vnf.init(ctx) : undefined;
+      const state = migrated ? vnf.migrate!(prev!.state, ctx, fresh!.state) : fresh!.state;
       return {
         gen,
         migrated,

@@ -91,6 +91,7 @@ class Generations {
       const msg = m.message as ToCore;
       if (msg.type === "prepare") this.prepare(msg);
       else if (msg.type === "build" && this.pending?.id === msg.id) this.build(control);
+      else if (msg.type === "commit" && this.pending?.id === msg.id) this.commit(0);
       else if (msg.type === "abort" && this.pending?.id === msg.id) this.pending = undefined;
     }
     // The word moved but the message is not here yet: look again next batch.
@@ -98,6 +99,7 @@ class Generations {
   }
 
   private prepare(msg: Extract<ToCore, { type: "prepare" }>): void {
+    const t0 = performance.now();
     this.pending = undefined;
     try {
       if ("rollback" in msg) {
@@ -105,13 +107,14 @@ class Generations {
         this.pending = { id: msg.id, next: this.prev };
       } else {
         const loaded = loadBundle(msg.file, msg.gen, this.view);
+        loaded.fresh();
         this.pending = { id: msg.id, loaded, next: loaded.migrates ? undefined : loaded.start() };
       }
     } catch (e) {
       answer({ type: "prepared", id: msg.id, core: init.core, ok: false, error: errorLocation(e) });
       return;
     }
-    answer({ type: "prepared", id: msg.id, core: init.core, ok: true, migrated: !!this.pending.loaded?.migrates });
+    answer({ type: "prepared", id: msg.id, core: init.core, ok: true, migrated: !this.pending.next, ms: performance.now() - t0 });
   }
 
   private build(control: Int32Array): void {
@@ -124,17 +127,20 @@ class Generations {
       answer({ type: "built", id: p.id, core: init.core, ok: false, error: errorLocation(e) });
       return;
     }
-    answer({ type: "built", id: p.id, core: init.core, ok: true, migrated: p.next.migrated });
+    answer({ type: "built", id: p.id, core: init.core, ok: true, migrated: p.next.migrated, ms: performance.now() - t0 });
     // Hold: the next batch waits in the rings until every core has built
     // its state or one has failed; the live state is not touched after
     // migrate read it.
-    const verdict = this.awaitVerdict(control, p.id);
+    if (this.awaitVerdict(control, p.id) === "commit") this.commit(performance.now() - t0);  // migrate + the wait
+    else this.pending = undefined;
+  }
+
+  private commit(holdMs: number): void {
+    const p = this.pending!;
     this.pending = undefined;
-    if (verdict === "commit") {
-      this.prev = this.live;
-      this.live = p.next;
-      answer({ type: "switched", id: p.id, core: init.core, pauseMs: performance.now() - t0 });
-    }
+    this.prev = this.live;
+    this.live = p.next!;
+    answer({ type: "switched", id: p.id, core: init.core, holdMs });
   }
 
   private awaitVerdict(control: Int32Array, id: number): "commit" | "abort" {

@@ -19,8 +19,13 @@ export interface VnfDefinition<S> {
   init?(ctx: Ctx): S;
   /** Called per batch. Set verdicts; the default is drop. */
   process(batch: Batch, state: S, ctx: Ctx): void;
-  /** Hot reload: build this version's state from the previous version's. */
-  migrate?(prev: unknown, ctx: Ctx): S;
+  /** Hot reload: this version's state from the previous version's. `fresh`
+   *  is what init() built for this version (before the cores paused): carry
+   *  what should survive from `prev` into it and return it, or return `prev`
+   *  itself when the layout did not change. Runs while the core holds its
+   *  next batch, so keep it short; do not modify `prev` (if any core fails,
+   *  the old version goes on with it). Without migrate, state starts fresh. */
+  migrate?(prev: unknown, ctx: Ctx, fresh: S): S;
 }
 
 /** Check a VNF definition and return it unchanged. Throws a clear Error

@@ -308,9 +308,9 @@ export function makeFirewall(cfg: FirewallConfig, opts: AclOptions = {}): VnfDef
       }
       n[allowed] += count - dropped;
     },
-    // Keep the counters across a reload; the policy is this version's.
-    migrate(prev, ctx) {
-      const st = newState(cfg, ctx, opts);
+    // Keep the counters across a reload; the policy is this version's
+    // (compiled by init() into `st` before the cores paused).
+    migrate(prev, _ctx, st) {
       const old = (prev as { counters?: Partial<Record<(typeof CAUSES)[number], number>> } | null)?.counters;
       if (old) for (const k of CAUSES) st.counters[k] = old[k] ?? 0;
       return st;

@@ -1,0 +1,85 @@
+// npm run bench:reload: hot reload under load. For l2fwd.ts and the
+// firewall, on 1 and 2 cores (gen -> VNF -> sink, as fast as it goes), a
+// copy of the VNF is saved SAVES times, one save every GAP_MS, while --watch
+// reloads it. Reports medians over the saves: save to every core switched,
+// the longest a core held a batch at the swap, and the rx rate in the
+// seconds before, during and after the saves (from the once-a-second line).
+// A pause is the longest gap between two batches on any core that the
+// reload caused (loading the bundle and init(), or migrate() and the wait
+// for the other cores); the hold is the second kind alone.
+// Writes the table into BENCHMARKS.md between the reload markers.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const { run } = createRequire(import.meta.url)(join(root, "dist/index.js"));
+
+const SAVES = Number(process.env.SAVES ?? 20);
+const GAP_MS = Number(process.env.GAP_MS ?? 250);
+const BEFORE_S = 2, AFTER_S = 2;
+const dir = mkdtempSync(join(tmpdir(), "vnfrun-bench-reload-"));
+const median = (xs) => (xs.length ? [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)] : NaN);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function one(vnf, cores) {
+  // A copy whose SDK import points back here, so saves touch only the copy.
+  const text = readFileSync(join(root, vnf), "utf8").replace(/from "\.\.\/sdk"/g, `from ${JSON.stringify(join(root, "sdk"))}`);
+  const file = join(dir, `${vnf.replace(/\W/g, "_")}-${cores}.ts`);
+  writeFileSync(file, text);
+  const rates = [];   // [seconds since start, rx Mpps]
+  const lines = [];
+  const t0 = performance.now();
+  const durationS = BEFORE_S + (SAVES * GAP_MS) / 1000 + AFTER_S + 1;
+  const running = run({
+    vnf: file, watch: true, cores, dist: cores > 1 ? "sw1" : "none", ports: ["in=gen:flows=1000,size=64", "out=sink"], durationS,
+    onLine: (l) => rates.push([(performance.now() - t0) / 1000, Number(/rx ([\d.]+) Mpps/.exec(l)[1])]),
+    onMessage: (t) => lines.push(t),
+  });
+  await sleep(BEFORE_S * 1000 + 300);
+  const savesFrom = (performance.now() - t0) / 1000;
+  for (let i = 0; i < SAVES; i++) {
+    writeFileSync(file, `${text}\n// save ${i}\n`);
+    await sleep(GAP_MS);
+  }
+  const savesTo = (performance.now() - t0) / 1000;
+  const s = await running;
+  const live = s.reloads.filter((r) => r.ok);
+  const phase = (a, b) => median(rates.filter(([t]) => t > a && t <= b).map(([, r]) => r));
+  return {
+    vnf, cores, saves: SAVES, live: live.length, refused: s.reloads.length - live.length,
+    switchMs: median(live.map((r) => r.ms)), pauseMs: median(live.map((r) => r.pauseMs)), maxPauseMs: Math.max(...live.map((r) => r.pauseMs)),
+    holdMs: median(live.map((r) => r.holdMs)),
+    before: phase(0.5, savesFrom), during: phase(savesFrom + 1, savesTo), after: phase(savesTo + 1, 1e9),
+    errors: lines.filter((l) => !/^gen \d+ live/.test(l)),
+  };
+}
+
+const results = [];
+for (const vnf of ["vnfs/l2fwd.ts", "vnfs/firewall.ts"])
+  for (const cores of [1, 2]) {
+    const r = await one(vnf, cores);
+    results.push(r);
+    process.stderr.write(`${vnf} ${cores} core(s): ${r.live}/${r.saves} live, switch ${r.switchMs.toFixed(1)} ms, pause ${r.pauseMs.toFixed(2)} ms (max ${r.maxPauseMs.toFixed(2)}, hold ${r.holdMs.toFixed(2)}), Mpps ${r.before.toFixed(2)} / ${r.during.toFixed(2)} / ${r.after.toFixed(2)}${r.errors.length ? `; ${r.errors.join("; ")}` : ""}\n`);
+  }
+rmSync(dir, { recursive: true, force: true });
+
+const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "-");
+const table = [
+  `Machine: ${cpus().length} x ${cpus()[0]?.model ?? "?"}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`,
+  `Command: \`npm run bench:reload\` (SAVES=${SAVES}, one save every ${GAP_MS} ms under --watch, gen flows=1000 size=64 -> VNF -> sink, 2 cores in sw1).`,
+  "",
+  "| VNF | cores | reloads live | save to all switched, median ms | longest pause, median / max ms | hold, median ms | rx Mpps before / during / after |",
+  "|---|---|---|---|---|---|---|",
+  ...results.map((r) => `| ${r.vnf} | ${r.cores} | ${r.live} of ${r.saves} | ${f(r.switchMs)} | ${f(r.pauseMs, 2)} / ${f(r.maxPauseMs, 2)} | ${f(r.holdMs, 2)} | ${f(r.before, 2)} / ${f(r.during, 2)} / ${f(r.after, 2)} |`),
+].join("\n");
+console.log(table);
+
+const file = join(root, "BENCHMARKS.md");
+const begin = "<!-- bench:reload:begin -->", end = "<!-- bench:reload:end -->";
+let doc = readFileSync(file, "utf8");
+const i = doc.indexOf(begin), j = doc.indexOf(end);
+doc = i >= 0 && j > i ? doc.slice(0, i + begin.length) + "\n" + table + "\n" + doc.slice(j) : `${doc.trimEnd()}\n\n## Hot reload\n\n${begin}\n${table}\n${end}\n`;
+writeFileSync(file, doc);

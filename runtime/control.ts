@@ -2,6 +2,7 @@
 // control words (a SharedArrayBuffer the loop checks once per batch).
 import type { MessagePort } from "node:worker_threads";
 import type { CoreOptions } from "./addon";
+import type { Diff } from "./sampler";
 
 export interface WorkerInit {
   engineId: number;
@@ -14,6 +15,7 @@ export interface WorkerInit {
   channel: MessagePort;         // reload messages both ways (reload.ts)
   watch: SharedArrayBuffer;     // Int32Array [in process(), batches done]: the supervisor's watchdog
   nativeForward?: number;       // run the C++ l2fwd for this many ms instead of JS
+  reloadDiff?: boolean;         // keep copies of recent packets to compare versions on (sampler.ts)
 }
 
 // Stopping is the engine's job (inputs stop, rings drain, each core's cycle
@@ -44,6 +46,6 @@ export type ToCore =
  *  (in `prepared`: will come, at `build`). `ms`: how long that step kept
  *  the core from its next batch. */
 export type FromCore =
-  | { type: "prepared" | "built"; id: number; core: number; ok: true; migrated: boolean; ms: number }
+  | { type: "prepared" | "built"; id: number; core: number; ok: true; migrated: boolean; ms: number; diff?: Diff }
   | { type: "prepared" | "built"; id: number; core: number; ok: false; error: string }
   | { type: "switched"; id: number; core: number; holdMs: number };

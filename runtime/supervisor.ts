@@ -37,6 +37,8 @@ export interface RunOptions extends CompileOptions {
   vnfTimeoutS?: number;     // a process() call running longer than this stops the run (default 5)
   watch?: boolean;          // reload whenever a file the VNF is built from changes
   name?: string;            // the instance's name for `vnfrun reload NAME` (its pid always works)
+  canaryS?: number;         // a reload goes live on core 0 alone for this long first (reload.ts)
+  reloadDiff?: boolean;     // compare old and new versions on recent packets at each reload
   onLine?: (line: string) => void;     // live rate line, once a second
   onMessage?: (text: string) => void;  // VNF errors, logs and warnings
   onReload?: (o: ReloadOutcome) => void;  // after each successful reload
@@ -167,7 +169,8 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
   try {
     const watches = Array.from({ length: layout.cores }, () => new SharedArrayBuffer(8));
     const channels = watches.map(() => new MessageChannel());
-    reloader = new Reloader(channels.map((c) => c.port1), new Int32Array(control));
+    const coreErrors = () => counters.snapshot().cores.map((c) => ({ batches: c.batches, vnf_errors: c.vnf_errors }));
+    reloader = new Reloader(channels.map((c) => c.port1), new Int32Array(control), coreErrors, opts.canaryS);
     const workers = Array.from({ length: layout.cores }, (_, core) =>
       startWorker({
         engineId: engine.id,
@@ -178,6 +181,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
         options: { rxBatch, txBatch, busyPoll, idleUs, cpu: layout.coreCpus[core] },
         control,
         channel: channels[core].port2,
+        reloadDiff: opts.reloadDiff,
         watch: watches[core],
         nativeForward: opts.nativeForward ? (opts.durationS ?? 1) * 1000 + warmupMs : undefined,
       }, say, stop),

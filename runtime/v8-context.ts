@@ -24,7 +24,13 @@ export interface Generation {
   readonly migrated: boolean;   // state came from migrate(prev), not init()
   readonly state: unknown;
   process(count: number, now: number): void;   // throws what the VNF throws
+  trial(sample: Sample): Outcome;
 }
+
+/** Copies of recent packets, as they arrived (--reload-diff). */
+export interface Sample { frames: Uint8Array[]; inPorts: Uint8Array }
+/** What a version does to a sample: per packet its verdict and its bytes. */
+export interface Outcome { verdicts: Uint8Array; frames: Uint8Array[] }
 
 interface LoadedVnf {
   ports: readonly string[];
@@ -44,6 +50,9 @@ export interface Loaded {
    *  in the hold, so the hold costs migrate alone. */
   fresh(): void;
   start(prev?: Generation): Generation;
+  /** This version on its own fresh init() state, over copies: no live state
+   *  is touched, so the outcome shows the policy, not the history. */
+  trial(sample: Sample): Outcome;
 }
 
 /** Loads `file` (a bundle from compile.ts) and checks it. */
@@ -65,8 +74,21 @@ export function loadBundle(file: string, gen: number, view: CoreView): Loaded {
     log: (...a: unknown[]) => view.log(a.map(String).join(" ")),
   };
   let fresh: { state: unknown } | undefined;
+  const trial = (sample: Sample): Outcome => {
+    const b = mod.Batch.fromFrames(sample.frames, view.portNames);
+    b.inPorts.set(sample.inPorts);
+    const quiet: Ctx = { ...ctx, port: (name: string) => b.port(name), log: () => {} };
+    try {
+      vnf.process(b, vnf.init ? vnf.init(quiet) : undefined, quiet);
+    } catch {
+      b.verdicts.fill(0);   // a batch that throws is dropped whole, as live
+    }
+    const frames = sample.frames.map((_, i) => b.bytes.slice(b.offsets[i], b.offsets[i] + b.lengths[i]));
+    return { verdicts: b.verdicts.slice(0, sample.frames.length), frames };
+  };
   return {
     gen,
+    trial,
     migrates: typeof vnf.migrate === "function",
     fresh() { fresh ??= { state: vnf.init ? vnf.init(ctx) : undefined }; },
     start(prev?: Generation): Generation {
@@ -77,6 +99,7 @@ export function loadBundle(file: string, gen: number, view: CoreView): Loaded {
         gen,
         migrated,
         state,
+        trial,
         process(count: number, now: number) {
           batch.count = count;
           batch.now = now;

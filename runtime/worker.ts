@@ -9,6 +9,7 @@ import { parentPort, receiveMessageOnPort, workerData } from "node:worker_thread
 import { loadAddon } from "./addon";
 import { CTL_SEQ, WATCH_BATCHES, WATCH_BUSY, type FromCore, type ToCore, type WorkerInit } from "./control";
 import { errorLocation } from "./errors";
+import { Sampler, compare, type Diff } from "./sampler";
 import { loadBundle, type CoreView, type Generation, type Loaded } from "./v8-context";
 
 const init = workerData as WorkerInit;
@@ -43,7 +44,8 @@ function main(): void {
     log: (text) => post({ type: "log", core: init.core, text }),
   };
   const meta = new Float64Array(core.batch, L.meta, 1);
-  const generations = new Generations(loadBundle(init.bundleFile, 1, view).start(), view);
+  const sampler = init.reloadDiff ? new Sampler(view) : undefined;
+  const generations = new Generations(loadBundle(init.bundleFile, 1, view).start(), view, sampler);
   post({ type: "ready", core: init.core });
 
   const errors = new ErrorReporter(init.core);
@@ -55,6 +57,7 @@ function main(): void {
     const n = core.cycle(failed);
     failed = 0;
     if (n > 0) {
+      sampler?.record(n);
       watch[WATCH_BUSY] = 1;   // plain stores: the watchdog only needs to see them eventually
       try {
         generations.live.process(n, meta[0]);
@@ -80,7 +83,7 @@ function main(): void {
 class Generations {
   prev: Generation | undefined;
   private pending: { id: number; loaded?: Loaded; next?: Generation } | undefined;
-  constructor(public live: Generation, private view: CoreView) {}
+  constructor(public live: Generation, private view: CoreView, private sampler?: Sampler) {}
 
   /** Handles the messages waiting on the channel; returns the control word seen. */
   serve(control: Int32Array, seen: number): number {
@@ -114,7 +117,14 @@ class Generations {
       answer({ type: "prepared", id: msg.id, core: init.core, ok: false, error: errorLocation(e) });
       return;
     }
-    answer({ type: "prepared", id: msg.id, core: init.core, ok: true, migrated: !this.pending.next, ms: performance.now() - t0 });
+    const diff = this.sampler && this.diff(this.pending.loaded ?? this.pending.next!);
+    answer({ type: "prepared", id: msg.id, core: init.core, ok: true, migrated: !this.pending.next, ms: performance.now() - t0, diff });
+  }
+
+  // The live and the coming version, each on fresh state, over the sample.
+  private diff(next: { trial: Generation["trial"] }): Diff {
+    const sample = this.sampler!.take();
+    return compare(this.live.trial(sample), next.trial(sample), this.view.portNames);
   }
 
   private build(control: Int32Array): void {

@@ -2,63 +2,18 @@
 // load, every reload either goes live on every core or on none, no packet is
 // lost or handled by an older generation than the one live when it arrived,
 // per-flow order holds, and state carried by migrate keeps counting.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { existsSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
-import { runtimeDir } from "../../runtime/instance";
 import { readPcap } from "../helpers/pcap";
 import { vnfrun } from "../helpers/tools";
+import { CLI, Running } from "./running";
 import { ROOT, stampOf, vnfSource, type Stamp, type Version } from "./vnf-version";
 
-const CLI = join(ROOT, "bin", "vnfrun.js");
 const dir = mkdtempSync(join(tmpdir(), "vnfrun-reload-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-// A vnfrun in the background, its stderr read line by line.
-class Running {
-  readonly proc: ChildProcess;
-  lines: string[] = [];
-  stdout = "";
-  exited: Promise<number | null>;
-  constructor(args: string[]) {
-    this.proc = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    let partial = "";
-    this.proc.stderr!.on("data", (d) => {
-      const parts = (partial + d).split("\n");
-      partial = parts.pop()!;
-      this.lines.push(...parts);
-    });
-    this.proc.stdout!.on("data", (d) => (this.stdout += d));
-    this.exited = new Promise((res) => this.proc.on("exit", (code) => res(code)));
-  }
-  /** The first line from index `from` on matching `re`; waits for it. */
-  async waitFor(re: RegExp, from: number, ms = 15_000): Promise<string> {
-    const until = Date.now() + ms;
-    for (;;) {
-      const hit = this.lines.slice(from).find((l) => re.test(l));
-      if (hit) return hit;
-      if (Date.now() > until) throw new Error(`no line matching ${re} within ${ms} ms; stderr so far:\n${this.lines.join("\n")}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-  /** Resolves once the run is up: its control socket exists. */
-  async up(ms = 15_000): Promise<void> {
-    const sock = join(runtimeDir(), `${this.proc.pid}.sock`), until = Date.now() + ms;
-    while (!existsSync(sock)) {
-      if (Date.now() > until) throw new Error(`vnfrun did not come up within ${ms} ms:\n${this.lines.join("\n")}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-  async stop(): Promise<any> {
-    this.proc.kill("SIGINT");
-    const code = await this.exited;
-    if (code !== 0) throw new Error(`vnfrun exited ${code}: ${this.lines.join("\n")}`);
-    return JSON.parse(this.stdout);
-  }
-}
 
 const write = (file: string, v: Version) => writeFileSync(file, vnfSource(v));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -97,6 +97,7 @@ const program = new Command()
   .option("--buffers <n>", "packet buffers in the pool (2 KiB each)", int("--buffers", 1024, 2_000_000), 32768)
   .option("--large-buffers <n>", "66 KiB buffers for whole GSO super-frames, when a port has vnet (default 256)", int("--large-buffers", 0, 16384))
   .option("-w, --watch", "reload the VNF on every core whenever one of its files is saved (a version that fails to build, load or init never goes live)", false)
+  .option("--typecheck", "run tsc on the VNF before it starts and before each reload, and refuse it on a type error", false)
   .option("--canary <s>", "a reload runs on core 0 alone for this long first, and goes no further if its VNF error rate is worse than the old version's", seconds)
   .option("--reload-diff", "at each reload, say how many of the last 4096 packets per core the new version treats differently (keeps copies: costs a copy per packet)", false)
   .option("--name <name>", "name this run for `vnfrun reload NAME` (its pid always works)", nameOption)
@@ -134,6 +135,7 @@ const program = new Command()
         watch: o.watch,
         name: o.name,
         canaryS: o.canary,
+        typecheck: o.typecheck,
         reloadDiff: o.reloadDiff,
         onLine: live ? (l) => process.stderr.write(`\r\x1b[K${l}`) : undefined,
       });

@@ -2,7 +2,7 @@
 // core and reports. It is the one place that changes what runs; the CLI,
 // the benchmark and the tests all go through `run`.
 import { rmSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import { loadAddon, type Distribution, type NativeEngine } from "./addon";
 import { CpuListError, parseCpuList } from "./cpus";
@@ -11,6 +11,7 @@ import { CompileError, compileVnf, type Bundle, type CompileOptions } from "./co
 import { InstanceError, serveInstance, type ControlRequest } from "./instance";
 import { Reloader, describeReload, type ReloadOutcome } from "./reload";
 import { watchFiles } from "./watch";
+import { TypecheckError, typecheck } from "./typecheck";
 import { parsePorts, type PortSpec } from "./ports";
 import { Counters, diff, drops, rateLine, sum, type Snapshot } from "./stats";
 import { CTL_WORDS, WATCH_BATCHES, WATCH_BUSY, type WorkerInit } from "./control";
@@ -39,6 +40,7 @@ export interface RunOptions extends CompileOptions {
   name?: string;            // the instance's name for `vnfrun reload NAME` (its pid always works)
   canaryS?: number;         // a reload goes live on core 0 alone for this long first (reload.ts)
   reloadDiff?: boolean;     // compare old and new versions on recent packets at each reload
+  typecheck?: boolean;      // tsc must pass before the VNF starts or a reload goes live
   onLine?: (line: string) => void;     // live rate line, once a second
   onMessage?: (text: string) => void;  // VNF errors, logs and warnings
   onReload?: (o: ReloadOutcome) => void;  // after each successful reload
@@ -68,6 +70,10 @@ export interface Summary {
 export class RunError extends Error {}
 
 export async function run(opts: RunOptions): Promise<Summary> {
+  if (opts.typecheck) {
+    const errors = checkTypes(opts.vnf, opts);
+    if (errors) throw new CompileError(`${errors}\n${opts.vnf}: type errors (above); fix them, or run without --typecheck`);
+  }
   const bundle = await compileVnf(opts.vnf, opts);
   try {
     return await runBundle(bundle, opts);
@@ -86,6 +92,15 @@ function loadVnfPorts(bundle: Bundle): string[] {
   if (!vnf || typeof vnf.process !== "function" || !Array.isArray(vnf.ports))
     throw new RunError(`${bundle.source}: the default export must be defineVnf({ ports, process, ... })`);
   return vnf.ports;
+}
+
+function checkTypes(vnf: string, opts: RunOptions): string {
+  try {
+    return typecheck(resolve(vnf), opts);
+  } catch (e) {
+    if (e instanceof TypecheckError) throw new RunError(e.message);
+    throw e;
+  }
 }
 
 interface Layout {
@@ -229,13 +244,19 @@ async function startReloading(bundle: Bundle, opts: RunOptions, reloader: Reload
     watcher = watchFiles(inputs, (at) => void reloadFile(opts.vnf, at).then((o) => say(describeReload(o))));
   };
   const reloadFile = async (vnf: string, startedAt = performance.now()): Promise<ReloadOutcome> => {
+    const refused = (error: string): ReloadOutcome => ({ gen: reloader.liveGen, ok: false, rollback: false, error, ms: performance.now() - startedAt });
+    const typeErrors = opts.typecheck ? checkTypes(vnf, opts) : "";
+    if (typeErrors) {
+      if (opts.watch) say(typeErrors);
+      return refused(`${vnf} has type errors${opts.watch ? " (above)" : `:\n${typeErrors}`}`);
+    }
     let next: Bundle;
     try {
       next = await compileVnf(vnf, opts);
     } catch (e) {
       if (!(e instanceof CompileError)) throw e;
       if (opts.watch) say(e.message);
-      return { gen: reloader.liveGen, ok: false, rollback: false, error: `${vnf} does not compile${opts.watch ? " (above)" : `: ${e.message}`}`, ms: performance.now() - startedAt };
+      return refused(`${vnf} does not compile${opts.watch ? " (above)" : `: ${e.message}`}`);
     }
     if (opts.watch && vnf === opts.vnf) rewatch(next.inputs);
     const outcome = await reloader.reload({ file: next.file }, startedAt);

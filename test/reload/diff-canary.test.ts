@@ -58,6 +58,24 @@ describe("--reload-diff", () => {
   }, 30_000);
 });
 
+describe("--typecheck", () => {
+  it("refuses a reload whose VNF has a type error, which esbuild alone would run", async () => {
+    const good = vnf("typed-1.ts", "v[i] = 2;");
+    const bad = vnf("typed-2.ts", 'const port: number = "out"; v[i] = 2;');
+    const name = `typed${process.pid}`;
+    const r = new Running([good, "--name", name, "--typecheck", "--port", "in=gen:rate=1000", "--port", "out=sink", "--json"]);
+    try {
+      await r.up(30_000);
+      const c = vnfrun(["reload", name, "--vnf", bad]);
+      expect(c.code).toBe(1);
+      expect(c.stderr).toMatch(/reload refused, gen 1 stays live: .*typed-2\.ts has type errors:\n.*error TS2322: Type 'string' is not assignable to type 'number'/);
+      expect((await r.stop()).generation).toBe(1);
+    } finally {
+      r.proc.kill("SIGKILL");
+    }
+  }, 60_000);
+});
+
 describe("--canary", () => {
   it("refuses a version that throws on some packets after core 0 tried it, and lets a sound one through", async () => {
     const good1 = vnf("canary-1.ts", "b[o + 50] = 1; v[i] = 2;");

@@ -29,6 +29,8 @@ Port specs (--port [name=]spec; unnamed specs fill the VNF's ports in order):
 
 Examples:
   vnfrun vnfs/firewall.ts                              gen in, sink out, live rate
+  vnfrun vnfs/firewall.ts --watch                      reload on every save
+  vnfrun reload NAME|PID [--vnf FILE] [--rollback]     swap a running VNF (start it with --name NAME)
   vnfrun vnfs/firewall.ts --port in=pcap:trace.pcap --port out=pcap:out.pcap
   vnfrun vnfs/l2fwd.ts --port in=gen:flows=1000,size=64 --port out=sink \\
          --duration 5 --rx-batch 256 --tx-batch 32

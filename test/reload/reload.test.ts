@@ -7,7 +7,7 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { readPcap } from "../helpers/pcap";
+import { frame, readPcap, writePcap } from "../helpers/pcap";
 import { vnfrun } from "../helpers/tools";
 import { CLI, Running } from "./running";
 import { ROOT, stampOf, vnfSource, type Stamp, type Version } from "./vnf-version";
@@ -111,6 +111,29 @@ describe("hot reload", () => {
         r.proc.kill("SIGKILL");
       }
     }, 60_000);
+
+  it("under a pcap replay (sw1, overflow wait) reloads lose nothing: every packet read is sent", async () => {
+    const trace = join(dir, "replay.pcap"), name = `replay${process.pid}`;
+    writePcap(trace, Array.from({ length: 512 }, (_, i) =>
+      frame({ src: [198, 18, 1, i & 255], dst: [198, 19, 0, 1], sport: 2000 + i, dport: 53, proto: 17 }, i)));
+    write(join(dir, "replay-1.ts"), { gen: 1 });
+    const r = new Running([join(dir, "replay-1.ts"), "--name", name, "--cores", "2", "--dist", "sw1",
+      "--port", `in=pcap:${trace},loop`, "--port", "out=sink", "--json"]);
+    try {
+      await r.up();
+      for (const gen of [2, 3, 4]) {
+        write(join(dir, `replay-${gen}.ts`), { gen, migrate: gen !== 3 });
+        expect(vnfrun(["reload", name, "--vnf", join(dir, `replay-${gen}.ts`)]).stdout).toMatch(new RegExp(`gen ${gen} live`));
+        await sleep(150);
+      }
+      const s = await r.stop();
+      expect(s.ports[0].rx_packets).toBeGreaterThan(100_000);
+      expect(s.ports[1].tx_packets).toBe(s.ports[0].rx_packets);
+      expect(Object.values(s.drops).every((n) => n === 0)).toBe(true);
+    } finally {
+      r.proc.kill("SIGKILL");
+    }
+  }, 60_000);
 
   it("--rollback by pid is instant and goes back to the previous generation; a broken --vnf is refused in one line", async () => {
     const out = join(dir, "rollback.pcap");

@@ -110,7 +110,7 @@ describe("packet driver: AF_PACKET between namespaces", () => {
       const run = await forwarding(topo, L2FWD, WIRE_VNET, 8);
       try {
         const big = countBigFrames(topo, topo.b, "b0", 3000, 4);
-        await sleep(1000); // tshark's capture starts
+        await big.ready;
         const tcp = await iperf(topo, topo.bIp, []);
         expect(tcp.bitsPerSecond).toBeGreaterThan(20e6);
         expect(await big).toBeGreaterThan(0); // super-frames reached B whole

@@ -29,7 +29,6 @@ function main(): void {
     post({ type: "done", packets });
     return;
   }
-  process.setSourceMapsEnabled(true);
   const L = core.layout;
   const view: CoreView = {
     core: init.core,

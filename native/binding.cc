@@ -140,6 +140,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     cfg.txBatch = u32(o, "txBatch", cfg.txBatch);
     cfg.idleUs = u32(o, "idleUs", cfg.idleUs);
     cfg.busyPoll = o.Get("busyPoll").ToBoolean();
+    if (o.Get("countersFile").IsString()) cfg.countersFile = o.Get("countersFile").ToString().Utf8Value();
     Napi::Value count = o.Get("count");
     cfg.count = count.IsNumber() ? uint64_t(count.As<Napi::Number>().DoubleValue()) : 0;
     const std::string dist = o.Has("dist") ? o.Get("dist").ToString().Utf8Value() : "none";

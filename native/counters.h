@@ -44,10 +44,14 @@ struct LaneCounters {
   uint64_t* port(uint32_t p) const { return ports + size_t(p) * kPortCounters; }
 };
 
-// All lanes' blocks in one region that JS reads without copying.
+// All lanes' blocks in one region that JS reads without copying. With a
+// file, the region is that file mapped shared, so another process (vnfrun
+// top) reads the same pages while the lanes write them, at no cost to them.
+// Layout: lanes x (core counters, then per port the port counters), u64
+// little-endian; the supervisor writes the names beside it.
 class CounterSet {
  public:
-  CounterSet(uint32_t lanes, uint32_t ports);
+  CounterSet(uint32_t lanes, uint32_t ports, const std::string& file = "");
   ~CounterSet();
   CounterSet(const CounterSet&) = delete;
   CounterSet& operator=(const CounterSet&) = delete;

@@ -35,7 +35,7 @@ size_t EngineConfig::poolWindowBytes() const {
 Engine::Engine(EngineConfig cfg)
     : cfg_(std::move(cfg)),
       pool_(cfg_.buffers, cfg_.bufSize, cfg_.poolStride(), cfg_.poolLarge(), cfg_.poolWindowBytes()),
-      counters_(cfg_.lanes(), uint32_t(cfg_.ports.size())),
+      counters_(cfg_.lanes(), uint32_t(cfg_.ports.size()), cfg_.countersFile),
       rss_(cfg_.rssKey.data(), cfg_.cores) {
   if (!isPowerOfTwo(cfg_.ringSize)) throw std::runtime_error("ring size must be a power of two");
   if (cfg_.rssKey.size() != Toeplitz::kKeyLen) throw std::runtime_error("the RSS key must be 40 bytes");

@@ -45,6 +45,7 @@ struct EngineConfig {
   std::vector<int> ioCpus;    // where the I/O threads run (rx, then tx)
   std::vector<uint8_t> rssKey = std::vector<uint8_t>(kSymmetricKey, kSymmetricKey + Toeplitz::kKeyLen);
   std::vector<PortConfig> ports;
+  std::string countersFile;   // where the counters live, for readers outside the process; "": memory only
 
   uint32_t poolStride() const;
   // Large buffers for whole GSO super-frames: `largeBuffers` (256 unless

@@ -44,6 +44,7 @@ export interface EngineConfig {
   ioCpus: number[];
   rssKey: Uint8Array;
   overflow: "auto" | "drop" | "wait";
+  countersFile?: string;   // map the counters from this file (native/counters.h)
   ports: { name: string; driver: string; options: Record<string, string> }[];
 }
 

@@ -1,7 +1,12 @@
-// A running vnfrun's control endpoint: a unix socket in a per-user runtime
-// directory, named by pid and, with --name, by name too. `vnfrun reload`
-// finds it there. One JSON line in, one JSON line out.
-import { chmodSync, existsSync, readdirSync, lstatSync, mkdirSync, readlinkSync, symlinkSync, unlinkSync } from "node:fs";
+// A running vnfrun's directory, found by pid or by --name:
+//   <runtime dir>/<pid>/control.sock   `vnfrun reload` talks to it (one JSON line each way)
+//   <runtime dir>/<pid>/counters       the engine's counters, mapped shared (native/counters.h)
+//   <runtime dir>/<pid>/info.json      what a reader needs: the VNF, ports, lanes, counter names
+//   <runtime dir>/<name> -> <pid>      with --name
+// The runtime dir is /run/vnfrun for root, else $XDG_RUNTIME_DIR/vnfrun or
+// /tmp/vnfrun-<uid>. A killed run's directory is removed by the next run or
+// `vnfrun ps`.
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createConnection, createServer, type Server } from "node:net";
 import { join } from "node:path";
 
@@ -9,7 +14,7 @@ export class InstanceError extends Error {}
 
 const ROOT_DIR = "/run/vnfrun";
 
-/** Where this user's instances keep their sockets. */
+/** Where this user's instances live. */
 export function runtimeDir(uid = process.getuid?.() ?? 0): string {
   if (uid === 0) return ROOT_DIR;
   const xdg = process.env.XDG_RUNTIME_DIR;
@@ -26,61 +31,86 @@ export function checkName(name: string): string {
   return name;
 }
 
-/** Listens as `<dir>/<pid>.sock` (and `<name>.sock` with a name). */
-export async function serveInstance(name: string | undefined, handle: (req: ControlRequest) => Promise<unknown>): Promise<{ close(): void }> {
-  const dir = runtimeDir();
-  // Others may see that root's instances exist (and are told so); only the
-  // owner may connect (the socket is 0600).
-  mkdirSync(dir, { recursive: true, mode: dir === ROOT_DIR ? 0o755 : 0o700 });
-  sweep(dir);
-  const path = join(dir, `${process.pid}.sock`);
-  const alias = name ? join(dir, `${name}.sock`) : undefined;
+export interface Instance {
+  dir: string;
+  countersFile: string;
+  writeInfo(info: object): void;
+  serve(handle: (req: ControlRequest) => Promise<unknown>): Promise<void>;
+  close(): void;
+}
+
+/** Makes this run's directory (and its name). */
+export async function openInstance(name: string | undefined): Promise<Instance> {
+  const root = runtimeDir();
+  // Others may see that root's instances exist (and are told whose they
+  // are); only the owner may look inside.
+  mkdirSync(root, { recursive: true, mode: root === ROOT_DIR ? 0o755 : 0o700 });
+  sweep(root);
+  const dir = join(root, String(process.pid));
+  const alias = name ? join(root, name) : undefined;
   if (alias && existsSync(alias)) {
-    if (await answers(alias)) throw new InstanceError(`an instance named ${name} is already running (${readlinkSync(alias).replace(/\.sock$/, "")}): choose another --name`);
-    unlinkSync(alias);   // left by an instance that was killed
+    if (await answers(join(alias, "control.sock"))) throw new InstanceError(`an instance named ${name} is already running (pid ${readlinkSync(alias)}): choose another --name`);
+    rmSync(alias, { force: true });   // left by an instance that was killed
   }
-  rmSock(path);
-  const server: Server = createServer((sock) => {
-    let text = "";
-    sock.setEncoding("utf8");
-    sock.on("data", (d) => {
-      text += d;
-      if (!text.includes("\n")) return;
-      let req: ControlRequest;
-      try {
-        req = JSON.parse(text);
-      } catch {
-        sock.end(JSON.stringify({ ok: false, error: "not a JSON request" }) + "\n");
-        return;
-      }
-      handle(req).then(
-        (r) => sock.end(JSON.stringify(r) + "\n"),
-        (e) => sock.end(JSON.stringify({ ok: false, error: (e as Error).message }) + "\n"));
-    });
-    sock.on("error", () => {});
-  });
-  await new Promise<void>((res, rej) => { server.once("error", rej); server.listen(path, () => res()); });
-  chmodSync(path, 0o600);
-  server.unref();   // the run, not the socket, decides when the process ends
-  if (alias) symlinkSync(`${process.pid}.sock`, alias);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { mode: 0o700 });
+  if (alias) symlinkSync(String(process.pid), alias);
+  let server: Server | undefined;
   const close = () => {
-    server.close();
-    rmSock(path);
-    if (alias && isLinkTo(alias, `${process.pid}.sock`)) rmSock(alias);
+    server?.close();
+    if (alias && isLinkTo(alias, String(process.pid))) rmSync(alias, { force: true });
+    rmSync(dir, { recursive: true, force: true });
   };
   process.once("exit", close);
-  return { close: () => { process.off("exit", close); close(); } };
+  return {
+    dir,
+    countersFile: join(dir, "counters"),
+    writeInfo(info: object) {
+      // Whole or not at all, for readers: write aside, then rename.
+      writeFileSync(join(dir, "info.json.new"), JSON.stringify({ pid: process.pid, name, ...info }, null, 1));
+      renameSync(join(dir, "info.json.new"), join(dir, "info.json"));
+    },
+    async serve(handle) {
+      server = createServer((sock) => {
+        let text = "";
+        sock.setEncoding("utf8");
+        sock.on("data", (d) => {
+          text += d;
+          if (!text.includes("\n")) return;
+          let req: ControlRequest;
+          try {
+            req = JSON.parse(text);
+          } catch {
+            sock.end(JSON.stringify({ ok: false, error: "not a JSON request" }) + "\n");
+            return;
+          }
+          handle(req).then(
+            (r) => sock.end(JSON.stringify(r) + "\n"),
+            (e) => sock.end(JSON.stringify({ ok: false, error: (e as Error).message }) + "\n"));
+        });
+        sock.on("error", () => {});
+      });
+      const path = join(dir, "control.sock");
+      await new Promise<void>((res, rej) => { server!.once("error", rej); server!.listen(path, () => res()); });
+      chmodSync(path, 0o600);
+      server.unref();   // the run, not the socket, decides when the process ends
+    },
+    close: () => { process.off("exit", close); close(); },
+  };
+}
+
+/** The directory of the instance named or numbered `target` (one-line errors). */
+export function findInstance(target: string): string {
+  const dir = join(runtimeDir(), target);
+  if (existsSync(join(dir, "info.json")) && alive(Number(readlinkOr(dir)))) return dir;
+  if (process.getuid?.() !== 0 && existsSync(join(ROOT_DIR, target)))
+    throw new InstanceError(`instance ${target} belongs to another user (root): run this as that user`);
+  throw new InstanceError(`no running vnfrun instance ${target} in ${runtimeDir()}; start one with --name ${target}, or give its pid (vnfrun ps lists them)`);
 }
 
 /** Sends `req` to the instance named or numbered `target`; returns its answer. */
 export async function requestInstance(target: string, req: ControlRequest): Promise<any> {
-  const path = join(runtimeDir(), `${target}.sock`);
-  if (!existsSync(path)) {
-    const theirs = join(ROOT_DIR, `${target}.sock`);
-    if (process.getuid?.() !== 0 && existsSync(theirs))
-      throw new InstanceError(`instance ${target} belongs to another user (root): run vnfrun reload as that user`);
-    throw new InstanceError(`no running vnfrun instance ${target} (looked for ${path}); start one with --name ${target}, or give its pid`);
-  }
+  const path = join(findInstance(target), "control.sock");
   return new Promise((resolve, reject) => {
     const sock = createConnection(path);
     let text = "";
@@ -91,30 +121,53 @@ export async function requestInstance(target: string, req: ControlRequest): Prom
       try { resolve(JSON.parse(text)); } catch { reject(new InstanceError(`instance ${target} gave no answer`)); }
     });
     sock.on("error", (e: NodeJS.ErrnoException) => {
-      if (e.code === "ECONNREFUSED" || e.code === "ENOENT") reject(new InstanceError(`instance ${target} is not running any more (its socket ${path} is stale)`));
-      else if (e.code === "EACCES") reject(new InstanceError(`instance ${target} belongs to another user: run vnfrun reload as that user`));
+      if (e.code === "ECONNREFUSED" || e.code === "ENOENT") reject(new InstanceError(`instance ${target} is not taking requests (still starting, or ending)`));
+      else if (e.code === "EACCES") reject(new InstanceError(`instance ${target} belongs to another user: run this as that user`));
       else reject(new InstanceError(`instance ${target}: ${e.message}`));
     });
   });
 }
 
-// Sockets of runs that were killed (SIGKILL leaves them), and names that
-// point at them.
-function sweep(dir: string): void {
-  for (const f of readdirSync(dir)) {
-    const pid = /^(\d+)\.sock$/.exec(f)?.[1];
-    if (pid && !alive(Number(pid))) rmSock(join(dir, f));
-    else if (!pid && f.endsWith(".sock") && !existsSync(join(dir, f))) rmSock(join(dir, f));   // a dangling name
+export interface InstanceInfo { pid: number; name?: string; dir: string; [k: string]: unknown }
+
+/** This user's running instances (and removes what killed ones left). */
+export function listInstances(): InstanceInfo[] {
+  const root = runtimeDir();
+  if (!existsSync(root)) return [];
+  sweep(root);
+  const out: InstanceInfo[] = [];
+  for (const f of readdirSync(root)) {
+    if (!/^\d+$/.test(f)) continue;
+    try {
+      out.push({ ...JSON.parse(readFileSync(join(root, f, "info.json"), "utf8")), dir: join(root, f) });
+    } catch { /* starting, or not ours to read */ }
+  }
+  return out.sort((a, b) => a.pid - b.pid);
+}
+
+// Directories of runs that were killed (SIGKILL leaves them), and names
+// that point at them.
+function sweep(root: string): void {
+  for (const f of readdirSync(root)) {
+    const path = join(root, f);
+    if (/^\d+$/.test(f)) {
+      if (!alive(Number(f))) rmSync(path, { recursive: true, force: true });
+    } else if (isLink(path) && !existsSync(path)) rmSync(path, { force: true });
   }
 }
 
 function alive(pid: number): boolean {
+  if (!(pid > 0)) return false;
   try {
     process.kill(pid, 0);
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === "EPERM";
   }
+}
+
+function readlinkOr(path: string): string {
+  return isLink(path) ? readlinkSync(path) : path.split("/").pop()!;
 }
 
 function answers(path: string): Promise<boolean> {
@@ -125,10 +178,11 @@ function answers(path: string): Promise<boolean> {
   });
 }
 
-function isLinkTo(path: string, target: string): boolean {
-  try { return lstatSync(path).isSymbolicLink() && readlinkSync(path) === target; } catch { return false; }
+function isLink(path: string): boolean {
+  try { return lstatSync(path).isSymbolicLink(); } catch { return false; }
 }
 
-function rmSock(path: string): void {
-  try { unlinkSync(path); } catch { /* not there */ }
+function isLinkTo(path: string, target: string): boolean {
+  return isLink(path) && readlinkSync(path) === target;
 }
+

@@ -8,7 +8,7 @@ import { loadAddon, type Distribution, type NativeEngine } from "./addon";
 import { CpuListError, parseCpuList } from "./cpus";
 import { RssKeyError, parseRssKey } from "./rss";
 import { CompileError, compileVnf, type Bundle, type CompileOptions } from "./compile";
-import { InstanceError, serveInstance, type ControlRequest } from "./instance";
+import { InstanceError, openInstance, type ControlRequest, type Instance } from "./instance";
 import { Reloader, describeReload, type ReloadOutcome } from "./reload";
 import { watchFiles } from "./watch";
 import { TypecheckError, typecheck } from "./typecheck";
@@ -142,6 +142,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
     throw new RunError((e as RssKeyError).message);
   }
   if (rss.warning && layout.cores > 1) say(`warning: ${rss.warning}`);
+  const instance = await openRun(opts.name, say);
   const { Engine } = loadAddon();
   const rxBatch = opts.rxBatch ?? 256, txBatch = opts.txBatch ?? 32, idleUs = opts.idleUs ?? 100, busyPoll = !!opts.busyPoll;
   let engine: NativeEngine;
@@ -160,12 +161,21 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
       rssKey: rss.key,
       overflow: opts.overflow ?? "auto",
       ports: specs.map((s) => ({ name: s.name, driver: s.driver, options: s.options })),
+      countersFile: instance?.countersFile,
     });
   } catch (e) {
+    instance?.close();
     throw new RunError((e as Error).message);
   }
   const counters = new Counters(engine.counters(), layout.cores);
   const control = new SharedArrayBuffer(CTL_WORDS * 4);
+  const region = engine.counters(), startedAt = Date.now(), portLines = engine.describe();
+  // What `vnfrun ps` and `vnfrun top` read beside the counters file.
+  const publish = () => instance?.writeInfo({
+    vnf: resolve(opts.vnf), started: startedAt, cores: layout.cores, dist: layout.dist, lanes: region.lanes,
+    ports: specs.map((s, i) => ({ name: s.name, spec: s.text, driver: portLines[i] })),
+    core: region.core, port: region.port, generation: reloader?.liveGen ?? 1, lastReload: reloader?.history.at(-1),
+  });
 
   const start = counters.snapshot();
   let warm: Snapshot | undefined;
@@ -204,7 +214,8 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
     // Every core has its context and state: let the I/O threads go.
     await Promise.all(workers.map((w) => w.ready));
     engine.start();
-    if (!opts.nativeForward) closers.push(...(await startReloading(bundle, opts, reloader, say)));
+    publish();
+    if (!opts.nativeForward) closers.push(...(await startReloading(bundle, opts, reloader, instance, say, publish)));
     timers.push(watchdog(watches, workers, opts.vnfTimeoutS ?? 5, stop));
     if (warmupMs > 0) timers.push(setTimeout(() => (warm = counters.snapshot()), warmupMs));
     if (opts.durationS !== undefined) timers.push(setTimeout(stop, opts.durationS * 1000 + warmupMs));
@@ -219,6 +230,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
     timers.forEach((t) => clearTimeout(t));
     closers.forEach((c) => c.close());
     reloader?.end();
+    instance?.close();
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigint);
     engine.stop();
@@ -236,12 +248,13 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
 // The ways a running VNF is changed: --watch, and the control socket that
 // `vnfrun reload` talks to. Both compile first, so a file that does not
 // compile never reaches a core.
-async function startReloading(bundle: Bundle, opts: RunOptions, reloader: Reloader, say: (t: string) => void): Promise<{ close(): void }[]> {
+async function startReloading(bundle: Bundle, opts: RunOptions, reloader: Reloader, instance: Instance | undefined,
+  say: (t: string) => void, published: () => void): Promise<{ close(): void }[]> {
   const closers: { close(): void }[] = [];
   let watcher: { close(): void } | undefined;
   const rewatch = (inputs: string[]) => {
     watcher?.close();
-    watcher = watchFiles(inputs, (at) => void reloadFile(opts.vnf, at).then((o) => say(describeReload(o))));
+    watcher = watchFiles(inputs, (at) => void reloadFile(opts.vnf, at).then((o) => { say(describeReload(o)); published(); }));
   };
   const reloadFile = async (vnf: string, startedAt = performance.now()): Promise<ReloadOutcome> => {
     const refused = (error: string): ReloadOutcome => ({ gen: reloader.liveGen, ok: false, rollback: false, error, ms: performance.now() - startedAt });
@@ -268,15 +281,27 @@ async function startReloading(bundle: Bundle, opts: RunOptions, reloader: Reload
   const handle = async (req: ControlRequest) => {
     const o = req.rollback ? await reloader.reload({ rollback: true }) : await reloadFile(req.vnf ?? opts.vnf);
     say(describeReload(o));
+    published();
     return o;
   };
   try {
-    closers.push(await serveInstance(opts.name, handle));
+    await instance?.serve(handle);
   } catch (e) {
-    if (e instanceof InstanceError) throw new RunError(e.message);
     say(`warning: no control socket (vnfrun reload will not find this run): ${(e as Error).message}`);
   }
   return closers;
+}
+
+// This run's directory (instance.ts); a run goes on without one where it
+// cannot be made, but not under a name another run has.
+async function openRun(name: string | undefined, say: (t: string) => void): Promise<Instance | undefined> {
+  try {
+    return await openInstance(name);
+  } catch (e) {
+    if (e instanceof InstanceError) throw new RunError(e.message);
+    say(`warning: no runtime directory (vnfrun ps, top and reload will not find this run): ${(e as Error).message}`);
+    return undefined;
+  }
 }
 
 interface RunningWorker {

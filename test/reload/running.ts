@@ -36,7 +36,7 @@ export class Running {
   }
   /** Resolves once the run is up: its control socket exists. */
   async up(ms = 15_000): Promise<void> {
-    const sock = join(runtimeDir(), `${this.proc.pid}.sock`), until = Date.now() + ms;
+    const sock = join(runtimeDir(), String(this.proc.pid), "control.sock"), until = Date.now() + ms;
     while (!existsSync(sock)) {
       if (Date.now() > until) throw new Error(`vnfrun did not come up within ${ms} ms:\n${this.lines.join("\n")}`);
       await new Promise((r) => setTimeout(r, 20));

@@ -7,7 +7,8 @@ import { SpecError, parseQuantity } from "./ports";
 import { RunError, run, type Summary } from "./supervisor";
 import { diagnose, formatFindings } from "./doctor";
 import { formatSummary } from "./summary";
-import { InstanceError, checkName, requestInstance } from "./instance";
+import { InstanceError, checkName, listInstances, requestInstance } from "./instance";
+import { formatPs, top } from "./top";
 import { describeReload } from "./reload";
 import { resolve } from "node:path";
 
@@ -102,6 +103,7 @@ const program = new Command()
   .option("--typecheck", "run tsc on the VNF before it starts and before each reload, and refuse it on a type error", false)
   .option("--canary <s>", "a reload runs on core 0 alone for this long first, and goes no further if its VNF error rate is worse than the old version's", seconds)
   .option("--reload-diff", "at each reload, say how many of the last 4096 packets per core the new version treats differently (keeps copies: costs a copy per packet)", false)
+  .option("--metrics <host:port>", "serve the counters for Prometheus at http://HOST:PORT/metrics")
   .option("--name <name>", "name this run for `vnfrun reload NAME` (its pid always works)", nameOption)
   .option("--allow-node", "let the VNF import Node built-ins (not sandboxable)", false)
   .option("--native-forward", "replace the VNF with the engine's C++ l2fwd (measures the ceiling)", false)
@@ -139,6 +141,7 @@ const program = new Command()
         canaryS: o.canary,
         typecheck: o.typecheck,
         reloadDiff: o.reloadDiff,
+        metrics: o.metrics,
         onLine: live ? (l) => process.stderr.write(`\r\x1b[K${l}`) : undefined,
       });
     } catch (e) {
@@ -164,6 +167,35 @@ program
       const line = `${target}: ${describeReload(out)}`;
       if (!out.ok) fail(line.replace(/^/, ""));
       process.stdout.write(line + "\n");
+    } catch (e) {
+      if (e instanceof InstanceError) fail(e.message);
+      throw e;
+    }
+  });
+
+program
+  .command("ps")
+  .description("list the vnfrun instances running as this user")
+  .option("--json", "as JSON", false)
+  .action((o) => {
+    process.stdout.write(o.json ? JSON.stringify(listInstances(), null, 2) + "\n" : formatPs());
+  });
+
+program
+  .command("top")
+  .description("watch a running instance: rates per port, per core and per drop cause (q quits, p pauses)")
+  .argument("[instance]", "its --name or pid (default: the only one running)")
+  .option("--once", "one sample (over a second) and exit", false)
+  .option("--json", "samples as JSON", false)
+  .option("-i, --interval <s>", "seconds between samples", seconds, 1)
+  .action(async (target: string | undefined, o) => {
+    try {
+      if (!target) {
+        const all = listInstances();
+        if (all.length !== 1) fail(all.length ? `${all.length} instances are running: name one (vnfrun ps lists them)` : "no vnfrun instances running");
+        target = String(all[0].pid);
+      }
+      await top(target, { once: o.once, json: o.json, intervalS: o.interval });
     } catch (e) {
       if (e instanceof InstanceError) fail(e.message);
       throw e;

@@ -30,6 +30,28 @@ export class Counters {
   }
 }
 
+export interface Lane { name: string; core: Record<string, number>; ports: Record<string, number>[] }
+
+/** Lane l's name: a core's number, or the I/O and host lanes after them. */
+export function laneName(l: number, cores: number): string {
+  return l < cores ? String(l) : ["io-rx", "io-tx", "host"][l - cores] ?? `lane${l}`;
+}
+
+/** Every lane's counters, unsummed (metrics label them by lane). */
+export function readLanes(region: CounterRegion, cores: number): Lane[] {
+  const words = new BigUint64Array(region.buffer);
+  const { core, port, ports } = region;
+  const block = core.length + ports * port.length;
+  return Array.from({ length: region.lanes }, (_, l) => {
+    const base = l * block;
+    return {
+      name: laneName(l, cores),
+      core: Object.fromEntries(core.map((n, i) => [n, Number(words[base + i])])),
+      ports: Array.from({ length: ports }, (_, p) => Object.fromEntries(port.map((n, i) => [n, Number(words[base + core.length + p * port.length + i])]))),
+    };
+  });
+}
+
 export function sum(rows: Record<string, number>[], key: string): number {
   return rows.reduce((a, r) => a + (r[key] ?? 0), 0);
 }
@@ -39,8 +61,8 @@ export function diff(a: Snapshot, b: Snapshot): Snapshot {
   return { at: b.at - a.at, cores: b.cores.map((c, i) => sub(a.cores[i], c)), ports: b.ports.map((p, i) => sub(a.ports[i], p)) };
 }
 
-const DROP_KEYS_PORT = ["rx_malformed", "rx_no_buffer", "rx_ring_full", "tx_ring_full", "tx_errors", "tx_no_buffer", "tx_no_output"];
-const DROP_KEYS_CORE = ["vnf_drops", "vnf_error_drops", "bad_verdicts", "bad_bounds", "dist_drops"];
+export const DROP_KEYS_PORT = ["rx_malformed", "rx_no_buffer", "rx_ring_full", "tx_ring_full", "tx_errors", "tx_no_buffer", "tx_no_output"];
+export const DROP_KEYS_CORE = ["vnf_drops", "vnf_error_drops", "bad_verdicts", "bad_bounds", "dist_drops"];
 
 /** Every drop, by cause, summed over ports and cores. */
 export function drops(s: Snapshot): Record<string, number> {

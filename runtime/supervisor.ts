@@ -12,6 +12,7 @@ import { InstanceError, openInstance, type ControlRequest, type Instance } from 
 import { Reloader, describeReload, type ReloadOutcome } from "./reload";
 import { watchFiles } from "./watch";
 import { TypecheckError, typecheck } from "./typecheck";
+import { MetricsError, serveMetrics } from "./metrics";
 import { parsePorts, type PortSpec } from "./ports";
 import { Counters, diff, drops, rateLine, sum, type Snapshot } from "./stats";
 import { CTL_WORDS, WATCH_BATCHES, WATCH_BUSY, type WorkerInit } from "./control";
@@ -39,6 +40,7 @@ export interface RunOptions extends CompileOptions {
   watch?: boolean;          // reload whenever a file the VNF is built from changes
   name?: string;            // the instance's name for `vnfrun reload NAME` (its pid always works)
   canaryS?: number;         // a reload goes live on core 0 alone for this long first (reload.ts)
+  metrics?: string;         // HOST:PORT to serve Prometheus metrics on
   reloadDiff?: boolean;     // compare old and new versions on recent packets at each reload
   typecheck?: boolean;      // tsc must pass before the VNF starts or a reload goes live
   onLine?: (line: string) => void;     // live rate line, once a second
@@ -215,6 +217,17 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
     await Promise.all(workers.map((w) => w.ready));
     engine.start();
     publish();
+    if (opts.metrics) {
+      try {
+        closers.push(await serveMetrics(opts.metrics, {
+          region, cores: layout.cores, io: layout.dist === "sw1" || layout.dist === "sw2", portNames: specs.map((p) => p.name),
+          generation: () => reloader.liveGen, reloads: () => reloader.history,
+        }));
+      } catch (e) {
+        if (e instanceof MetricsError) throw new RunError(e.message);
+        throw e;
+      }
+    }
     if (!opts.nativeForward) closers.push(...(await startReloading(bundle, opts, reloader, instance, say, publish)));
     timers.push(watchdog(watches, workers, opts.vnfTimeoutS ?? 5, stop));
     if (warmupMs > 0) timers.push(setTimeout(() => (warm = counters.snapshot()), warmupMs));

@@ -17,6 +17,8 @@ const APT: Record<string, string> = {
   "netcat-openbsd": "command -v nc",
   ethtool: "command -v ethtool",
   procps: "command -v sysctl",
+  prometheus: "command -v promtool && command -v prometheus",
+  tmux: "command -v tmux",
 };
 
 export default function setup(): void {

@@ -1,0 +1,156 @@
+// Watching a run from outside: vnfrun ps, vnfrun top (in a real terminal,
+// tmux), --metrics checked by promtool and scraped by a real Prometheus.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { runtimeDir } from "../runtime/instance";
+import { hasTool, vnfrun } from "./helpers/tools";
+import { Running } from "./reload/running";
+
+const dir = mkdtempSync(join(tmpdir(), "vnfrun-observe-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const RATE = 20_000;
+
+function start(name: string, extra: string[] = []): Running {
+  return new Running(["vnfs/l2fwd.ts", "--name", name, "--cores", "2", "--dist", "sw1", "--port", `in=gen:flows=64,rate=${RATE}`, "--port", "out=sink", "--json", ...extra]);
+}
+
+describe("vnfrun ps and top", () => {
+  it("ps lists a running instance and clears what a killed one left", async () => {
+    const name = `ps${process.pid}`;
+    const r = start(name);
+    try {
+      await r.up();
+      const ps = vnfrun(["ps"]);
+      expect(ps.code).toBe(0);
+      expect(ps.stdout).toMatch(new RegExp(`^${name}\\s+${r.proc.pid}\\s+\\S*l2fwd\\.ts\\s+1\\s+in=gen:flows=64,rate=${RATE} out=sink\\s+2 sw1\\s+\\d+s$`, "m"));
+      r.proc.kill("SIGKILL");
+      await r.exited;
+      expect(existsSync(join(runtimeDir(), String(r.proc.pid)))).toBe(true);   // SIGKILL leaves it
+      expect(vnfrun(["ps"]).stdout).not.toContain(name);
+      expect(existsSync(join(runtimeDir(), String(r.proc.pid)))).toBe(false);
+      expect(existsSync(join(runtimeDir(), name))).toBe(false);
+    } finally {
+      r.proc.kill("SIGKILL");
+    }
+  }, 30_000);
+
+  it("top --once --json reads the counters from outside: its totals lead up to the final summary's", async () => {
+    const name = `top${process.pid}`;
+    const r = start(name);
+    try {
+      await r.up();
+      await sleep(500);
+      const t = vnfrun(["top", name, "--once", "--json"]);
+      expect(t.code, t.stderr).toBe(0);
+      const s1 = JSON.parse(t.stdout);
+      const s = await r.stop();
+      expect(s1.name).toBe(name);
+      expect(s1.generation).toBe(1);
+      const rx = s1.ports[0].rx_packets;
+      expect(rx).toBeGreaterThan(0);
+      expect(rx).toBeLessThanOrEqual(s.ports[0].rx_packets);
+      expect(s1.ports[1].tx_packets).toBeLessThanOrEqual(s.ports[1].tx_packets);
+      expect(s1.cores).toHaveLength(2);
+      expect(s1.cores[0].packets + s1.cores[1].packets).toBeLessThanOrEqual(rx);
+      expect(Object.keys(s1.drops).sort()).toEqual(Object.keys(s.drops).sort());
+    } finally {
+      r.proc.kill("SIGKILL");
+    }
+  }, 30_000);
+
+  it.skipIf(!hasTool("tmux"))("top draws in a real terminal (tmux), with rates per port, core and drop cause; q quits", async () => {
+    const name = `tmux${process.pid}`, session = `vnfrun-top-${process.pid}`;
+    const r = start(name);
+    try {
+      await r.up();
+      spawnSync("tmux", ["new-session", "-d", "-s", session, "-x", "140", "-y", "40", `${process.execPath} bin/vnfrun.js top ${name}`], { cwd: join(__dirname, "..") });
+      let screen = "";
+      for (let i = 0; i < 40 && !/in\s+0\.0[12]\d/.test(screen); i++) {
+        await sleep(250);
+        screen = spawnSync("tmux", ["capture-pane", "-p", "-t", session], { encoding: "utf8" }).stdout;
+      }
+      expect(screen).toContain(`${name} (pid ${r.proc.pid})`);
+      expect(screen).toMatch(/in\s+0\.0[12]\d\s/);           // ~0.020 Mpps received on "in"
+      expect(screen).toMatch(/core 1: 0\.0\d{2} Mpps/);
+      expect(screen).toMatch(/dist_drops\s+0\s+0/);
+      expect(screen).toContain("q quits, p pauses");
+      spawnSync("tmux", ["send-keys", "-t", session, "q"]);
+      let alive = true;
+      for (let i = 0; i < 20 && alive; i++) {
+        await sleep(100);
+        alive = spawnSync("tmux", ["has-session", "-t", session]).status === 0;
+      }
+      expect(alive).toBe(false);
+    } finally {
+      spawnSync("tmux", ["kill-session", "-t", session], { stdio: "ignore" });
+      r.proc.kill("SIGKILL");
+    }
+  }, 40_000);
+
+  it("top of an instance that is not there, or that another user owns, fails in one line", async () => {
+    const none = vnfrun(["top", "no-such-instance", "--once"]);
+    expect(none.code).toBe(1);
+    expect(none.stderr.trim().split("\n")).toHaveLength(1);
+    if (process.getuid?.() !== 0) return;
+    const name = `own${process.pid}`;
+    const r = start(name);
+    try {
+      await r.up();
+      const other = spawnSync("runuser", ["-u", "nobody", "--", process.execPath, join(__dirname, "..", "bin", "vnfrun.js"), "top", name, "--once"], { cwd: "/", encoding: "utf8" });
+      expect(other.status).toBe(1);
+      expect(other.stderr.trim()).toMatch(/^vnfrun: instance \S+ belongs to another user \(root\)/);
+    } finally {
+      r.proc.kill("SIGKILL");
+    }
+  }, 30_000);
+});
+
+describe("--metrics", () => {
+  const port = 19000 + (process.pid % 500);
+
+  it.skipIf(!hasTool("promtool"))("serves Prometheus text that promtool accepts, with every cause and lane", async () => {
+    const r = start(`metrics${process.pid}`, ["--metrics", `127.0.0.1:${port}`]);
+    try {
+      await r.up();
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const check = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+      expect(check.status, check.stdout + check.stderr).toBe(0);
+      expect(text).toMatch(/^vnfrun_port_packets_total\{port="in",direction="rx",core="io-rx"\} [1-9]\d*$/m);
+      expect(text).toMatch(/^vnfrun_drops_total\{cause="dist_drops",core="0"\} 0$/m);
+      expect(text).toMatch(/^vnfrun_generation 1$/m);
+      expect(text).toMatch(/^vnfrun_build_info\{version="[\d.]+",node="v\d+/m);
+    } finally {
+      r.proc.kill("SIGKILL");
+    }
+  }, 30_000);
+
+  it.skipIf(!hasTool("prometheus"))("a real Prometheus scraping it reads back the rate that was sent", async () => {
+    const promPort = port + 500;
+    writeFileSync(join(dir, "prometheus.yml"), `global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: vnfrun\n    static_configs:\n      - targets: ["127.0.0.1:${port + 1}"]\n`);
+    const r = start(`prom${process.pid}`, ["--metrics", `127.0.0.1:${port + 1}`]);
+    const prom = spawn("prometheus", [`--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "tsdb")}`,
+      `--web.listen-address=127.0.0.1:${promPort}`], { stdio: "ignore" });
+    try {
+      await r.up();
+      // The first windows start before the run did: wait for a steady rate.
+      let value = NaN;
+      for (let i = 0; i < 60 && !(Math.abs(value - RATE) < RATE * 0.2); i++) {
+        await sleep(500);
+        try {
+          const q = encodeURIComponent('sum(rate(vnfrun_port_packets_total{port="in",direction="rx"}[4s]))');
+          const body = await (await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${q}`)).json() as any;
+          value = Number(body.data?.result?.[0]?.value?.[1]);
+        } catch { /* not up yet */ }
+      }
+      expect(value).toBeGreaterThan(RATE * 0.8);
+      expect(value).toBeLessThan(RATE * 1.2);
+    } finally {
+      prom.kill("SIGKILL");
+      r.proc.kill("SIGKILL");
+    }
+  }, 60_000);
+});

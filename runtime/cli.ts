@@ -9,6 +9,7 @@ import { diagnose, formatFindings } from "./doctor";
 import { formatSummary } from "./summary";
 import { InstanceError, checkName, listInstances, requestInstance } from "./instance";
 import { formatPs, top } from "./top";
+import { trace } from "./trace-client";
 import { describeReload } from "./reload";
 import { resolve } from "node:path";
 
@@ -196,6 +197,25 @@ program
         target = String(all[0].pid);
       }
       await top(target, { once: o.once, json: o.json, intervalS: o.interval });
+    } catch (e) {
+      if (e instanceof InstanceError) fail(e.message);
+      throw e;
+    }
+  });
+
+program
+  .command("trace")
+  .description("capture the packets a running instance drops (with the cause in each packet's comment), or passes")
+  .argument("<instance>", "its --name or pid")
+  .option("--cause <causes>", "comma-separated: vnf_drops, vnf_error_drops, bad_verdicts (default: all three)")
+  .option("--port <name>", "only packets that came in or go out by this port")
+  .option("--passed", "also packets the VNF sent on, with their output port", false)
+  .option("-c, --count <n>", "stop after this many packets", quantity)
+  .option("-w, --write <file>", "write pcapng (read it with tshark/Wireshark: frame.comment has the cause); default: a line a packet")
+  .action(async (target: string, o) => {
+    try {
+      const r = await trace(target, { causes: o.cause?.split(","), port: o.port, count: o.count, passed: o.passed, write: o.write });
+      process.stderr.write(`${r.sent} packets captured${r.missed ? `, ${r.missed} missed (more than a core copies in a second)` : ""}\n`);
     } catch (e) {
       if (e instanceof InstanceError) fail(e.message);
       throw e;

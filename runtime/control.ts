@@ -23,6 +23,7 @@ export interface WorkerInit {
 export const CTL_WORDS = 4;
 export const CTL_SEQ = 0;       // bumped after each message the supervisor sends: a core
                                 // reads its channel only when this word has moved
+export const CTL_TRACE = 1;     // what attached traces want (tracer.ts TRACE bits); 0: none
 export const WATCH_BUSY = 0;    // 1 while process() runs
 export const WATCH_BATCHES = 1; // batches finished (wraps)
 

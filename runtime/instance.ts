@@ -7,7 +7,7 @@
 // /tmp/vnfrun-<uid>. A killed run's directory is removed by the next run or
 // `vnfrun ps`.
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { createConnection, createServer, type Server } from "node:net";
+import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 
 export class InstanceError extends Error {}
@@ -21,7 +21,9 @@ export function runtimeDir(uid = process.getuid?.() ?? 0): string {
   return xdg ? join(xdg, "vnfrun") : `/tmp/vnfrun-${uid}`;
 }
 
-export interface ControlRequest { op: "reload"; vnf?: string; rollback?: boolean }
+export type ControlRequest =
+  | { op: "reload"; vnf?: string; rollback?: boolean }
+  | { op: "trace"; causes?: string[]; port?: string; count?: number; passed?: boolean };
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -35,7 +37,8 @@ export interface Instance {
   dir: string;
   countersFile: string;
   writeInfo(info: object): void;
-  serve(handle: (req: ControlRequest) => Promise<unknown>): Promise<void>;
+  /** `handle` answers with one line, or, returning undefined, keeps the socket (a trace). */
+  serve(handle: (req: ControlRequest, sock: Socket) => Promise<unknown>): Promise<void>;
   close(): void;
 }
 
@@ -84,8 +87,9 @@ export async function openInstance(name: string | undefined): Promise<Instance> 
             sock.end(JSON.stringify({ ok: false, error: "not a JSON request" }) + "\n");
             return;
           }
-          handle(req).then(
-            (r) => sock.end(JSON.stringify(r) + "\n"),
+          sock.removeAllListeners("data");
+          handle(req, sock).then(
+            (r) => { if (r !== undefined) sock.end(JSON.stringify(r) + "\n"); },
             (e) => sock.end(JSON.stringify({ ok: false, error: (e as Error).message }) + "\n"));
         });
         sock.on("error", () => {});
@@ -110,9 +114,8 @@ export function findInstance(target: string): string {
 
 /** Sends `req` to the instance named or numbered `target`; returns its answer. */
 export async function requestInstance(target: string, req: ControlRequest): Promise<any> {
-  const path = join(findInstance(target), "control.sock");
   return new Promise((resolve, reject) => {
-    const sock = createConnection(path);
+    const sock = connectInstance(target);
     let text = "";
     sock.setEncoding("utf8");
     sock.on("connect", () => sock.write(JSON.stringify(req) + "\n"));
@@ -120,12 +123,19 @@ export async function requestInstance(target: string, req: ControlRequest): Prom
     sock.on("end", () => {
       try { resolve(JSON.parse(text)); } catch { reject(new InstanceError(`instance ${target} gave no answer`)); }
     });
-    sock.on("error", (e: NodeJS.ErrnoException) => {
-      if (e.code === "ECONNREFUSED" || e.code === "ENOENT") reject(new InstanceError(`instance ${target} is not taking requests (still starting, or ending)`));
-      else if (e.code === "EACCES") reject(new InstanceError(`instance ${target} belongs to another user: run this as that user`));
-      else reject(new InstanceError(`instance ${target}: ${e.message}`));
-    });
+    sock.on("error", (e) => reject(connectError(target, e)));
   });
+}
+
+/** A connection to the instance's control socket (errors: connectError). */
+export function connectInstance(target: string): Socket {
+  return createConnection(join(findInstance(target), "control.sock"));
+}
+
+export function connectError(target: string, e: NodeJS.ErrnoException): InstanceError {
+  if (e.code === "ECONNREFUSED" || e.code === "ENOENT") return new InstanceError(`instance ${target} is not taking requests (still starting, or ending)`);
+  if (e.code === "EACCES") return new InstanceError(`instance ${target} belongs to another user: run this as that user`);
+  return new InstanceError(`instance ${target}: ${e.message}`);
 }
 
 export interface InstanceInfo { pid: number; name?: string; dir: string; [k: string]: unknown }

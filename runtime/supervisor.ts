@@ -13,6 +13,9 @@ import { Reloader, describeReload, type ReloadOutcome } from "./reload";
 import { watchFiles } from "./watch";
 import { TypecheckError, typecheck } from "./typecheck";
 import { MetricsError, serveMetrics } from "./metrics";
+import { TraceHub } from "./trace-hub";
+import type { TraceMessage } from "./tracer";
+import type { Socket } from "node:net";
 import { parsePorts, type PortSpec } from "./ports";
 import { Counters, diff, drops, rateLine, sum, type Snapshot } from "./stats";
 import { CTL_WORDS, WATCH_BATCHES, WATCH_BUSY, type WorkerInit } from "./control";
@@ -192,10 +195,12 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
 
   let end: Snapshot;
   let reloader!: Reloader;
+  let traces!: TraceHub;
   const closers: { close(): void }[] = [];
   try {
     const watches = Array.from({ length: layout.cores }, () => new SharedArrayBuffer(8));
     const channels = watches.map(() => new MessageChannel());
+    traces = new TraceHub(new Int32Array(control), specs.map((p) => p.name));
     const coreErrors = () => counters.snapshot().cores.map((c) => ({ batches: c.batches, vnf_errors: c.vnf_errors }));
     reloader = new Reloader(channels.map((c) => c.port1), new Int32Array(control), coreErrors, opts.canaryS);
     const workers = Array.from({ length: layout.cores }, (_, core) =>
@@ -211,7 +216,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
         reloadDiff: opts.reloadDiff,
         watch: watches[core],
         nativeForward: opts.nativeForward ? (opts.durationS ?? 1) * 1000 + warmupMs : undefined,
-      }, say, stop),
+      }, say, stop, (m) => traces.deliver(m)),
     );
     // Every core has its context and state: let the I/O threads go.
     await Promise.all(workers.map((w) => w.ready));
@@ -228,7 +233,8 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
         throw e;
       }
     }
-    if (!opts.nativeForward) closers.push(...(await startReloading(bundle, opts, reloader, instance, say, publish)));
+    closers.push({ close: () => traces.end() });
+    if (!opts.nativeForward) closers.push(...(await startReloading(bundle, opts, reloader, instance, say, publish, traces)));
     timers.push(watchdog(watches, workers, opts.vnfTimeoutS ?? 5, stop));
     if (warmupMs > 0) timers.push(setTimeout(() => (warm = counters.snapshot()), warmupMs));
     if (opts.durationS !== undefined) timers.push(setTimeout(stop, opts.durationS * 1000 + warmupMs));
@@ -262,7 +268,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
 // `vnfrun reload` talks to. Both compile first, so a file that does not
 // compile never reaches a core.
 async function startReloading(bundle: Bundle, opts: RunOptions, reloader: Reloader, instance: Instance | undefined,
-  say: (t: string) => void, published: () => void): Promise<{ close(): void }[]> {
+  say: (t: string) => void, published: () => void, traces: TraceHub): Promise<{ close(): void }[]> {
   const closers: { close(): void }[] = [];
   let watcher: { close(): void } | undefined;
   const rewatch = (inputs: string[]) => {
@@ -291,7 +297,8 @@ async function startReloading(bundle: Bundle, opts: RunOptions, reloader: Reload
   };
   if (opts.watch) rewatch(bundle.inputs);
   closers.push({ close: () => watcher?.close() });
-  const handle = async (req: ControlRequest) => {
+  const handle = async (req: ControlRequest, sock: Socket) => {
+    if (req.op === "trace") return void traces.attach(req, sock);
     const o = req.rollback ? await reloader.reload({ rollback: true }) : await reloadFile(req.vnf ?? opts.vnf);
     say(describeReload(o));
     published();
@@ -343,7 +350,7 @@ function watchdog(watches: SharedArrayBuffer[], workers: RunningWorker[], limitS
   }, stepMs);
 }
 
-function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => void): RunningWorker {
+function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => void, traced: (m: TraceMessage) => void): RunningWorker {
   const w = new Worker(join(__dirname, "worker.js"), { workerData: init, transferList: [init.channel as MessagePort] });
   let fatal: string | undefined;
   let markReady: () => void = () => {};
@@ -351,7 +358,8 @@ function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => 
   const ready = new Promise<void>((res, rej) => { markReady = res; failReady = rej; });
   const exited = new Promise<void>((resolve, reject) => {
     w.on("message", (m: { type: string; text?: string; core?: number }) => {
-      if (m.type === "ready") markReady();
+      if (m.type === "trace") traced(m as TraceMessage);
+      else if (m.type === "ready") markReady();
       else if (m.type === "vnf-error") say(`vnf error (core ${m.core}): ${m.text}`);
       else if (m.type === "log") say(`[core ${m.core}] ${m.text}`);
       else if (m.type === "fatal") { fatal = m.text; stopAll(); }

@@ -7,9 +7,10 @@
 // by the old handler, the next one is the new one's.
 import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import { loadAddon } from "./addon";
-import { CTL_SEQ, WATCH_BATCHES, WATCH_BUSY, type FromCore, type ToCore, type WorkerInit } from "./control";
+import { CTL_SEQ, CTL_TRACE, WATCH_BATCHES, WATCH_BUSY, type FromCore, type ToCore, type WorkerInit } from "./control";
 import { errorLocation } from "./errors";
 import { Sampler, compare, type Diff } from "./sampler";
+import { Tracer } from "./tracer";
 import { loadBundle, type CoreView, type Generation, type Loaded } from "./v8-context";
 
 const init = workerData as WorkerInit;
@@ -44,6 +45,7 @@ function main(): void {
   };
   const meta = new Float64Array(core.batch, L.meta, 1);
   const sampler = init.reloadDiff ? new Sampler(view) : undefined;
+  const tracer = new Tracer(view, post);
   const generations = new Generations(loadBundle(init.bundleFile, 1, view).start(), view, sampler);
   post({ type: "ready", core: init.core });
 
@@ -66,6 +68,8 @@ function main(): void {
       }
       watch[WATCH_BUSY] = 0;
       watch[WATCH_BATCHES]++;
+      const want = control[CTL_TRACE];   // a plain read: a trace may start a batch late
+      if (want !== 0) tracer.capture(want, n, failed === 1, generations.live.gen);
     } else if (n < 0) break;   // the engine stopped and this core drained
     if (Atomics.load(control, CTL_SEQ) !== seen) seen = generations.serve(control, seen);
   }

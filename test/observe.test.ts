@@ -109,6 +109,38 @@ describe("vnfrun ps and top", () => {
   }, 30_000);
 });
 
+describe("vnfrun trace", () => {
+  it.skipIf(!hasTool("tshark"))("writes the firewall's drops as pcapng that tshark reads, each with its cause, core and port", async () => {
+    const fw = join(dir, "fw-block.ts");
+    writeFileSync(fw, `import { makeFirewall } from ${JSON.stringify(join(__dirname, "..", "vnfs", "firewall"))};
+export default makeFirewall({ defaultAction: "allow", rules: [{ action: "deny", proto: "udp", dport: 1203 }] });
+`);
+    const name = `trace${process.pid}`, out = join(dir, "drops.pcapng");
+    const r = new Running([fw, "--name", name, "--cores", "2", "--dist", "sw1", "--port", "in=gen:flows=64,rate=20000,dport=1200-1263", "--port", "out=sink", "--json"]);
+    try {
+      await r.up();
+      const t = vnfrun(["trace", name, "--cause", "vnf_drops", "--count", "50", "-w", out]);
+      expect(t.code, t.stderr).toBe(0);
+      expect(t.stderr).toMatch(/^50 packets captured/);
+      const rows = spawnSync("tshark", ["-r", out, "-T", "fields", "-e", "frame.comment", "-e", "udp.dstport", "-e", "frame.interface_name", "-e", "frame.interface_queue"], { encoding: "utf8" })
+        .stdout.trim().split("\n").map((l) => l.split("\t"));
+      expect(rows).toHaveLength(50);
+      for (const [comment, dport, iface, queue] of rows) {
+        expect(comment).toMatch(new RegExp(`^vnf_drops core=${queue} gen=1 in=in$`));
+        expect(dport).toBe("1203");
+        expect(iface).toBe("in");
+      }
+      // A trace with --passed and a port sees what the VNF sent on, by output port.
+      const p = vnfrun(["trace", name, "--passed", "--cause", "vnf_drops", "--port", "out", "--count", "5"]);
+      expect(p.stdout.trim().split("\n")).toHaveLength(5);
+      expect(p.stdout).toMatch(/passed core=\d gen=1 in=in out=out 60 bytes/);
+      expect(vnfrun(["trace", name, "--cause", "nope"]).stderr.trim()).toMatch(/^vnfrun: \S+: no cause nope to trace/);
+    } finally {
+      r.proc.kill("SIGKILL");
+    }
+  }, 30_000);
+});
+
 describe("--metrics", () => {
   const port = 19000 + (process.pid % 500);
 

@@ -37,6 +37,7 @@ export interface Instance {
   dir: string;
   countersFile: string;
   writeInfo(info: object): void;
+  writeFile(name: string, value: object): void;   // JSON beside info.json, whole or not at all
   /** `handle` answers with one line, or, returning undefined, keeps the socket (a trace). */
   serve(handle: (req: ControlRequest, sock: Socket) => Promise<unknown>): Promise<void>;
   close(): void;
@@ -68,11 +69,8 @@ export async function openInstance(name: string | undefined): Promise<Instance> 
   return {
     dir,
     countersFile: join(dir, "counters"),
-    writeInfo(info: object) {
-      // Whole or not at all, for readers: write aside, then rename.
-      writeFileSync(join(dir, "info.json.new"), JSON.stringify({ pid: process.pid, name, ...info }, null, 1));
-      renameSync(join(dir, "info.json.new"), join(dir, "info.json"));
-    },
+    writeInfo: (info: object) => writeWhole(join(dir, "info.json"), { pid: process.pid, name, ...info }),
+    writeFile: (file: string, value: object) => writeWhole(join(dir, file), value),
     async serve(handle) {
       server = createServer((sock) => {
         let text = "";
@@ -101,6 +99,12 @@ export async function openInstance(name: string | undefined): Promise<Instance> 
     },
     close: () => { process.off("exit", close); close(); },
   };
+}
+
+// Whole or not at all, for readers: written aside, then renamed.
+function writeWhole(path: string, value: object): void {
+  writeFileSync(`${path}.new`, JSON.stringify(value, null, 1));
+  renameSync(`${path}.new`, path);
 }
 
 /** The directory of the instance named or numbered `target` (one-line errors). */

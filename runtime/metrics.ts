@@ -14,6 +14,7 @@ export interface MetricsSource {
   portNames: string[];
   generation(): number;
   reloads(): { ok: boolean }[];
+  vnfCounters(): Map<string, Map<number, number>>;   // the VNF's own, per name and core
 }
 
 const VERSION: string = require("../package.json").version;
@@ -48,6 +49,8 @@ export function formatMetrics(src: MetricsSource): string {
     ...lanes.flatMap((lane) => DROP_KEYS_PORT.flatMap((cause) =>
       src.portNames.map((port, p): [Record<string, string>, number] => [{ cause, port, core: lane.name }, lane.ports[p][cause]]))),
   ]);
+  for (const [name, byCore] of src.vnfCounters())
+    family(`vnfrun_vnf_${name}_total`, "counter", `The VNF's own counter ${name} (ctx.counters), per core.`, [...byCore].map(([core, v]) => [{ core: String(core) }, v]));
   family("vnfrun_generation", "gauge", "The VNF generation live now (1 as started; each reload adds one).", [[{}, src.generation()]]);
   const reloads = src.reloads();
   family("vnfrun_reloads_total", "counter", "Reloads, by outcome.", [

@@ -14,6 +14,7 @@ import { watchFiles } from "./watch";
 import { TypecheckError, typecheck } from "./typecheck";
 import { MetricsError, serveMetrics } from "./metrics";
 import { TraceHub } from "./trace-hub";
+import { VnfCounters, type VnfCountersMessage } from "./vnf-counters";
 import type { TraceMessage } from "./tracer";
 import type { Socket } from "node:net";
 import { parsePorts, type PortSpec } from "./ports";
@@ -69,6 +70,7 @@ export interface Summary {
   ports: PortSummary[];
   cores: Record<string, number>[];
   generation: number;          // the VNF generation live at the end (1: as started)
+  vnf_counters: Record<string, number>;   // the VNF's own (ctx.counters), summed over cores
   reloads: (ReloadOutcome & { at: string })[];
 }
 
@@ -196,6 +198,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
   let end: Snapshot;
   let reloader!: Reloader;
   let traces!: TraceHub;
+  const vnfCounters = new VnfCounters();
   const closers: { close(): void }[] = [];
   try {
     const watches = Array.from({ length: layout.cores }, () => new SharedArrayBuffer(8));
@@ -216,17 +219,18 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
         reloadDiff: opts.reloadDiff,
         watch: watches[core],
         nativeForward: opts.nativeForward ? (opts.durationS ?? 1) * 1000 + warmupMs : undefined,
-      }, say, stop, (m) => traces.deliver(m)),
+      }, say, stop, (m) => traces.deliver(m), vnfCounters),
     );
     // Every core has its context and state: let the I/O threads go.
     await Promise.all(workers.map((w) => w.ready));
     engine.start();
     publish();
+    if (instance) timers.push(setInterval(() => instance.writeFile("vnf-counters.json", { at: Date.now(), counters: vnfCounters.totals() }), 1000));
     if (opts.metrics) {
       try {
         closers.push(await serveMetrics(opts.metrics, {
           region, cores: layout.cores, io: layout.dist === "sw1" || layout.dist === "sw2", portNames: specs.map((p) => p.name),
-          generation: () => reloader.liveGen, reloads: () => reloader.history,
+          generation: () => reloader.liveGen, reloads: () => reloader.history, vnfCounters: () => vnfCounters.perCore(),
         }));
       } catch (e) {
         if (e instanceof MetricsError) throw new RunError(e.message);
@@ -261,6 +265,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
     ...summarize(bundle.source, layout, specs, describe, warm && end.at - warm.at > 0 ? diff(warm, end) : diff(start, end), diff(start, end)),
     generation: reloader.liveGen,
     reloads: reloader.history,
+    vnf_counters: vnfCounters.totals(),
   };
 }
 
@@ -350,7 +355,7 @@ function watchdog(watches: SharedArrayBuffer[], workers: RunningWorker[], limitS
   }, stepMs);
 }
 
-function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => void, traced: (m: TraceMessage) => void): RunningWorker {
+function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => void, traced: (m: TraceMessage) => void, vnfCounters: VnfCounters): RunningWorker {
   const w = new Worker(join(__dirname, "worker.js"), { workerData: init, transferList: [init.channel as MessagePort] });
   let fatal: string | undefined;
   let markReady: () => void = () => {};
@@ -359,6 +364,7 @@ function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => 
   const exited = new Promise<void>((resolve, reject) => {
     w.on("message", (m: { type: string; text?: string; core?: number }) => {
       if (m.type === "trace") traced(m as TraceMessage);
+      else if (m.type === "vnf-counters") vnfCounters.add(m as unknown as VnfCountersMessage);
       else if (m.type === "ready") markReady();
       else if (m.type === "vnf-error") say(`vnf error (core ${m.core}): ${m.text}`);
       else if (m.type === "log") say(`[core ${m.core}] ${m.text}`);
@@ -375,7 +381,7 @@ function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => 
   return { ready, exited, kill };
 }
 
-function summarize(vnf: string, layout: Layout, specs: PortSpec[], describe: string[], rate: Snapshot, total: Snapshot): Omit<Summary, "generation" | "reloads"> {
+function summarize(vnf: string, layout: Layout, specs: PortSpec[], describe: string[], rate: Snapshot, total: Snapshot): Omit<Summary, "generation" | "reloads" | "vnf_counters"> {
   const secs = rate.at / 1000 || Number.MIN_VALUE;
   return {
     vnf,

@@ -15,7 +15,7 @@ interface Info extends InstanceInfo {
 }
 
 /** One reading of an instance: its info and every lane's counters. */
-export interface Sample { at: number; info: Info; lanes: Lane[] }
+export interface Sample { at: number; info: Info; lanes: Lane[]; vnf: { at: number; counters: Record<string, number> } }
 
 export function sample(dir: string): Sample {
   const info = { ...JSON.parse(readFileSync(join(dir, "info.json"), "utf8")), dir } as Info;
@@ -24,7 +24,9 @@ export function sample(dir: string): Sample {
     buffer: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
     lanes: info.lanes, ports: info.ports.length, core: info.core, port: info.port,
   };
-  return { at: performance.now(), info, lanes: readLanes(region, info.cores) };
+  let vnf = { at: Date.now(), counters: {} as Record<string, number> };
+  try { vnf = JSON.parse(readFileSync(join(dir, "vnf-counters.json"), "utf8")); } catch { /* none yet */ }
+  return { at: performance.now(), info, lanes: readLanes(region, info.cores), vnf };
 }
 
 /** Totals of a sample: per port (summed over lanes), per core, per drop cause. */
@@ -34,7 +36,7 @@ export function totals(s: Sample) {
   const drops: Record<string, number> = {};
   for (const k of DROP_KEYS_CORE) drops[k] = sum(s.lanes.map((l) => l.core), k);
   for (const k of DROP_KEYS_PORT) drops[k] = sum(ports as unknown as Record<string, number>[], k);
-  return { pid: s.info.pid, name: s.info.name, vnf: s.info.vnf, generation: s.info.generation, ports, cores, drops };
+  return { pid: s.info.pid, name: s.info.name, vnf: s.info.vnf, generation: s.info.generation, ports, cores, drops, vnf_counters: s.vnf.counters };
 }
 
 const uptime = (ms: number) => {
@@ -79,6 +81,13 @@ export function formatTop(a: Sample, b: Sample): string {
     `${"drop cause".padEnd(18)}${"per second".padStart(12)}${"total".padStart(14)}`,
     ...Object.keys(tb.drops).map((k) => `${k.padEnd(18)}${d(ta.drops[k], tb.drops[k]).toFixed(0).padStart(12)}${String(tb.drops[k]).padStart(14)}`),
   ];
+  // The VNF's own counters: written once a second, so rates come from their own timestamps.
+  const names = Object.keys(b.vnf.counters);
+  if (names.length) {
+    const vs = (b.vnf.at - a.vnf.at) / 1000;
+    lines.push("", `${"VNF counter".padEnd(18)}${"per second".padStart(12)}${"total".padStart(14)}`,
+      ...names.map((k) => `${k.padEnd(18)}${rate(b.vnf.counters[k] - (a.vnf.counters[k] ?? 0), vs).toFixed(0).padStart(12)}${String(b.vnf.counters[k]).padStart(14)}`));
+  }
   return lines.join("\n") + "\n";
 }
 

@@ -17,6 +17,7 @@ export interface CoreView {
   verdicts: Uint8Array;
   flags: Uint8Array;
   log(text: string): void;
+  counters(names: readonly string[]): Float64Array;   // the core's published counters (vnf-counters.ts)
 }
 
 export interface Generation {
@@ -72,12 +73,13 @@ export function loadBundle(file: string, gen: number, view: CoreView): Loaded {
     ports: view.portNames,
     port: (name: string) => batch.port(name),
     log: (...a: unknown[]) => view.log(a.map(String).join(" ")),
+    counters: (names: readonly string[]) => view.counters(names),
   };
   let fresh: { state: unknown } | undefined;
   const trial = (sample: Sample): Outcome => {
     const b = mod.Batch.fromFrames(sample.frames, view.portNames);
     b.inPorts.set(sample.inPorts);
-    const quiet: Ctx = { ...ctx, port: (name: string) => b.port(name), log: () => {} };
+    const quiet: Ctx = { ...ctx, port: (name: string) => b.port(name), log: () => {}, counters: (names) => new Float64Array(names.length) };
     try {
       vnf.process(b, vnf.init ? vnf.init(quiet) : undefined, quiet);
     } catch {

@@ -11,6 +11,7 @@ import { CTL_SEQ, CTL_TRACE, WATCH_BATCHES, WATCH_BUSY, type FromCore, type ToCo
 import { errorLocation } from "./errors";
 import { Sampler, compare, type Diff } from "./sampler";
 import { Tracer } from "./tracer";
+import { CoreCounters } from "./vnf-counters";
 import { loadBundle, type CoreView, type Generation, type Loaded } from "./v8-context";
 
 const init = workerData as WorkerInit;
@@ -42,7 +43,9 @@ function main(): void {
     verdicts: new Uint8Array(core.batch, L.verdicts, L.maxBatch),
     flags: new Uint8Array(core.batch, L.flags, L.maxBatch),
     log: (text) => post({ type: "log", core: init.core, text }),
+    counters: (names) => vnfCounters.get(names),
   };
+  const vnfCounters = new CoreCounters(init.core, post);
   const meta = new Float64Array(core.batch, L.meta, 1);
   const sampler = init.reloadDiff ? new Sampler(view) : undefined;
   const tracer = new Tracer(view, post);

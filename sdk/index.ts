@@ -3,7 +3,7 @@
 
 export { Batch } from "./batch";
 export { Packet } from "./packet";
-export { defineVnf, makeCtx } from "./vnf";
+export { checkCounterNames, defineVnf, makeCtx } from "./vnf";
 export type { Ctx, VnfDefinition } from "./vnf";
 
 export { EthernetHeader } from "./headers/ethernet";

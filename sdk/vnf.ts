@@ -10,6 +10,20 @@ export interface Ctx {
   /** Port index by name; throws for unknown names. */
   port(name: string): number;
   log(...a: unknown[]): void;
+  /** Named counters of this core, one slot each (names like `blocked`:
+   *  letters, digits and _). vnfrun top, --metrics and the summary show
+   *  them, summed over cores; the VNF only adds to the slots. The same
+   *  names give the same array again, also after a reload, so counts go on. */
+  counters(names: readonly string[]): Float64Array;
+}
+
+const COUNTER_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Checks counter names (a bad one is a one-line error naming it). */
+export function checkCounterNames(names: readonly string[]): void {
+  for (const n of names)
+    if (typeof n !== "string" || !COUNTER_NAME.test(n)) throw new Error(`ctx.counters: ${JSON.stringify(n)} is not a counter name: use letters, digits and _ (not first)`);
+  if (new Set(names).size !== names.length) throw new Error(`ctx.counters: names repeat in ${names.join(", ")}`);
 }
 
 export interface VnfDefinition<S> {
@@ -73,5 +87,9 @@ export function makeCtx(
       return i;
     },
     log: opts.log ?? ((): void => undefined),
+    counters(names: readonly string[]): Float64Array {
+      checkCounterNames(names);
+      return new Float64Array(names.length);
+    },
   };
 }

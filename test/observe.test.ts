@@ -135,6 +135,14 @@ export default makeFirewall({ defaultAction: "allow", rules: [{ action: "deny", 
       expect(p.stdout.trim().split("\n")).toHaveLength(5);
       expect(p.stdout).toMatch(/passed core=\d gen=1 in=in out=out 60 bytes/);
       expect(vnfrun(["trace", name, "--cause", "nope"]).stderr.trim()).toMatch(/^vnfrun: \S+: no cause nope to trace/);
+      // The firewall's own counters (ctx.counters) reach top and the summary, and agree with the engine's.
+      await sleep(1200);
+      const t1 = JSON.parse(vnfrun(["top", name, "--once", "--json"]).stdout);
+      expect(t1.vnf_counters.denied).toBeGreaterThan(0);
+      expect(t1.vnf_counters.allowed).toBeGreaterThan(t1.vnf_counters.denied);
+      const s = await r.stop();
+      expect(s.vnf_counters.denied).toBe(s.drops.vnf_drops);
+      expect(s.vnf_counters.allowed).toBe(s.ports[1].tx_packets);
     } finally {
       r.proc.kill("SIGKILL");
     }

@@ -78,7 +78,8 @@ const CAUSES = ["allowed", "blocked", "denied", "defaulted", "malformed", "nonIp
  * throws away the optimised packet loop (once, some 30 s into a busy run).
  */
 export class FirewallCounters {
-  readonly n = new Float64Array(CAUSES.length);
+  /** Published by vnfrun (ctx.counters): top, --metrics and the summary show them. */
+  constructor(readonly n: Float64Array = new Float64Array(CAUSES.length)) {}
   get allowed(): number { return this.n[ALLOWED]; }
   set allowed(v: number) { this.n[ALLOWED] = v; }
   /** Dropped by blockedSources. */
@@ -260,7 +261,7 @@ function newState(cfg: FirewallConfig, ctx: Ctx, opts: AclOptions): FirewallStat
     fw: new Firewall(cfg, ctx, opts),
     in: ctx.port("in"),
     out: ctx.port("out"),
-    counters: new FirewallCounters(),
+    counters: new FirewallCounters(ctx.counters(CAUSES)),
   };
 }
 

@@ -1,7 +1,8 @@
 // vnfrun <vnf.ts> [--port name=spec ...]: the command line. Checks and
 // explains options, then hands everything to the supervisor.
 import { Command, InvalidArgumentError } from "commander";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { CompileError } from "./compile";
 import { SpecError, parseQuantity } from "./ports";
 import { RunError, run, type Summary } from "./supervisor";
@@ -31,6 +32,21 @@ Examples:
          --duration 5 --rx-batch 256 --tx-batch 32
   vnfrun vnfs/l2fwd.ts --port pcap:trace.pcap --port pcap:out.pcap --json
   vnfrun vnfs/firewall.ts --cores 4 --dist sw1 --cpus 0-4 --port in=gen:flows=10000 --port out=sink`;
+
+// runtime/ (tests) and dist/ (the package) both sit one level below the root.
+const ROOT = join(__dirname, "..");
+const VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
+const examplesDir = () => relative(process.cwd(), join(ROOT, "vnfs")) || ".";
+
+// What a newcomer needs first, before the option list.
+const START = () => `Start here:
+  vnfrun fw.ts               run fw.ts (export default defineVnf({...}) from "vnfrun/sdk")
+                             on generated traffic into a sink, with a live rate line
+  vnfrun fw.ts --port in=pcap:in.pcap --port out=pcap:out.pcap
+                             run it over a capture file
+  vnfrun doctor              which live ports (xdp, packet, tap, netmap) this host can run
+Examples to start from: ${examplesDir()}/*.ts
+`;
 
 function int(name: string, min: number, max: number) {
   return (v: string) => {
@@ -67,7 +83,9 @@ function quantity(v: string): number {
 const program = new Command()
   .name("vnfrun")
   .enablePositionalOptions()
-  .description("Run a network function written in TypeScript on a zero-copy packet engine")
+  .description(`vnfrun ${VERSION}: run a network function written in TypeScript on a zero-copy packet engine`)
+  .version(VERSION, "-V, --version", "print the version")
+  .addHelpText("before", START)
   .argument("<vnf>", "the VNF module (.ts or .js) whose default export is defineVnf({...})")
   .option("-p, --port <spec>", "attach a port: [name=]driver:args (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
   .option("--cores <n>", "worker cores, each with its own JS context", int("--cores", 1, 64), 1)

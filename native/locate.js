@@ -19,7 +19,7 @@ function platformName() {
 /** How to get an engine built here: in a checkout, the build script; installed, npm rebuild. */
 function buildAdvice(root) {
   const how = existsSync(join(root, ".git")) ? "`npm run build`" : "`npm rebuild vnfrun --build-from-source`";
-  return `apt-get install g++ make python3 (a C++ compiler, make, python3), then ${how}`;
+  return `apt-get install g++ make python3, then ${how}`;
 }
 
 /** The engine file node-gyp-build would load, or null when there is none. */

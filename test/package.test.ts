@@ -14,7 +14,7 @@ import { ROOT } from "./helpers/tools";
 const packEnv: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("npm_")));
 packEnv.npm_config_update_notifier = "false";
 // The user's machine: nothing may compile.
-const env = { ...packEnv, CXX: "false", CC: "false" };
+const env: NodeJS.ProcessEnv = { ...packEnv, CXX: "false", CC: "false" };
 
 const work = mkdtempSync(join(tmpdir(), "vnfrun-pack-"));
 const project = join(work, "myfw");

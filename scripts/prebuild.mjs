@@ -4,7 +4,7 @@
 // loads before prebuilds/) is never touched, and without netmap, which needs
 // a build from source with netmap's headers.
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,7 +35,12 @@ try {
   rmSync(scratch, { recursive: true, force: true });
 }
 
+// The newest symbol version a binary asks for, e.g. "2.34" of GLIBC_2.34.
+const newest = (bytes, prefix) => [...bytes.toString("latin1").matchAll(new RegExp(`${prefix}_([\\d.]+)`, "g"))]
+  .map((m) => m[1]).sort((a, b) => a.localeCompare(b, undefined, { numeric: true })).pop();
 for (const dir of readdirSync(join(root, "prebuilds"))) {
-  const files = readdirSync(join(root, "prebuilds", dir));
-  console.log(`prebuilds/${dir}: ${files.join(", ")} (built on ${process.platform}-${process.arch}, node ${process.version})`);
+  for (const f of readdirSync(join(root, "prebuilds", dir))) {
+    const bytes = readFileSync(join(root, "prebuilds", dir, f));
+    console.log(`prebuilds/${dir}/${f}: node ${process.version}; needs glibc ${newest(bytes, "GLIBC")}, libstdc++ GLIBCXX_${newest(bytes, "GLIBCXX")}`);
+  }
 }

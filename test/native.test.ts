@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { promisify } from "node:util";
-import { hasTool, ROOT } from "./helpers/tools";
+import { hasTool, installHint, ROOT } from "./helpers/tools";
 
 // Each selftest and the engine sources it links.
 const SELFTESTS: Record<string, string[]> = {
@@ -18,7 +18,7 @@ const SELFTESTS: Record<string, string[]> = {
 const CXX = process.env.CXX || "g++";
 const FLAGS = ["-std=c++17", "-O0", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "-Wall", "-Wextra",
   "-Wno-unused-parameter", "-I", join(ROOT, "native")];
-const missing = hasTool(CXX) ? "" : ` (skipped: no C++ compiler ${CXX}: apt-get install g++, or npm run test:tools)`;
+const missing = hasTool(CXX) ? "" : ` (skipped: no C++ compiler ${CXX}; ${installHint(["g++"])})`;
 const run = promisify(execFile);
 const out = mkdtempSync(join(tmpdir(), "vnfrun-selftest-"));
 

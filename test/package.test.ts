@@ -5,7 +5,7 @@
 // that project's own tsc, run with npx.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { ROOT } from "./helpers/tools";
@@ -73,6 +73,16 @@ describe("the packed package, installed into a fresh project without a compiler"
     }
     expect(entries.filter((e) => e.startsWith("prebuilds/linux-x64/") && e.endsWith(".node")), "the linux-x64 prebuild").toHaveLength(1);
     expect(entries.filter((e) => /\.test\.ts$|\.o$|^native\/test\//.test(e)), "tests and build leftovers").toEqual([]);
+  });
+
+  it("the README names the glibc and libstdc++ that the shipped prebuild needs", () => {
+    const dir = join(installed, "prebuilds", "linux-x64");
+    const text = readFileSync(join(dir, readdirSync(dir)[0])).toString("latin1");
+    const newest = (prefix: string) => [...text.matchAll(new RegExp(`${prefix}_([\\d.]+)`, "g"))].map((m) => m[1])
+      .sort((a, b) => a.localeCompare(b, undefined, { numeric: true })).pop();
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8").replace(/\s+/g, " ");
+    expect(readme).toContain(`needs glibc ${newest("GLIBC")} or later`);
+    expect(readme).toContain(`(GLIBCXX_${newest("GLIBCXX")})`);
   });
 
   it("installed without compiling anything", () => {

@@ -31,7 +31,7 @@ if (found && !failed) process.exit(0);
 
 const missing = [["C++ compiler", process.env.CXX || "c++"], ["make", "make"], ["python3", process.env.PYTHON || "python3"]]
   .filter(([, cmd]) => !works(cmd)).map(([what, cmd]) => `${what} (${cmd})`);
-const problem = failed ? failedLine(root, found, failed) : asked ? "building from source as asked" : missingLine(root);
+const problem = failed ? failedLine(root, found, failed) : asked ? "cannot build from source as asked: apt-get install g++ make python3" : missingLine(root);
 if (missing.length) {
   console.error(`vnfrun: ${problem}; missing here: ${missing.join(", ")}`);
   process.exit(1);

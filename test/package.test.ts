@@ -153,4 +153,12 @@ describe("the packed package, installed into a fresh project without a compiler"
       }
     });
   });
+
+  // Last: it leaves a source build in the installed package, which then loads first.
+  it("the advice works: with a compiler, npm rebuild vnfrun --build-from-source builds an engine that runs the VNF", () => {
+    must("npm", ["rebuild", "vnfrun", "--build-from-source"], project, packEnv);
+    expect(existsSync(join(installed, "build", "Release", "vnfrun.node"))).toBe(true);
+    const s = JSON.parse(must("npx", ["vnfrun", "fw.ts", "--port", "gen:count=1000", "--port", "sink", "--json"], project));
+    expect(s.ports[1].tx_packets).toBe(1000);
+  }, 600_000);
 });

@@ -19,6 +19,7 @@ describe("vnfrun CLI", () => {
     expect(start).toMatch(/^Start here:/);
     expect(start).toMatch(/vnfrun fw\.ts /);
     expect(start).toMatch(/vnfrun doctor/);
+    expect(r.stdout, "help speaks to users, not of the project's history").not.toMatch(/seed/i);
     expect(r.stdout).toContain("--port");
     expect(r.stdout).toContain("pcap:FILE");
     expect(r.stdout).toMatch(/Examples:/);

@@ -112,6 +112,11 @@ describe("the packed package, installed into a fresh project without a compiler"
     expect(must("npx", ["vnfrun", "--version"], project).trim()).toBe(require("../package.json").version);
   });
 
+  it("the shipped examples run from where they were installed", () => {
+    const s = JSON.parse(must("npx", ["vnfrun", "node_modules/vnfrun/vnfs/l2fwd.ts", "--port", "gen:count=1000", "--port", "sink", "--json"], project));
+    expect(s.ports[1].tx_packets).toBe(1000);
+  });
+
   describe("when the engine cannot be had", () => {
     const prebuilds = join(installed, "prebuilds");
     const aside = join(work, "prebuilds-aside");

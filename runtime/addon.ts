@@ -1,5 +1,8 @@
-// Loads the native engine built by node-gyp during `npm install`.
+// The native engine's interface, and its loading: native/locate.js finds it
+// (a source build in build/Release, else the package's prebuild) and turns a
+// failure into one line.
 import { join } from "node:path";
+import { load } from "../native/locate.js";
 
 export interface CounterRegion {
   buffer: ArrayBuffer;
@@ -78,13 +81,9 @@ interface Addon {
 
 let addon: Addon | undefined;
 
+/** The engine; throws an AddonError whose message is one line saying what to do. */
 export function loadAddon(): Addon {
-  if (addon) return addon;
-  const path = join(__dirname, "..", "build", "Release", "vnfrun.node");
-  try {
-    addon = require(path) as Addon;
-  } catch (e) {
-    throw new Error(`cannot load the native engine (${path}): run \`npm install\` (or \`npm run build\`) first — ${(e as Error).message}`);
-  }
+  // runtime/ (tests) and dist/ (the package) both sit one level below the root.
+  addon ??= load(join(__dirname, "..")) as Addon;
   return addon;
 }

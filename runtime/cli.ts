@@ -1,7 +1,8 @@
 // vnfrun <vnf.ts> [--port name=spec ...]: the command line. Checks and
 // explains options, then hands everything to the supervisor.
 import { Command, InvalidArgumentError } from "commander";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { CompileError } from "./compile";
 import { SpecError, parseQuantity } from "./ports";
 import { RunError, run, type Summary } from "./supervisor";
@@ -38,6 +39,21 @@ Examples:
          --duration 5 --rx-batch 256 --tx-batch 32
   vnfrun vnfs/l2fwd.ts --port pcap:trace.pcap --port pcap:out.pcap --json
   vnfrun vnfs/firewall.ts --cores 4 --dist sw1 --cpus 0-4 --port in=gen:flows=10000 --port out=sink`;
+
+// runtime/ (tests) and dist/ (the package) both sit one level below the root.
+const ROOT = join(__dirname, "..");
+const VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
+const examplesDir = () => relative(process.cwd(), join(ROOT, "vnfs")) || ".";
+
+// What a newcomer needs first, before the option list.
+const START = () => `Start here:
+  vnfrun fw.ts               run fw.ts (export default defineVnf({...}) from "vnfrun/sdk")
+                             on generated traffic into a sink, with a live rate line
+  vnfrun fw.ts --port in=pcap:in.pcap --port out=pcap:out.pcap
+                             run it over a capture file
+  vnfrun doctor              which live ports (xdp, packet, tap, netmap) this host can run
+Examples to start from: ${examplesDir()}/*.ts
+`;
 
 function int(name: string, min: number, max: number) {
   return (v: string) => {
@@ -82,11 +98,13 @@ function quantity(v: string): number {
 const program = new Command()
   .name("vnfrun")
   .enablePositionalOptions()
-  .description("Run a network function written in TypeScript on a zero-copy packet engine")
+  .description(`vnfrun ${VERSION}: run a network function written in TypeScript on a zero-copy packet engine`)
+  .version(VERSION, "-V, --version", "print the version")
+  .addHelpText("before", START)
   .argument("<vnf>", "the VNF module (.ts or .js) whose default export is defineVnf({...})")
   .option("-p, --port <spec>", "attach a port: [name=]driver:args (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
   .option("--cores <n>", "worker cores, each with its own JS context", int("--cores", 1, 64), 1)
-  .option("--dist <mode>", "how packets reach the cores: none (1 core), hw (a queue per core), sw1 (one I/O thread, the seed's N-1), sw2 (rx + tx threads, N-2); default none for 1 core, sw1 for more", distMode)
+  .option("--dist <mode>", "how packets reach the cores: none (1 core), hw (a queue per core), sw1 (one I/O thread, N-1), sw2 (an rx and a tx thread, N-2); default none for 1 core, sw1 for more", distMode)
   .option("--cpus <list>", "pin I/O threads, then cores, to these CPUs (e.g. 0-4)")
   .option("--rss-key <key>", "symmetric (default: 0x6d5a repeated, both directions of a flow on one core), microsoft, or 80 hex digits")
   .option("--overflow <policy>", "sw1/sw2 when a core's ring is full: drop (counted as dist_drops) or wait; default: wait when every port is a file or generator, else drop", overflowPolicy)

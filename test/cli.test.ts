@@ -12,12 +12,23 @@ const rx = (s: any) => s.ports.reduce((a: number, p: any) => a + p.rx_packets, 0
 const tx = (s: any) => s.ports.reduce((a: number, p: any) => a + p.tx_packets, 0);
 
 describe("vnfrun CLI", () => {
-  it("--help lists port specs and examples", () => {
+  it("--help starts with what a newcomer runs, then lists port specs and examples", () => {
     const r = vnfrun(["--help"]);
     expect(r.code).toBe(0);
+    const start = r.stdout.split("\n").slice(0, 8).join("\n");
+    expect(start).toMatch(/^Start here:/);
+    expect(start).toMatch(/vnfrun fw\.ts /);
+    expect(start).toMatch(/vnfrun doctor/);
+    expect(r.stdout, "help speaks to users, not of the project's history").not.toMatch(/seed/i);
     expect(r.stdout).toContain("--port");
     expect(r.stdout).toContain("pcap:FILE");
     expect(r.stdout).toMatch(/Examples:/);
+  });
+
+  it("--version prints the package's version", () => {
+    const r = vnfrun(["--version"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(require("../package.json").version);
   });
 
   it.each([

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { hasTool, vnfrunJson } from "./helpers/tools";
+import { needs, vnfrunJson } from "./helpers/tools";
 
 const dir = mkdtempSync(join(tmpdir(), "vnfrun-gen-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -16,7 +16,8 @@ function tsharkFields(file: string, fields: string[]): string[][] {
   return out.trim().split("\n").map((l) => l.split("\t"));
 }
 
-describe.skipIf(!hasTool("tshark"))("gen, read back by tshark", () => {
+const noTshark = needs("tshark");
+describe.skipIf(!!noTshark)(`gen, read back by tshark${noTshark}`, () => {
   it("writes valid IPv4/IPv6 UDP/TCP frames in the asked-for sizes", () => {
     const file = join(dir, "mix.pcap");
     const s = vnfrunJson(["vnfs/l2fwd.ts", "--port", "in=gen:count=3000,ipv6=0.5,tcp=0.5,size=64/594/1518,flows=300", "--port", `out=pcap:${file}`]);

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { needs } from "./helpers/tools";
 
 const ROOT = resolve(__dirname, "..");
 const CLI = join(ROOT, "bin", "vnfrun.js");
@@ -19,6 +20,8 @@ function works(cmd: string, args: string[]): boolean {
 const PYTHON = ["/usr/bin/python3", "python3"].find((p) => works(p, ["-c", "import scapy.all"]));
 const TSHARK = works("tshark", ["--version"]);
 const EDITCAP = works("editcap", ["--version"]);
+const noScapy = PYTHON ? "" : needs("python3-scapy");
+const noTshark = TSHARK && EDITCAP ? "" : needs("tshark");
 
 let dir: string;
 const at = (name: string) => join(dir, name);
@@ -82,7 +85,7 @@ function tsharkFields(file: string, ...fields: string[]): string {
   return r.stdout;
 }
 
-describe.skipIf(!PYTHON)("pcap port end to end (scapy)", () => {
+describe.skipIf(!PYTHON)(`pcap port end to end (scapy)${noScapy}`, () => {
   let want: string[];
 
   beforeAll(() => {
@@ -106,7 +109,7 @@ for p in pk: print(bytes(p).hex())
     expect(r.ports.out.driver).toBe("pcap write out.pcap");
   });
 
-  it.skipIf(!TSHARK)("tshark sees the same frames and protocols in our output", () => {
+  it.skipIf(!TSHARK)(`tshark sees the same frames and protocols in our output${noTshark}`, () => {
     ok("pcap:in.pcap", "pcap:out-t.pcap");
     const fields = ["frame.len", "frame.cap_len", "frame.protocols"];
     expect(tsharkFields(at("out-t.pcap"), ...fields)).toBe(tsharkFields(at("in.pcap"), ...fields));
@@ -127,7 +130,7 @@ for p in pk: print(bytes(p).hex())
     });
   }
 
-  it.skipIf(!TSHARK || !EDITCAP)("reads the pcapng that tshark writes by default, and editcap's nanosecond pcap", () => {
+  it.skipIf(!TSHARK || !EDITCAP)(`reads the pcapng that tshark writes by default, and editcap's nanosecond pcap${noTshark}`, () => {
     expect(spawnSync("tshark", ["-r", at("in.pcap"), "-w", at("in.tshark.pcapng")]).status).toBe(0);
     expect(spawnSync("editcap", ["-F", "nsecpcap", at("in.pcap"), at("in.editcap.pcap")]).status).toBe(0);
     const a = ok("pcap:in.tshark.pcapng", "pcap:out-tng.pcap");

@@ -1,12 +1,13 @@
 // Selftest for the pcap driver (native/ports/pcap.cc) and its format reader
 // (native/ports/pcap_format.cc). Standalone: no Node, no engine.
 //
-// Build and run from the repository root:
+// test/native.test.ts builds it (with ASan and UBSan) and runs it. By hand,
+// from the repository root:
 //
 //   g++ -std=c++17 -O2 -Wall -I native -o /tmp/pcap_selftest
 //       native/test/pcap_selftest.cc native/ports/pcap.cc native/ports/pcap_format.cc
 //       native/pool.cc native/counters.cc native/port.cc native/engine.cc native/rss.cc
-//       native/distributor.cc native/ports/vnet.cc -lpthread && /tmp/pcap_selftest
+//       native/distributor.cc native/ports/vnet.cc native/transmit.cc -lpthread && /tmp/pcap_selftest
 //
 // (one command; the lines are broken here for width).
 //
@@ -836,7 +837,7 @@ static void testFuzz() {
   }
   auto parse = [](const Bytes& b) {
     uint8_t* copy = static_cast<uint8_t*>(std::malloc(b.size() ? b.size() : 1));
-    std::memcpy(copy, b.data(), b.size());
+    if (!b.empty()) std::memcpy(copy, b.data(), b.size());   // data() may be null when empty
     size_t n = 0;
     try {
       pcapfmt::Reader r(copy, b.size(), "fuzz");

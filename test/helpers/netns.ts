@@ -8,9 +8,10 @@
 // parallel runs do not collide. Everything is removed in `destroy`, also
 // after a failed test (call it from afterAll/finally).
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { installHint } from "./tools";
 
 export const canUseNetns = process.getuid?.() === 0 && spawnSync("ip", ["-V"], { stdio: "ignore" }).status === 0;
-export const whyNoNetns = process.getuid?.() !== 0 ? "needs root (network namespaces)" : "needs iproute2's ip";
+export const whyNoNetns = process.getuid?.() !== 0 ? "needs root (network namespaces)" : installHint(["iproute2"]);
 
 export interface Topology {
   tag: string;

@@ -14,7 +14,7 @@ import { spawnSync, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canUseNetns, createTopology, whyNoNetns, type Topology } from "../helpers/netns";
-import { hasTool, ROOT } from "../helpers/tools";
+import { hasTool, installHint, ROOT } from "../helpers/tools";
 
 const CLI = join(ROOT, "bin", "vnfrun.js");
 const L2FWD = join(ROOT, "vnfs", "l2fwd.ts");
@@ -22,7 +22,8 @@ const FIREWALL = join(__dirname, "fixtures", "xdp-firewall.ts");
 
 const TOOLS = ["ping", "iperf3", "nc", "ethtool"];
 const missing = TOOLS.filter((t) => !hasTool(t));
-const why = !canUseNetns ? whyNoNetns : missing.length ? `needs ${missing.join(", ")}` : "";
+const APT: Record<string, string> = { ping: "iputils-ping", nc: "netcat-openbsd" };
+const why = !canUseNetns ? whyNoNetns : installHint(missing.map((t) => APT[t] ?? t));
 
 interface PortSummary { name: string; driver: string; [counter: string]: number | string }
 interface Summary { drops: Record<string, number>; ports: PortSummary[] }

@@ -1,37 +1,31 @@
-// Runs once before the suite: makes sure the addon and dist/ are built and
-// the outside tools the end-to-end tests use are installed (as root, with
-// apt-get; tests that need a missing tool skip and say why).
-import { execFileSync, execSync, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+// Runs once before the suite: builds what the tests load. The addon is
+// rebuilt when a native source is newer than it (npm install no longer
+// compiles when an engine is already there); dist/ is rebuilt every time
+// (esbuild, a fraction of a second). Nothing is installed here: outside tools
+// come from `npm run test:tools`, and a test without its tool skips, naming it.
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 const root = join(__dirname, "..", "..");
-// A check per package: a command on PATH, or a shell test.
-const APT: Record<string, string> = {
-  tshark: "command -v tshark",
-  "python3-scapy": "/usr/bin/python3 -c 'import scapy.all'",
-  iproute2: "command -v ip && command -v ss",
-  "iputils-ping": "command -v ping",
-  iperf3: "command -v iperf3",
-  tcpreplay: "command -v tcpreplay",
-  "netcat-openbsd": "command -v nc",
-  ethtool: "command -v ethtool",
-  procps: "command -v sysctl",
-  prometheus: "command -v promtool && command -v prometheus",
-  tmux: "command -v tmux",
-};
+const addon = join(root, "build", "Release", "vnfrun.node");
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) { if (e.name !== "test") newest = Math.max(newest, newestSource(p)); }
+    else if (/\.(cc|h)$/.test(e.name)) newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
+}
 
 export default function setup(): void {
-  if (!existsSync(join(root, "build/Release/vnfrun.node"))) execSync("npx node-gyp rebuild", { cwd: root, stdio: "inherit" });
-  execFileSync(process.execPath, [join(root, "runtime/build.mjs")], { cwd: root, stdio: "inherit" });
-
-  const missing = Object.keys(APT).filter((pkg) => spawnSync("sh", ["-c", APT[pkg]], { stdio: "ignore" }).status !== 0);
-  if (missing.length === 0 || process.getuid?.() !== 0) return;
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  try {
-    execSync("apt-get update -qq", { stdio: "inherit", env });
-    execSync(`apt-get install -y -qq ${missing.join(" ")}`, { stdio: "inherit", env });
-  } catch {
-    console.warn(`could not install ${missing.join(", ")}; tests that need them will skip`);
+  const stale = !existsSync(addon) || Math.max(newestSource(join(root, "native")), statSync(join(root, "binding.gyp")).mtimeMs) > statSync(addon).mtimeMs;
+  if (stale) {
+    execFileSync(process.execPath, [join(root, "native", "install.js")], {
+      cwd: root, stdio: "inherit", env: { ...process.env, npm_config_build_from_source: "true" },
+    });
   }
+  execFileSync(process.execPath, [join(root, "runtime/build.mjs")], { cwd: root, stdio: "inherit" });
 }

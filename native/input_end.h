@@ -7,14 +7,13 @@
 // get kLingerMs more first, so replies still in flight come back and reach
 // the VNF. Ports with nothing to read (writers, sinks) count neither way.
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <vector>
 
 #include "engine.h"
 
 namespace vnf {
-
-double monotonicMs();
 
 class InputEnd {
  public:
@@ -33,15 +32,16 @@ class InputEnd {
     }
     if (all) return true;
     if (!finite) return false;
-    const double now = monotonicMs();
-    if (endedAt_ == 0) endedAt_ = now;
-    return now - endedAt_ >= kLingerMs;
+    const auto now = std::chrono::steady_clock::now();
+    if (!ended_) { ended_ = true; endedAt_ = now; }
+    return std::chrono::duration<double, std::milli>(now - endedAt_).count() >= kLingerMs;
   }
 
  private:
   Engine& eng_;
   uint32_t queue_;
-  double endedAt_ = 0;  // when the last port that can end did, ms
+  bool ended_ = false;
+  std::chrono::steady_clock::time_point endedAt_;  // when the last port that can end did
 };
 
 }  // namespace vnf

@@ -11,6 +11,7 @@ import { compileVnf, type Bundle, type CompileOptions } from "./compile";
 import { parsePorts, type PortSpec } from "./ports";
 import { Counters, diff, drops, rateLine, sum, type Snapshot } from "./stats";
 import { CTL_WORDS, WATCH_BATCHES, WATCH_BUSY, type WorkerInit } from "./control";
+import { Alerts } from "./alerts";
 
 export interface RunOptions extends CompileOptions {
   vnf: string;
@@ -53,6 +54,7 @@ export interface Summary {
   dist: Distribution;
   ports: PortSummary[];
   cores: Record<string, number>[];
+  warnings: string[];          // the set-up warnings printed during the run (alerts.ts)
 }
 
 export class RunError extends Error {}
@@ -143,6 +145,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
   const control = new SharedArrayBuffer(CTL_WORDS * 4);
 
   const start = counters.snapshot();
+  const alerts = new Alerts({ specs, largeBuffers: opts.largeBuffers }, say);
   let warm: Snapshot | undefined;
   let last = start;
   const warmupMs = (opts.warmupS ?? 0) * 1000;
@@ -172,6 +175,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
     await Promise.all(workers.map((w) => w.ready));
     engine.start();
     timers.push(watchdog(watches, workers, opts.vnfTimeoutS ?? 5, stop));
+    timers.push(setInterval(() => alerts.check(counters.snapshot()), ALERT_POLL_MS));
     if (warmupMs > 0) timers.push(setTimeout(() => (warm = counters.snapshot()), warmupMs));
     if (opts.durationS !== undefined) timers.push(setTimeout(stop, opts.durationS * 1000 + warmupMs));
     if (opts.onLine)
@@ -187,10 +191,15 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
     engine.stop();
     engine.close();               // joins the I/O threads; drivers flush (pcap), counting what they send
     end = counters.snapshot();
+    alerts.check(end);            // causes that counted in the last moments (or at close)
   }
   const describe = engine.describe();   // after close: includes drivers' warnings
-  return summarize(bundle.source, layout, specs, describe, warm && end.at - warm.at > 0 ? diff(warm, end) : diff(start, end), diff(start, end));
+  return summarize(bundle.source, layout, specs, describe, warm && end.at - warm.at > 0 ? diff(warm, end) : diff(start, end), diff(start, end), alerts.lines);
 }
+
+// How often the counters are looked at for set-up warnings: soon enough to
+// be "at that moment" for a person, rare enough to cost nothing.
+const ALERT_POLL_MS = 200;
 
 interface RunningWorker {
   ready: Promise<void>;    // its context is loaded and init() ran
@@ -242,7 +251,7 @@ function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => 
   return { ready, exited, kill };
 }
 
-function summarize(vnf: string, layout: Layout, specs: PortSpec[], describe: string[], rate: Snapshot, total: Snapshot): Summary {
+function summarize(vnf: string, layout: Layout, specs: PortSpec[], describe: string[], rate: Snapshot, total: Snapshot, warnings: string[]): Summary {
   const secs = rate.at / 1000 || Number.MIN_VALUE;
   return {
     vnf,
@@ -255,5 +264,6 @@ function summarize(vnf: string, layout: Layout, specs: PortSpec[], describe: str
     drops: drops(total),
     ports: specs.map((s, i) => ({ name: s.name, spec: s.text, driver: describe[i], ...total.ports[i] })),
     cores: total.cores,
+    warnings,
   };
 }

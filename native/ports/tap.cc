@@ -116,7 +116,7 @@ class TapPort : public Port {
       const uint32_t fits = tso_ ? tailRoom : maxFrame_;
       if (uint32_t(r) < hdr || len < kMinFrame || len >= fits) {
         lane.cache.free(buf);
-        c[rx_malformed]++;
+        c[len < kMinFrame ? rx_malformed : rx_oversize]++;
         rxNote_.set(std::to_string(len) + "-byte frame dropped: buffers hold " + std::to_string(fits - 1) + " bytes");
         continue;
       }

@@ -1,6 +1,7 @@
 // vnfrun doctor IFNAME: what one interface needs for the packet, tap and xdp
 // ports, each line with the command that fixes it. The xdp line for a veth
 // says what the driver does with checksums a local sender left to offload.
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { XDP_NATIVE, interfaces, type Finding } from "./doctor";
 
@@ -21,9 +22,17 @@ function vethPeer(name: string): string {
   return `PEER (its other end, ifindex ${peerIndex} in another namespace)`;
 }
 
+// A virtual device's kind (veth, tun, ...) as iproute2 reports it; "" when
+// ip is missing or says nothing.
+function linkKind(name: string): string {
+  const r = spawnSync("ip", ["-d", "-j", "link", "show", "dev", name], { encoding: "utf8" });
+  try { return JSON.parse(r.stdout)[0]?.linkinfo?.info_kind ?? ""; } catch { return ""; }
+}
+
 export function diagnoseInterface(name: string): Finding[] {
-  if (!existsSync(`/sys/class/net/${name}`)) throw new Error(`no interface ${name} in this network namespace`);
-  const driver = interfaces().find((i) => i.name === name)?.driver ?? "virtual";
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(name) || !existsSync(`/sys/class/net/${name}`)) throw new Error(`no interface ${name} in this network namespace`);
+  const found = interfaces().find((i) => i.name === name)?.driver ?? "virtual";
+  const driver = found === "virtual" ? linkKind(name) || found : found;
   const mtu = Number(sys(name, "mtu"));
   const up = (Number.parseInt(sys(name, "flags"), 16) & 1) === 1;
   const out: Finding[] = [];

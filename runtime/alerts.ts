@@ -44,7 +44,7 @@ const PORT_CAUSES: Record<string, { what: string; fix: Fix }> = {
     fix: (s) => `${s.driver === "pcap" ? "a pcap port that is read" : `a ${s.driver} port`} only receives: send elsewhere, or make it an output (pcap:FILE,write, sink, or a live port)`,
   },
   rx_ring_full: {
-    what: "the rx ring overflowed: the VNF falls behind the arrival rate",
+    what: "the rx ring overflowed: frames arrived faster than the VNF took them",
     fix: () => "give it more cores (--cores N --dist hw or sw1), --busy-poll, or a faster process()",
   },
 };

@@ -7,9 +7,10 @@
 // (netcat-openbsd) and ethtool, and a kernel with AF_XDP; skipped with the
 // reason in the suite's name otherwise.
 //
-// A and B send with checksum offload off: on veth a local sender leaves TCP
-// and UDP checksums to the "hardware" and AF_XDP would see them unfinished
-// (the driver's describe() says so too).
+// A and B send with checksum offload off, so the counts below are of frames
+// as sent; with it on (the default), a local sender leaves TCP and UDP
+// checksums unfinished and the driver finishes them on receive: that set-up
+// is tested in defaults.test.ts.
 import { spawnSync, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

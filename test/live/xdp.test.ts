@@ -145,12 +145,19 @@ describe.skipIf(!!why)(`xdp driver across namespaces${why ? ` (skipped: ${why})`
     expect(tcp.end.sum_received.bits_per_second).toBeGreaterThan(10e6);
     expect(udp.end.sum.packets).toBe(5000);
     const { in: pin, out: pout } = run.port;
-    // Every frame a0 sent reached vnfrun on v0 and left by v1 to b0, and back.
-    expect(Object.values(run.summary.drops).every((n) => n === 0)).toBe(true);
-    expect(pin.rx_packets).toBe(a0.tx - before.a0.tx);
+    // Every frame a0 sent reached vnfrun on v0 and left by v1 to b0, and back,
+    // but for those the kernel dropped at the socket: TCP at full rate on a
+    // loaded machine can outrun the forwarder for a moment (a full rx ring,
+    // or an empty fill ring); those are counted and retransmitted. Nothing
+    // else drops.
+    const { rx_ring_full: ringFull, rx_no_buffer: noBuffer, ...others } = run.summary.drops;
+    expect(Object.values(others).every((n) => n === 0), JSON.stringify(run.summary.drops)).toBe(true);
+    const lost = (p: typeof pin) => (p.rx_ring_full as number) + (p.rx_no_buffer as number);
+    expect((pin.rx_packets as number) + lost(pin)).toBe(a0.tx - before.a0.tx);
     expect(pout.tx_packets).toBe(pin.rx_packets);
     expect(b0.rx - before.b0.rx).toBe(pout.tx_packets);
-    expect(pout.rx_packets).toBe(b0.tx - before.b0.tx);
+    expect((pout.rx_packets as number) + lost(pout)).toBe(b0.tx - before.b0.tx);
+    expect(ringFull + noBuffer).toBe(lost(pin) + lost(pout));
     expect(pin.tx_packets).toBe(pout.rx_packets);
     expect(a0.rx - before.a0.rx).toBe(pin.tx_packets);
     expect(pin.rx_packets as number).toBeGreaterThan(5000);

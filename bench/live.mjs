@@ -131,6 +131,7 @@ const hasTestpmd = has("dpdk-testpmd");
 const cases = [
   { name: "vnfrun l2fwd.ts on `xdp` (native mode)", cmd: pin1(vnfrun(["xdp:v0,mode=native", "xdp:v1,mode=native"])) },
   { name: "vnfrun l2fwd.ts on `packet` (default spec: vnet)", cmd: pin1(vnfrun(["packet:v0", "packet:v1"])) },
+  { name: "vnfrun l2fwd.ts on `packet,novnet`", cmd: pin1(vnfrun(["packet:v0,novnet", "packet:v1,novnet"])) },
   { name: "plain C AF_XDP forwarder (bench/c/afxdp_fwd.c, native, copy bind, busy poll)", cmd: pin1([bin.afxdp_fwd, "v0", "v1"]) },
   { name: "plain C AF_PACKET forwarder (bench/c/afpacket_fwd.c, recvmmsg/sendmmsg)", cmd: pin1([bin.afpacket_fwd, "v0", "v1"]) },
   { name: "Linux bridge in V", setup: bridgeUp, teardown: bridgeDown },
@@ -284,6 +285,7 @@ const comparisons = [
   ["vnfrun on `xdp` / plain C AF_XDP", "vnfrun l2fwd.ts on `xdp`", "plain C AF_XDP"],
   ["vnfrun on `packet` / testpmd af_packet", "vnfrun l2fwd.ts on `packet`", "dpdk-testpmd io, af_packet"],
   ["vnfrun on `packet` / plain C AF_PACKET", "vnfrun l2fwd.ts on `packet`", "plain C AF_PACKET"],
+  ["vnfrun on `packet` (vnet) / `packet,novnet`", "vnfrun l2fwd.ts on `packet` (default", "vnfrun l2fwd.ts on `packet,novnet`"],
 ].flatMap(([label, a, b]) => {
   const pair = (list, runs, suffix) => {
     const x = byName(list, runs, a), y = byName(list, runs, b);

@@ -31,6 +31,7 @@ namespace vnf {
   X(rx_ring_full, "frames dropped on receive: the rx ring was full")          \
   X(tx_ring_full, "frames dropped on transmit: the tx ring was full")         \
   X(tx_errors, "frames the device refused")                                   \
+  X(tx_oversize, "frames not sent: longer than the port's MTU")               \
   X(tx_no_buffer, "frames not sent: no buffer to cut a super-frame into")     \
   X(tx_no_output, "frames sent to a port that cannot transmit")
 

@@ -39,6 +39,12 @@ const PORT_CAUSES: Record<string, { what: string; fix: Fix }> = {
       }
     },
   },
+  tx_oversize: {
+    what: "frames longer than the port sends were dropped",
+    fix: (s) => s.driver === "xdp"
+      ? `AF_XDP sends at most ${ifname(s)}'s MTU and 1792 bytes: keep longer frames (jumbo, pcap captures with GRO) off this port, or send them by packet:${ifname(s)}`
+      : `raise the MTU of ${ifname(s)} (ip link set ${ifname(s)} mtu N) or keep longer frames (jumbo, captures taken with GRO) off this port`,
+  },
   tx_no_output: {
     what: "the VNF sends to this port but it cannot transmit",
     fix: (s) => `${s.driver === "pcap" ? "a pcap port that is read" : `a ${s.driver} port`} only receives: send elsewhere, or make it an output (pcap:FILE,write, sink, or a live port)`,

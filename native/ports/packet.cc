@@ -167,7 +167,7 @@ class PacketPort : public Port, PoolWindow {
       }
       uint8_t* buf = pool.data(s.buf);
       if (s.len < kMinFrame || s.len > txMaxFrame_ || uint32_t(s.off) + s.len > pool.bufSize()) {
-        c[tx_errors]++;
+        c[s.len > txMaxFrame_ ? tx_oversize : tx_errors]++;
         txNote_.set(std::to_string(s.len) + "-byte frame refused: " + ifname_ + " takes " + std::to_string(kMinFrame) +
                     ".." + std::to_string(txMaxFrame_) + " bytes");
         continue;

@@ -421,7 +421,7 @@ class XdpPort : public Port {
       const Slot& s = slots[i];
       if (s.len > maxLen || uint32_t(s.off) + s.len > bufSize || s.len < kEthHeader) {
         lane.cache.free(s.buf);
-        c[tx_errors]++;
+        c[s.len > maxLen ? tx_oversize : tx_errors]++;
         continue;
       }
       // A checksum a vnet port left to offload must be done before the wire.

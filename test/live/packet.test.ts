@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canUseNetns, createTopology, whyNoNetns, type Topology } from "../helpers/netns";
+import { frame, writePcap } from "../helpers/pcap";
 import { CLI, ROOT, countBigFrames, iperf, missing, pings, quietHosts, readPcap, sleep, start, succeeds, waitFor, type Summary } from "./fixtures/live";
 
 const L2FWD = "vnfs/l2fwd.ts";
@@ -303,6 +304,24 @@ describe("packet driver: AF_PACKET between namespaces", () => {
       expect(lens).toEqual(sent.map((f) => f.length));
     }, 90_000);
   });
+
+  it.skipIf(!!base)(named("a frame longer than the output's MTU counts under tx_oversize, and one line on stderr says how to fix it", base), async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vnfrun-mtu-"));
+    try {
+      const input = join(dir, "in.pcap");
+      const f = { src: [10, 0, 0, 1], dst: [10, 0, 0, 2], sport: 1, dport: 2, proto: 17 as const };
+      writePcap(input, [frame(f, 0, 100), frame(f, 1, 9000), frame(f, 2, 100), frame(f, 3, 9000)]);
+      await withTopology({}, async (topo) => {
+        const run = start(topo, L2FWD, ["--port", `in=pcap:${input}`, "--port", "out=packet:v1"], 2);
+        const s = await run.done;
+        expect(s.ports.out).toMatchObject({ tx_packets: 2, tx_oversize: 2, tx_errors: 0 });
+        const lines = run.stderr().trim().split("\n");
+        expect(lines).toEqual([expect.stringMatching(/^warning: port out \(packet:v1\): frames longer than the port sends were dropped \(tx_oversize [12]\); fix: raise the MTU of v1 \(ip link set v1 mtu N\)/)]);
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it.skipIf(!!base)(named("says what to fix: missing interface, interface down, MTU too large", base), () => {
     const topo = createTopology();

@@ -16,7 +16,9 @@
 // through the bridge, offloads on as a new user has them.
 //
 // `npm run bench:live -- --only tcp` runs the TCP part alone and prints its
-// table without writing BENCHMARKS.md.
+// table without writing BENCHMARKS.md. `--base DIR` adds a TCP case: another
+// build of vnfrun (a checkout at DIR, built) on `packet,vnet`, for a
+// same-run A/B of a change.
 //
 // The machine this runs on is shared, and its speed drifts by tens of per
 // cent within a minute. So the cases are interleaved: each round runs every
@@ -33,7 +35,10 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const onlyTcp = process.argv.includes("--only") && process.argv[process.argv.indexOf("--only") + 1] === "tcp";
+const argAfter = (flag) => (process.argv.includes(flag) ? process.argv[process.argv.indexOf(flag) + 1] : undefined);
+const onlyTcp = argAfter("--only") === "tcp";
+const baseDir = argAfter("--base");
+if (baseDir && !existsSync(join(baseDir, "bin", "vnfrun.js"))) { console.error(`bench:live: --base ${baseDir}: no bin/vnfrun.js there`); process.exit(1); }
 const WARMUP_S = 1, WINDOW_S = 3, PPS_ROUNDS = 5, TCP_ROUNDS = 7;
 
 if (process.getuid?.() !== 0) {
@@ -239,6 +244,8 @@ if (has("iperf3")) {
     { name: "vnfrun l2fwd.ts on `packet` (default spec: vnet)", cmd: pin1(vnfrun(["packet:v0", "packet:v1"])) },
     { name: "Linux bridge in V", setup: bridgeUp, teardown: bridgeDown },
     { name: "vnfrun l2fwd.ts on `xdp` (default spec; A, B tx checksumming on)", cmd: pin1(vnfrun(["xdp:v0", "xdp:v1"])) },
+    ...(baseDir ? [{ name: `vnfrun at ${baseDir} on \`packet,vnet\``, cmd: pin1([process.execPath, join(baseDir, "bin", "vnfrun.js"),
+      join(ROOT, "vnfs", "l2fwd.ts"), "--port", "in=packet:v0,vnet", "--port", "out=packet:v1,vnet", "--duration", "600"]) }] : []),
   );
   const server = start(B, ["iperf3", "-s"]);
   await sleep(500);
@@ -301,6 +308,7 @@ const ppsLines = (title, rows) => [
 ];
 const tcpRatio = tcpRuns.length >= 2 ? pairedRatio(tcpRuns[0], tcpRuns[1], (v) => v.gbps) : null;
 const tcpXdpRatio = tcpRuns.length >= 3 ? pairedRatio(tcpRuns[2], tcpRuns[1], (v) => v.gbps) : null;
+const tcpBaseRatio = tcpRuns.length >= 4 ? pairedRatio(tcpRuns[0], tcpRuns[3], (v) => v.gbps) : null;
 const lines = [
   `Written by \`npm run bench:live\` on ${new Date().toISOString().slice(0, 10)}: ${machine}; load average ${load0} at start, ${load1} at end.`,
   `Cases interleaved in ${PPS_ROUNDS} rounds (64-byte frames) and ${TCP_ROUNDS} rounds (TCP); in each round every case runs once: start, ${WARMUP_S} s warm-up,`,
@@ -332,6 +340,7 @@ const lines = [
   ...comparisons.map(([label, r]) => `| ${label} | ${r ? cell(r, f2) : "not measured"} |`),
   `| iperf3 TCP: vnfrun \`packet\` (default spec) / Linux bridge | ${tcpRatio ? cell(tcpRatio, f2) : "not measured"} |`,
   `| iperf3 TCP: vnfrun \`xdp\` (default spec) / Linux bridge | ${tcpXdpRatio ? cell(tcpXdpRatio, f2) : "not measured"} |`,
+  ...(tcpBaseRatio ? [`| iperf3 TCP: this vnfrun \`packet\` / vnfrun at ${baseDir} | ${cell(tcpBaseRatio, f2)} |`] : []),
 ];
 const table = lines.join("\n");
 console.log("\n" + table);

@@ -51,7 +51,8 @@ function runCli(args: string[], o: { ns?: string; interruptMs?: number; during?:
   p.stdout.on("data", (d) => (stdout += d));
   p.stderr.on("data", (d) => (stderr += d));
   const guard = setTimeout(() => p.kill("SIGKILL"), 90_000);
-  const exited = new Promise<Ran>((resolve) => p.on("exit", (code, signal) => { clearTimeout(guard); resolve({ code, signal, stdout, stderr }); }));
+  // "close", not "exit": the output may still be in flight when the process exits.
+  const exited = new Promise<Ran>((resolve) => p.on("close", (code, signal) => { clearTimeout(guard); resolve({ code, signal, stdout, stderr }); }));
   if (o.interruptMs !== undefined) {
     void (async () => {
       await new Promise((r) => setTimeout(r, o.interruptMs));
@@ -163,7 +164,7 @@ describe("README examples", () => {
         expect(crossed, `ping from A to B through: ${r.stderr}`).toBe(true);
         if (hasTool("iperf3")) expect(bps, "iperf3 TCP through the example").toBeGreaterThan(100e6);
         expect(r.code, r.stderr).toBe(0);
-        expect(r.stdout).toMatch(/rx \d+\s+tx \d+/);
+        expect(r.stdout, `stderr: ${r.stderr}`).toMatch(/rx \d+\s+tx \d+/);
         // iperf3 drives TCP as fast as the path goes, so a ring may overflow
         // at its peak (said once, rightly); nothing else may be wrong.
         expect(r.stderr.split("\n").filter((l) => l && !/rx_ring_full \d+\); fix: /.test(l))).toEqual([]);

@@ -4,9 +4,10 @@
 //
 // Read maps the file and copies each frame once, into a pool buffer at the
 // configured headroom: a small buffer, or a large one (up to 64 KiB) for a
-// longer frame; one longer than the largest buffer counts under rx_oversize. Write copies each frame once, into a 1 MiB buffer that
-// goes to the file in one write() when full, once a second while frames keep
-// coming, and at close().
+// longer frame; one longer than the largest buffer counts under rx_oversize.
+// Write copies each frame once, into a 1 MiB buffer that goes to the file in
+// one write() when full, once a second while frames keep coming, and at
+// close().
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -134,6 +135,7 @@ class PcapReadPort : public Port {
 
   void close() override {
     done_ = true;
+    pending_ = false;  // rec_ points into the mapping
     map_.release();
   }
 

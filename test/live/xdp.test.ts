@@ -56,7 +56,7 @@ describe.skipIf(!!why)(`xdp driver across namespaces${why ? ` (skipped: ${why})`
     let stdout = "", stderr = "";
     child.stdout!.on("data", (d) => (stdout += d));
     child.stderr!.on("data", (d) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
     let done = false;
     exited.then(() => (done = true));
     try {

@@ -10,8 +10,15 @@
 // bridge, and dpdk-testpmd io forwarding (af_xdp, af_packet) when installed.
 // The AF_XDP ones run again with the veths' NAPI threaded, where the
 // forwarder rather than the generator's CPU sets the rate.
-// Then iperf3 TCP A -> B through vnfrun l2fwd on packet,vnet and through the
-// bridge, offloads on.
+// Then iperf3 TCP A -> B through vnfrun l2fwd with the default specs
+// (`packet:v0 packet:v1`, which carry the virtio-net header, and
+// `xdp:v0 xdp:v1`, which finish the checksums A and B leave to offload) and
+// through the bridge, offloads on as a new user has them.
+//
+// `npm run bench:live -- --only tcp` runs the TCP part alone and prints its
+// table without writing BENCHMARKS.md. `--base DIR` adds a TCP case: another
+// build of vnfrun (a checkout at DIR, built) on `packet,vnet`, for a
+// same-run A/B of a change.
 //
 // The machine this runs on is shared, and its speed drifts by tens of per
 // cent within a minute. So the cases are interleaved: each round runs every
@@ -28,6 +35,10 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const argAfter = (flag) => (process.argv.includes(flag) ? process.argv[process.argv.indexOf(flag) + 1] : undefined);
+const onlyTcp = argAfter("--only") === "tcp";
+const baseDir = argAfter("--base");
+if (baseDir && !existsSync(join(baseDir, "bin", "vnfrun.js"))) { console.error(`bench:live: --base ${baseDir}: no bin/vnfrun.js there`); process.exit(1); }
 const WARMUP_S = 1, WINDOW_S = 3, PPS_ROUNDS = 5, TCP_ROUNDS = 7;
 
 if (process.getuid?.() !== 0) {
@@ -124,7 +135,8 @@ const bridgeDown = () => spawnSync("ip", ["-n", V, "link", "del", "br0"], { stdi
 const hasTestpmd = has("dpdk-testpmd");
 const cases = [
   { name: "vnfrun l2fwd.ts on `xdp` (native mode)", cmd: pin1(vnfrun(["xdp:v0,mode=native", "xdp:v1,mode=native"])) },
-  { name: "vnfrun l2fwd.ts on `packet`", cmd: pin1(vnfrun(["packet:v0", "packet:v1"])) },
+  { name: "vnfrun l2fwd.ts on `packet` (default spec: vnet)", cmd: pin1(vnfrun(["packet:v0", "packet:v1"])) },
+  { name: "vnfrun l2fwd.ts on `packet,novnet`", cmd: pin1(vnfrun(["packet:v0,novnet", "packet:v1,novnet"])) },
   { name: "plain C AF_XDP forwarder (bench/c/afxdp_fwd.c, native, copy bind, busy poll)", cmd: pin1([bin.afxdp_fwd, "v0", "v1"]) },
   { name: "plain C AF_PACKET forwarder (bench/c/afpacket_fwd.c, recvmmsg/sendmmsg)", cmd: pin1([bin.afpacket_fwd, "v0", "v1"]) },
   { name: "Linux bridge in V", setup: bridgeUp, teardown: bridgeDown },
@@ -205,8 +217,8 @@ const ppsTable = (list, runs) => list.map((c, k) => {
   return { name: c.name, mpps: spread(ok.map((x) => x.rx)), offered: median(ok.map((x) => x.tx)), share: median(ok.map((x) => x.rx / x.tx)) };
 });
 console.log("64-byte frames:");
-const ppsRuns = await rounds(cases, PPS_ROUNDS, measurePps, showPps);
-const ppsRows = ppsTable(cases, ppsRuns);
+const ppsRuns = onlyTcp ? [] : await rounds(cases, PPS_ROUNDS, measurePps, showPps);
+const ppsRows = onlyTcp ? [] : ppsTable(cases, ppsRuns);
 
 // The same AF_XDP forwarders with the veths' NAPI threaded: v0's receive
 // work (XDP program, copy into the socket) leaves the generator's CPU for a
@@ -220,8 +232,8 @@ const threaded = () => {
 };
 const xdpCases = cases.filter((c) => c.cmd && /xdp/i.test(c.name)).map((c) => ({ ...c, started: threaded }));
 console.log("64-byte frames, veth NAPI threaded:");
-const xdpThreadedRuns = await rounds(xdpCases, PPS_ROUNDS, measurePps, showPps);
-const xdpThreadedRows = ppsTable(xdpCases, xdpThreadedRuns);
+const xdpThreadedRuns = onlyTcp ? [] : await rounds(xdpCases, PPS_ROUNDS, measurePps, showPps);
+const xdpThreadedRows = onlyTcp ? [] : ppsTable(xdpCases, xdpThreadedRuns);
 await stopGently(sink);
 
 // --- iperf3 TCP A -> B --------------------------------------------------
@@ -229,8 +241,11 @@ const tcpCases = [];
 let tcpRuns = [];
 if (has("iperf3")) {
   tcpCases.push(
-    { name: "vnfrun l2fwd.ts on `packet,vnet`", cmd: pin1(vnfrun(["packet:v0,vnet", "packet:v1,vnet"])) },
+    { name: "vnfrun l2fwd.ts on `packet` (default spec: vnet)", cmd: pin1(vnfrun(["packet:v0", "packet:v1"])) },
     { name: "Linux bridge in V", setup: bridgeUp, teardown: bridgeDown },
+    { name: "vnfrun l2fwd.ts on `xdp` (default spec; A, B tx checksumming on)", cmd: pin1(vnfrun(["xdp:v0", "xdp:v1"])) },
+    ...(baseDir ? [{ name: `vnfrun at ${baseDir} on \`packet,vnet\``, cmd: pin1([process.execPath, join(baseDir, "bin", "vnfrun.js"),
+      join(ROOT, "vnfs", "l2fwd.ts"), "--port", "in=packet:v0,vnet", "--port", "out=packet:v1,vnet", "--duration", "600"]) }] : []),
   );
   const server = start(B, ["iperf3", "-s"]);
   await sleep(500);
@@ -277,6 +292,7 @@ const comparisons = [
   ["vnfrun on `xdp` / plain C AF_XDP", "vnfrun l2fwd.ts on `xdp`", "plain C AF_XDP"],
   ["vnfrun on `packet` / testpmd af_packet", "vnfrun l2fwd.ts on `packet`", "dpdk-testpmd io, af_packet"],
   ["vnfrun on `packet` / plain C AF_PACKET", "vnfrun l2fwd.ts on `packet`", "plain C AF_PACKET"],
+  ["vnfrun on `packet` (vnet) / `packet,novnet`", "vnfrun l2fwd.ts on `packet` (default", "vnfrun l2fwd.ts on `packet,novnet`"],
 ].flatMap(([label, a, b]) => {
   const pair = (list, runs, suffix) => {
     const x = byName(list, runs, a), y = byName(list, runs, b);
@@ -290,7 +306,9 @@ const ppsLines = (title, rows) => [
   ...rows.map((r) => r.error ? `| ${r.name} | ${failed(r)} | | |`
     : `| ${r.name} | ${cell(r.mpps, f3)} | ${f3(r.offered)} | ${f2(r.share)} |`),
 ];
-const tcpRatio = tcpRuns.length === 2 ? pairedRatio(tcpRuns[0], tcpRuns[1], (v) => v.gbps) : null;
+const tcpRatio = tcpRuns.length >= 2 ? pairedRatio(tcpRuns[0], tcpRuns[1], (v) => v.gbps) : null;
+const tcpXdpRatio = tcpRuns.length >= 3 ? pairedRatio(tcpRuns[2], tcpRuns[1], (v) => v.gbps) : null;
+const tcpBaseRatio = tcpRuns.length >= 4 ? pairedRatio(tcpRuns[0], tcpRuns[3], (v) => v.gbps) : null;
 const lines = [
   `Written by \`npm run bench:live\` on ${new Date().toISOString().slice(0, 10)}: ${machine}; load average ${load0} at start, ${load1} at end.`,
   `Cases interleaved in ${PPS_ROUNDS} rounds (64-byte frames) and ${TCP_ROUNDS} rounds (TCP); in each round every case runs once: start, ${WARMUP_S} s warm-up,`,
@@ -320,7 +338,9 @@ const lines = [
   "| comparison | ratio |",
   "|---|---|",
   ...comparisons.map(([label, r]) => `| ${label} | ${r ? cell(r, f2) : "not measured"} |`),
-  `| iperf3 TCP: vnfrun \`packet,vnet\` / Linux bridge | ${tcpRatio ? cell(tcpRatio, f2) : "not measured"} |`,
+  `| iperf3 TCP: vnfrun \`packet\` (default spec) / Linux bridge | ${tcpRatio ? cell(tcpRatio, f2) : "not measured"} |`,
+  `| iperf3 TCP: vnfrun \`xdp\` (default spec) / Linux bridge | ${tcpXdpRatio ? cell(tcpXdpRatio, f2) : "not measured"} |`,
+  ...(tcpBaseRatio ? [`| iperf3 TCP: this vnfrun \`packet\` / vnfrun at ${baseDir} | ${cell(tcpBaseRatio, f2)} |`] : []),
 ];
 const table = lines.join("\n");
 console.log("\n" + table);
@@ -329,7 +349,8 @@ const md = join(ROOT, "BENCHMARKS.md");
 const BEGIN = "<!-- bench:live:begin -->", END = "<!-- bench:live:end -->";
 const doc = readFileSync(md, "utf8");
 const i = doc.indexOf(BEGIN), k = doc.indexOf(END);
-if (i >= 0 && k > i) {
+if (onlyTcp) console.log("\n(--only tcp: BENCHMARKS.md left as it is)");
+else if (i >= 0 && k > i) {
   writeFileSync(md, doc.slice(0, i + BEGIN.length) + "\n" + table + "\n" + doc.slice(k));
   console.log(`\nwritten into ${md}`);
 } else console.log(`\n(no ${BEGIN} / ${END} markers in BENCHMARKS.md; table not written)`);

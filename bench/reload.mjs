@@ -21,6 +21,7 @@ import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
+import { writeSection } from "./benchmarks-md.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { run } = createRequire(import.meta.url)(join(root, "dist/index.js"));
@@ -137,9 +138,4 @@ const table = [
 ].join("\n");
 console.log(table);
 
-const file = join(root, "BENCHMARKS.md");
-const begin = "<!-- bench:reload:begin -->", end = "<!-- bench:reload:end -->";
-let doc = readFileSync(file, "utf8");
-const i = doc.indexOf(begin), j = doc.indexOf(end);
-doc = i >= 0 && j > i ? doc.slice(0, i + begin.length) + "\n" + table + "\n" + doc.slice(j) : `${doc.trimEnd()}\n\n## Hot reload\n\n${begin}\n${table}\n${end}\n`;
-writeFileSync(file, doc);
+writeSection("reload", table, "Hot reload");

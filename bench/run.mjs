@@ -4,11 +4,11 @@
 //   (b) vnfs/l2fwd.ts
 //   (c) bench/firewall-1k.ts: 1,000 blocked sources, 10 port rules
 // Writes the table into BENCHMARKS.md between the engine markers.
-import { readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
+import { writeSection } from "./benchmarks-md.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { run } = createRequire(import.meta.url)(join(root, "dist/index.js"));
@@ -48,11 +48,4 @@ const table = [
 ].join("\n");
 console.log(table);
 
-const file = join(root, "BENCHMARKS.md");
-const begin = "<!-- bench:engine:begin -->", end = "<!-- bench:engine:end -->";
-let doc = readFileSync(file, "utf8");
-const i = doc.indexOf(begin), j = doc.indexOf(end);
-if (i >= 0 && j > i) {
-  doc = doc.slice(0, i + begin.length) + "\n" + table + "\n" + doc.slice(j);
-  writeFileSync(file, doc);
-}
+writeSection("engine", table);

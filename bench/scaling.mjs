@@ -3,11 +3,11 @@
 // own ceiling (hash and hand-off to cores that forward in C++, no JS).
 // Core counts stop where this machine runs out of CPUs (one per core, plus
 // the I/O thread in sw1). Writes the table into BENCHMARKS.md.
-import { readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus as cpuList } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
+import { writeSection } from "./benchmarks-md.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { run } = createRequire(import.meta.url)(join(root, "dist/index.js"));
@@ -56,8 +56,4 @@ const table = [
   ...rows,
 ].join("\n");
 console.log(table);
-const file = join(root, "BENCHMARKS.md");
-const begin = "<!-- bench:scaling:begin -->", end = "<!-- bench:scaling:end -->";
-let doc = readFileSync(file, "utf8");
-const i = doc.indexOf(begin), j = doc.indexOf(end);
-if (i >= 0 && j > i) writeFileSync(file, doc.slice(0, i + begin.length) + "\n" + table + "\n" + doc.slice(j));
+writeSection("scaling", table);

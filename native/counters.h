@@ -22,13 +22,16 @@ namespace vnf {
 #define VNF_PORT_COUNTERS(X)                                                  \
   X(rx_packets, "frames received")                                            \
   X(rx_bytes, "bytes received")                                               \
+  X(rx_csum_finished, "checksums a local sender left undone, finished on rx") \
   X(tx_packets, "frames transmitted")                                         \
   X(tx_bytes, "bytes transmitted")                                            \
-  X(rx_malformed, "frames dropped on receive: runt, oversize or unreadable")  \
+  X(rx_malformed, "frames dropped on receive: runt or unreadable")            \
+  X(rx_oversize, "frames dropped on receive: longer than the largest buffer") \
   X(rx_no_buffer, "frames not received: the buffer pool was empty")           \
   X(rx_ring_full, "frames dropped on receive: the rx ring was full")          \
   X(tx_ring_full, "frames dropped on transmit: the tx ring was full")         \
   X(tx_errors, "frames the device refused")                                   \
+  X(tx_oversize, "frames not sent: longer than the port's MTU")               \
   X(tx_no_buffer, "frames not sent: no buffer to cut a super-frame into")     \
   X(tx_no_output, "frames sent to a port that cannot transmit")
 

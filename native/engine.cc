@@ -18,9 +18,16 @@ static bool hasVnet(const PortConfig& p) {
   return v != p.options.end() && v->second == "1";
 }
 
+// Ports that receive frames longer than a small buffer: vnet ones, and those
+// the host marks `large` (a pcap that is read, gen with jumbo sizes).
+static bool wantsLarge(const PortConfig& p) {
+  auto l = p.options.find("large");
+  return hasVnet(p) || (l != p.options.end() && l->second == "1");
+}
+
 uint32_t EngineConfig::poolLarge() const {
   for (const auto& p : ports)
-    if (hasVnet(p)) return largeBuffers < 0 ? kLargeBuffers : uint32_t(largeBuffers);
+    if (wantsLarge(p)) return largeBuffers < 0 ? kLargeBuffers : uint32_t(largeBuffers);
   return 0;
 }
 

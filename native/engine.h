@@ -48,8 +48,9 @@ struct EngineConfig {
   std::string countersFile;   // where the counters live, for readers outside the process; "": memory only
 
   uint32_t poolStride() const;
-  // Large buffers for whole GSO super-frames: `largeBuffers` (256 unless
-  // set) when a port speaks the virtio-net header (vnet), else none.
+  // Large buffers for whole GSO super-frames and long frames: `largeBuffers`
+  // (256 unless set) when a port speaks the virtio-net header (vnet) or is
+  // marked `large` (pcap read, jumbo gen), else none.
   static constexpr uint32_t kLargeBuffers = 256;
   int64_t largeBuffers = -1;  // -1: kLargeBuffers
   uint32_t poolLarge() const;

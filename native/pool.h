@@ -72,6 +72,8 @@ class Pool {
   // Bytes buffer `buf` holds (at least, for a window's).
   uint32_t capacity(uint32_t buf) const { return isLarge(buf) ? largeCapacity() : bufSize_; }
   uint32_t largeCapacity() const { return largeSpan_ * stride_; }
+  // Whether there are large buffers to allocate (windows are not allocated).
+  bool hasLarge() const { return large_ > 0; }
   // Whether any buffer can hold a super-frame: large buffers, or windows.
   bool holdsSuperFrames() const { return large_ > 0 || windowBytes_ > 0; }
 

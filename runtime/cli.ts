@@ -7,6 +7,7 @@ import { CompileError } from "./compile";
 import { SpecError, parseQuantity } from "./ports";
 import { RunError, run, type Summary } from "./supervisor";
 import { diagnose, formatFindings } from "./doctor";
+import { diagnoseInterface } from "./doctor-interface";
 import { formatSummary } from "./summary";
 import { InstanceError, checkName, listInstances, requestInstance } from "./instance";
 import { formatPs, top } from "./top";
@@ -24,9 +25,10 @@ Port specs (--port [name=]spec; unnamed specs fill the VNF's ports in order):
   pipe:NAME           in-process ring pair (the netmap pipe's twin)
   xdp:IFNAME[@QUEUE][,mode=native|generic][,bind=zerocopy|copy]
                       AF_XDP socket; the buffer pool is the UMEM (zero copy)
-  packet:IFNAME[,fanout=ID][,vnet]
-                      AF_PACKET with TPACKET_V2 rings
-  tap:NAME[,vnet]     a TAP device (created when absent)
+  packet:IFNAME[,fanout=ID][,novnet]
+                      AF_PACKET with TPACKET_V2 rings and the virtio-net header
+                      (GRO/TSO super-frames cross whole; novnet turns it off)
+  tap:NAME[,novnet]   a TAP device (created when absent), virtio-net header as packet
   netmap:IFNAME[-RING] | netmap:NAME{N | netmap:NAME}N | valeX:PORT
                       netmap ports, where netmap is installed
 
@@ -117,7 +119,7 @@ const program = new Command()
   .option("--warmup <s>", "seconds to run before rates are counted (NO_OF_SAFE_ITR)", seconds)
   .option("--vnf-timeout <s>", "stop the run when one process() call runs this long (an endless loop)", seconds, 5)
   .option("--buffers <n>", "packet buffers in the pool (2 KiB each)", int("--buffers", 1024, 2_000_000), 32768)
-  .option("--large-buffers <n>", "66 KiB buffers for whole GSO super-frames, when a port has vnet (default 256)", int("--large-buffers", 0, 16384))
+  .option("--large-buffers <n>", "66 KiB buffers for GSO super-frames and frames over 1984 bytes (jumbo, pcap), when a port has vnet, reads a pcap or makes jumbo frames (default 256)", int("--large-buffers", 0, 16384))
   .option("-w, --watch", "reload the VNF on every core whenever one of its files is saved (a version that fails to build, load or init never goes live)", false)
   .option("--typecheck", "run tsc on the VNF before it starts and before each reload, and refuse it on a type error", false)
   .option("--canary <s>", "a reload runs on core 0 alone for this long first, and goes no further if its VNF error rate is worse than the old version's", seconds)
@@ -162,6 +164,7 @@ const program = new Command()
         reloadDiff: o.reloadDiff,
         metrics: o.metrics,
         onLine: live ? (l) => process.stderr.write(`\r\x1b[K${l}`) : undefined,
+        onMessage: (t) => process.stderr.write(`${live ? "\r\x1b[K" : ""}${t}\n`),
       });
     } catch (e) {
       if (e instanceof CompileError) { process.stderr.write(e.message + "\n"); process.exit(1); }
@@ -242,10 +245,16 @@ program
 
 program
   .command("doctor")
-  .description("check which drivers this host can run, and what to install or change for the others")
+  .description("check which drivers this host can run, and what to install or change for the others; with IFNAME, what that interface needs")
+  .argument("[ifname]", "an interface to check for the packet, tap and xdp ports")
   .option("--json", "print the findings as JSON", false)
-  .action((o) => {
-    const findings = diagnose();
+  .action((ifname: string | undefined, o) => {
+    let findings;
+    try {
+      findings = ifname ? diagnoseInterface(ifname) : diagnose();
+    } catch (e) {
+      fail((e as Error).message);
+    }
     process.stdout.write(o.json ? JSON.stringify(findings, null, 2) + "\n" : formatFindings(findings));
   });
 

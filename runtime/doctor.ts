@@ -16,7 +16,7 @@ const CAP = { NET_ADMIN: 12, NET_RAW: 13, IPC_LOCK: 14, SYS_ADMIN: 21, BPF: 39 }
 const AF_PACKET = 17, AF_XDP = 44, SOCK_RAW = 3;
 
 // Drivers with native XDP (XDP_DRV) in mainline, and those with AF_XDP zero copy.
-const XDP_NATIVE = new Set(["veth", "virtio_net", "tun", "ixgbe", "ixgbevf", "i40e", "ice", "igb", "igc", "mlx4_core", "mlx4_en", "mlx5_core", "bnxt_en", "nfp", "ena", "qede", "thunder_nicvf", "stmmac", "sfc", "netsec", "mvneta", "mvpp2", "dpaa2-eth", "enetc", "fec", "hv_netvsc", "xen-netfront", "bond", "lan966x"]);
+export const XDP_NATIVE = new Set(["veth", "virtio_net", "tun", "ixgbe", "ixgbevf", "i40e", "ice", "igb", "igc", "mlx4_core", "mlx4_en", "mlx5_core", "bnxt_en", "nfp", "ena", "qede", "thunder_nicvf", "stmmac", "sfc", "netsec", "mvneta", "mvpp2", "dpaa2-eth", "enetc", "fec", "hv_netvsc", "xen-netfront", "bond", "lan966x"]);
 const XDP_ZEROCOPY = new Set(["i40e", "ice", "ixgbe", "igc", "mlx5_core", "stmmac", "enetc", "fec", "igb"]);
 
 function effectiveCaps(): bigint {
@@ -26,7 +26,7 @@ function effectiveCaps(): bigint {
 
 const has = (caps: bigint, bit: number) => ((caps >> BigInt(bit)) & 1n) === 1n;
 
-function interfaces(): { name: string; driver: string }[] {
+export function interfaces(): { name: string; driver: string }[] {
   try {
     return readdirSync("/sys/class/net").map((name) => {
       let driver = "virtual";

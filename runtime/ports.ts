@@ -118,6 +118,12 @@ export function parseQuantity(v: string, what: string): number {
   return Math.round(Number(m[1]) * mult);
 }
 
+// A small pool buffer holds 1984 bytes after the headroom; a large one a
+// frame of up to 65535 (a slot's length is 16 bits).
+export const SMALL_FRAME = 1984;
+export const MAX_FRAME = 65535;
+const MAX_GEN_SIZE = MAX_FRAME + 4;
+
 function checkGen(arg: string | undefined, o: Record<string, string>): void {
   if (arg) throw new SpecError(`gen takes key=value options, not "${arg}"`);
   allowOnly(o, ["flows", "size", "ipv6", "tcp", "rate", "count", "dport"], "gen");
@@ -130,8 +136,10 @@ function checkGen(arg: string | undefined, o: Record<string, string>): void {
     if (o.size === "imix") o.size = "64/64/64/64/64/64/64/594/594/594/594/1518";
     const sizes = o.size.split("/");
     for (const z of sizes)
-      if (!/^\d+$/.test(z) || +z < 64 || +z > 1988)
-        throw new SpecError(`size=${o.size}: each size must be 64..1988 bytes (FCS included), joined by "/", or "imix"`);
+      if (!/^\d+$/.test(z) || +z < 64 || +z > MAX_GEN_SIZE)
+        throw new SpecError(`size=${o.size}: each size must be 64..${MAX_GEN_SIZE} bytes (FCS included), joined by "/", or "imix"`);
+    // Jumbo frames live in the pool's large buffers.
+    if (sizes.some((z) => +z > SMALL_FRAME + 4)) o.large = "1";
   }
   for (const k of ["ipv6", "tcp"]) {
     if (o[k] === undefined) continue;
@@ -162,6 +170,8 @@ function checkPcap(arg: string | undefined, o: Record<string, string>, index: nu
     if (o.mode !== "read") throw new SpecError("loop only applies to a pcap that is read");
   }
   if (o.snaplen !== undefined && !/^\d+$/.test(o.snaplen)) throw new SpecError(`snaplen=${o.snaplen}: expected a byte count`);
+  // Frames longer than a small buffer are read into the pool's large ones.
+  if (o.mode === "read") o.large = "1";
 }
 
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
@@ -196,19 +206,34 @@ function checkXdp(arg: string | undefined, o: Record<string, string>): void {
   checkChoice(o, "bind", ["zerocopy", "copy", "auto"]);
 }
 
-/** packet:IFNAME[,fanout=ID][,vnet][,promisc=off][,bypass=off] */
-function checkPacket(arg: string | undefined, o: Record<string, string>): void {
-  o.ifname = checkIfname(arg, "packet", "packet:IFNAME");
-  allowOnly(o, ["ifname", "fanout", "vnet", "promisc", "bypass"], "packet");
-  if (o.fanout !== undefined && !(/^\d+$/.test(o.fanout) && +o.fanout < 65536)) throw new SpecError(`fanout=${o.fanout}: give a group id 0..65535`);
-  for (const k of ["vnet", "promisc", "bypass"]) checkFlag(o, k);
+// The virtio-net header is on unless the spec says `novnet` (or vnet=off):
+// without it, GRO/TSO super-frames from the kernel cannot cross, and TCP
+// through the port crawls.
+function checkVnet(o: Record<string, string>): void {
+  if (o.novnet !== undefined) {
+    if (o.novnet !== "true") throw new SpecError(`novnet takes no value`);
+    if (o.vnet !== undefined) throw new SpecError("give vnet or novnet, not both");
+    delete o.novnet;
+    o.vnet = "0";
+  }
+  checkFlag(o, "vnet");
+  o.vnet ??= "1";
 }
 
-/** tap:NAME[,vnet] (created when absent, removed at exit if vnfrun made it) */
+/** packet:IFNAME[,fanout=ID][,novnet][,promisc=off][,bypass=off] */
+function checkPacket(arg: string | undefined, o: Record<string, string>): void {
+  o.ifname = checkIfname(arg, "packet", "packet:IFNAME");
+  allowOnly(o, ["ifname", "fanout", "vnet", "novnet", "promisc", "bypass"], "packet");
+  if (o.fanout !== undefined && !(/^\d+$/.test(o.fanout) && +o.fanout < 65536)) throw new SpecError(`fanout=${o.fanout}: give a group id 0..65535`);
+  for (const k of ["promisc", "bypass"]) checkFlag(o, k);
+  checkVnet(o);
+}
+
+/** tap:NAME[,novnet] (created when absent, removed at exit if vnfrun made it) */
 function checkTap(arg: string | undefined, o: Record<string, string>): void {
   o.ifname = checkIfname(arg, "tap", "tap:NAME");
-  allowOnly(o, ["ifname", "vnet"], "tap");
-  checkFlag(o, "vnet");
+  allowOnly(o, ["ifname", "vnet", "novnet"], "tap");
+  checkVnet(o);
 }
 
 /** netmap:IFNAME, netmap:IFNAME-RING, netmap:IFNAME{N / }N (pipes), valeX:PORT */

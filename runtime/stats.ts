@@ -61,7 +61,7 @@ export function diff(a: Snapshot, b: Snapshot): Snapshot {
   return { at: b.at - a.at, cores: b.cores.map((c, i) => sub(a.cores[i], c)), ports: b.ports.map((p, i) => sub(a.ports[i], p)) };
 }
 
-export const DROP_KEYS_PORT = ["rx_malformed", "rx_no_buffer", "rx_ring_full", "tx_ring_full", "tx_errors", "tx_no_buffer", "tx_no_output"];
+export const DROP_KEYS_PORT = ["rx_malformed", "rx_oversize", "rx_no_buffer", "rx_ring_full", "tx_ring_full", "tx_errors", "tx_oversize", "tx_no_buffer", "tx_no_output"];
 export const DROP_KEYS_CORE = ["vnf_drops", "vnf_error_drops", "bad_verdicts", "bad_bounds", "dist_drops"];
 
 /** Every drop, by cause, summed over ports and cores. */

@@ -20,6 +20,7 @@ import type { Socket } from "node:net";
 import { parsePorts, type PortSpec } from "./ports";
 import { Counters, diff, drops, rateLine, sum, type Snapshot } from "./stats";
 import { CTL_WORDS, WATCH_BATCHES, WATCH_BUSY, type WorkerInit } from "./control";
+import { Alerts } from "./alerts";
 
 export interface RunOptions extends CompileOptions {
   vnf: string;
@@ -72,6 +73,7 @@ export interface Summary {
   generation: number;          // the VNF generation live at the end (1: as started)
   vnf_counters: Record<string, number>;   // the VNF's own (ctx.counters), summed over cores
   reloads: (ReloadOutcome & { at: string })[];
+  warnings: string[];          // the set-up warnings printed during the run (alerts.ts)
 }
 
 export class RunError extends Error {}
@@ -185,6 +187,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
   });
 
   const start = counters.snapshot();
+  const alerts = new Alerts({ specs, largeBuffers: opts.largeBuffers }, say);
   let warm: Snapshot | undefined;
   let last = start;
   const warmupMs = (opts.warmupS ?? 0) * 1000;
@@ -240,6 +243,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
     closers.push({ close: () => traces.end() });
     if (!opts.nativeForward) closers.push(...(await startReloading(bundle, opts, reloader, instance, say, publish, traces)));
     timers.push(watchdog(watches, workers, opts.vnfTimeoutS ?? 5, stop));
+    timers.push(setInterval(() => alerts.check(counters.snapshot()), ALERT_POLL_MS));
     if (warmupMs > 0) timers.push(setTimeout(() => (warm = counters.snapshot()), warmupMs));
     if (opts.durationS !== undefined) timers.push(setTimeout(stop, opts.durationS * 1000 + warmupMs));
     if (opts.onLine)
@@ -259,10 +263,11 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
     engine.stop();
     engine.close();               // joins the I/O threads; drivers flush (pcap), counting what they send
     end = counters.snapshot();
+    alerts.check(end);            // causes that counted in the last moments (or at close)
   }
   const describe = engine.describe();   // after close: includes drivers' warnings
   return {
-    ...summarize(bundle.source, layout, specs, describe, warm && end.at - warm.at > 0 ? diff(warm, end) : diff(start, end), diff(start, end)),
+    ...summarize(bundle.source, layout, specs, describe, warm && end.at - warm.at > 0 ? diff(warm, end) : diff(start, end), diff(start, end), alerts.lines),
     generation: reloader.liveGen,
     reloads: reloader.history,
     vnf_counters: vnfCounters.totals(),
@@ -329,6 +334,10 @@ async function openRun(name: string | undefined, say: (t: string) => void): Prom
   }
 }
 
+// How often the counters are looked at for set-up warnings: soon enough to
+// be "at that moment" for a person, rare enough to cost nothing.
+const ALERT_POLL_MS = 200;
+
 interface RunningWorker {
   ready: Promise<void>;    // its context is loaded and init() ran
   exited: Promise<void>;
@@ -381,7 +390,7 @@ function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => 
   return { ready, exited, kill };
 }
 
-function summarize(vnf: string, layout: Layout, specs: PortSpec[], describe: string[], rate: Snapshot, total: Snapshot): Omit<Summary, "generation" | "reloads" | "vnf_counters"> {
+function summarize(vnf: string, layout: Layout, specs: PortSpec[], describe: string[], rate: Snapshot, total: Snapshot, warnings: string[]): Omit<Summary, "generation" | "reloads" | "vnf_counters"> {
   const secs = rate.at / 1000 || Number.MIN_VALUE;
   return {
     vnf,
@@ -394,5 +403,6 @@ function summarize(vnf: string, layout: Layout, specs: PortSpec[], describe: str
     drops: drops(total),
     ports: specs.map((s, i) => ({ name: s.name, spec: s.text, driver: describe[i], ...total.ports[i] })),
     cores: total.cores,
+    warnings,
   };
 }

@@ -42,10 +42,16 @@ class GenPort : public Port {
     parseDports(optionStr(o, "dport", "1-1024"));
     for (const std::string& s : split(optionStr(o, "size", "64"), '/')) sizes_.push_back(uint32_t(std::stoul(s)));
     if (sizes_.empty() || sizes_.size() > 64) throw std::runtime_error("gen: give 1 to 64 sizes");
-    stride_ = pool.bufSize() - headroom_;  // >= 64, so a fixed 64-byte copy always fits
-    for (uint32_t size : sizes_)
-      if (size < 64 || size - 4 > stride_)
-        throw std::runtime_error("gen: size " + std::to_string(size) + " must be 64.." + std::to_string(stride_ + 4));
+    // Frames longer than a small buffer (jumbo) go into large buffers.
+    small_ = pool.bufSize() - headroom_;  // >= 64, so a fixed 64-byte copy always fits
+    const uint32_t largest = std::min(pool.hasLarge() ? pool.largeCapacity() - headroom_ : small_, 0xffffu);
+    stride_ = small_;
+    for (uint32_t size : sizes_) {
+      if (size < 64 || size - 4 > largest)
+        throw std::runtime_error("gen: size " + std::to_string(size) + " must be 64.." + std::to_string(largest + 4) +
+                                 (pool.hasLarge() ? "" : " (larger sizes need large buffers: drop --large-buffers 0)"));
+      stride_ = std::max(stride_, size - 4);
+    }
     mixed_ = (v6Permille_ % 1000) != 0 || (tcpPermille_ % 1000) != 0;
     kind0_ = (v6Permille_ >= 1000 ? 2 : 0) + (tcpPermille_ >= 1000 ? 1 : 0);
     buildTemplates();
@@ -60,7 +66,7 @@ class GenPort : public Port {
     uint64_t* c = lane.counters.port(index_);
     uint32_t bufs[1024];
     if (max > 1024) max = 1024;
-    const uint32_t n = lane.cache.allocBulk(bufs, max);
+    uint32_t n = lane.cache.allocBulk(bufs, max);
     c[rx_no_buffer] += max - n;
     Pool& pool = lane.cache.pool();
     uint64_t bytes = 0;
@@ -81,8 +87,18 @@ class GenPort : public Port {
       bytes = uint64_t(len) * n;
     } else {
       for (uint32_t i = 0; i < n; i++) {
-        const uint32_t len = fill(pool.data(bufs[i]) + headroom_, mine_[at_], sizeAt_);
-        slots[i] = Slot{bufs[i], uint16_t(headroom_), uint16_t(len), 0, 0, 0};
+        uint32_t buf = bufs[i];
+        if (lenOf(mine_[at_], sizeAt_) > small_) {
+          if (!lane.cache.allocLarge(buf)) {  // the rest wait for the next call
+            lane.cache.freeBufs(bufs + i, n - i);
+            c[rx_no_buffer] += n - i;
+            n = i;
+            break;
+          }
+          lane.cache.free(bufs[i]);
+        }
+        const uint32_t len = fill(pool.data(buf) + headroom_, mine_[at_], sizeAt_);
+        slots[i] = Slot{buf, uint16_t(headroom_), uint16_t(len), 0, 0, 0};
         bytes += len;
         if (++at_ == mine_.size()) at_ = 0;
         if (++sizeAt_ == sizes_.size()) sizeAt_ = 0;
@@ -222,6 +238,8 @@ class GenPort : public Port {
     put16(h + (tcp ? 16 : 6), t.l4Sum);
   }
 
+  uint32_t lenOf(uint32_t f, uint32_t sizeIdx) const { return tpl_[kindOf(f) * uint32_t(sizes_.size()) + sizeIdx].len; }
+
   // Write flow f's frame of size sizes_[sizeIdx] into `d`; returns its length.
   uint32_t fill(uint8_t* d, uint32_t f, uint32_t sizeIdx) const {
     const Kind k = kindOf(f);
@@ -258,7 +276,7 @@ class GenPort : public Port {
     return uint32_t(tokens_);
   }
 
-  uint32_t headroom_, stride_ = 0, flows_ = 1, v6Permille_ = 0, tcpPermille_ = 0;
+  uint32_t headroom_, small_ = 0, stride_ = 0, flows_ = 1, v6Permille_ = 0, tcpPermille_ = 0;
   uint32_t dportLo_ = 1, dportSpan_ = 1;
   std::vector<uint32_t> mine_;   // the flows this instance sends, in order
   uint32_t at_ = 0, sizeAt_ = 0; // position of the next frame

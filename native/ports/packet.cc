@@ -23,7 +23,8 @@
 // free). Without it, a
 // frame whose checksum was left to offload (TP_STATUS_CSUMNOTREADY, as veth
 // delivers locally sent traffic) has it finished here, and a GSO super-frame
-// is counted under rx_malformed: turn GRO/TSO off on the senders, or use vnet.
+// is counted under rx_oversize: turn GRO/TSO off on the senders, or use vnet
+// (the default; `novnet` turns it off).
 //
 // VLAN tags the kernel stripped into metadata are put back into the frame.
 // Outgoing frames are ignored (PACKET_IGNORE_OUTGOING): the port sees only
@@ -166,7 +167,7 @@ class PacketPort : public Port, PoolWindow {
       }
       uint8_t* buf = pool.data(s.buf);
       if (s.len < kMinFrame || s.len > txMaxFrame_ || uint32_t(s.off) + s.len > pool.bufSize()) {
-        c[tx_errors]++;
+        c[s.len > txMaxFrame_ ? tx_oversize : tx_errors]++;
         txNote_.set(std::to_string(s.len) + "-byte frame refused: " + ifname_ + " takes " + std::to_string(kMinFrame) +
                     ".." + std::to_string(txMaxFrame_) + " bytes");
         continue;
@@ -389,7 +390,7 @@ class PacketPort : public Port, PoolWindow {
     if (vnet_) std::memcpy(&vh, frame - sizeof vh, sizeof vh);
 
     if (caplen < h->tp_len || caplen < kMinFrame) {
-      c[rx_malformed]++;
+      c[caplen < kMinFrame ? rx_malformed : rx_oversize]++;
       rxNote_.set(std::to_string(h->tp_len) + "-byte frame dropped: longer than the ring's frames" +
                   (vnet_ ? "" : " (a GSO super-frame? use vnet, or turn GRO/TSO off on the sender)"));
       return 0;
@@ -418,7 +419,7 @@ class PacketPort : public Port, PoolWindow {
       return int(n);
     }
     if (len > maxFrame_) {
-      c[rx_malformed]++;
+      c[rx_oversize]++;
       rxNote_.set(std::to_string(len) + "-byte frame dropped: buffers hold " + std::to_string(maxFrame_) +
                   (vnet_ ? " bytes" : " bytes (a GSO super-frame? use vnet, or turn GRO/TSO off on the sender)"));
       return 0;

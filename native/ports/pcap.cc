@@ -3,9 +3,11 @@
 // this file is the driver: mapping, looping, buffers, counters.
 //
 // Read maps the file and copies each frame once, into a pool buffer at the
-// configured headroom. Write copies each frame once, into a 1 MiB buffer that
-// goes to the file in one write() when full, once a second while frames keep
-// coming, and at close().
+// configured headroom: a small buffer, or a large one (up to 64 KiB) for a
+// longer frame; one longer than the largest buffer counts under rx_oversize.
+// Write copies each frame once, into a 1 MiB buffer that goes to the file in
+// one write() when full, once a second while frames keep coming, and at
+// close().
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -94,31 +96,37 @@ class PcapReadPort : public Port {
         rss_(rss), queue_(cfg.queue), queues_(cfg.queues) {}
 
   int receive(Lane& lane, Slot* slots, uint32_t max) override {
-    if (done_) return kExhausted;
+    if (done_ && !pending_) return kExhausted;
     uint64_t* c = lane.counters.port(index());
     // In hw mode every core's instance reads the whole file and keeps the
     // frames RSS gives its queue; only queue 0 counts the file's faults.
     uint64_t scratch[kPortCounters] = {0};
     uint64_t* faults = queue_ == 0 ? c : scratch;
     Pool& pool = lane.cache.pool();
-    uint32_t room = pool.bufSize() > headroom_ ? pool.bufSize() - headroom_ : 0;
-    uint32_t maxFrame = room < kMaxSlotLen ? room : kMaxSlotLen;
+    // A frame longer than a small buffer goes into a large one, whole.
+    const uint32_t small = room(pool.bufSize()), largest = pool.hasLarge() ? room(pool.largeCapacity()) : small;
     uint32_t n = 0;
     uint64_t bytes = 0;
-    pcapfmt::Record rec;
     while (n < max) {
+      if (!pending_) {
+        bool got;
+        while ((got = nextFrame(faults, rec_, largest)) && !mine(rec_)) {}
+        if (!got) break;
+        pending_ = true;
+      }
       uint32_t buf;
-      if (!lane.cache.alloc(buf)) { c[rx_no_buffer]++; break; }  // the frame waits in the file
-      bool got;
-      while ((got = nextFrame(faults, rec, maxFrame)) && !mine(rec)) {}
-      if (!got) { lane.cache.free(buf); break; }
-      std::memcpy(pool.data(buf) + headroom_, rec.data, rec.caplen);
-      slots[n++] = Slot{buf, uint16_t(headroom_), uint16_t(rec.caplen), 0, uint16_t(index()), 0};
-      bytes += rec.caplen;
+      if (!(rec_.caplen > small ? lane.cache.allocLarge(buf) : lane.cache.alloc(buf))) {
+        c[rx_no_buffer]++;  // the frame waits for the next call
+        break;
+      }
+      std::memcpy(pool.data(buf) + headroom_, rec_.data, rec_.caplen);
+      slots[n++] = Slot{buf, uint16_t(headroom_), uint16_t(rec_.caplen), 0, uint16_t(index()), 0};
+      bytes += rec_.caplen;
+      pending_ = false;
     }
     c[rx_packets] += n;
     c[rx_bytes] += bytes;
-    return n == 0 && done_ ? kExhausted : int(n);
+    return n == 0 && done_ && !pending_ ? kExhausted : int(n);
   }
 
   void transmit(Lane& lane, const Slot* slots, uint32_t n) override {
@@ -127,6 +135,7 @@ class PcapReadPort : public Port {
 
   void close() override {
     done_ = true;
+    pending_ = false;  // rec_ points into the mapping
     map_.release();
   }
 
@@ -144,6 +153,12 @@ class PcapReadPort : public Port {
   }
 
  private:
+  // Bytes a buffer of `capacity` holds after the headroom, as a slot can name them.
+  uint32_t room(uint32_t capacity) const {
+    const uint32_t r = capacity > headroom_ ? capacity - headroom_ : 0;
+    return r < kMaxSlotLen ? r : kMaxSlotLen;
+  }
+
   // The next frame that fits a buffer, counting the ones that don't; at the
   // end of the file starts the next pass, or returns false when done.
   bool nextFrame(uint64_t* c, pcapfmt::Record& rec, uint32_t maxFrame) {
@@ -157,9 +172,9 @@ class PcapReadPort : public Port {
             continue;
           }
           if (rec.caplen > maxFrame) {
-            c[rx_malformed]++;
+            c[rx_oversize]++;
             dropNote_.set(std::to_string(rec.caplen) + "-byte frame at offset " +
-                          std::to_string(rec.offset) + " dropped: buffers hold " +
+                          std::to_string(rec.offset) + " dropped: the largest buffer holds " +
                           std::to_string(maxFrame) + " bytes after headroom");
             continue;
           }
@@ -195,6 +210,8 @@ class PcapReadPort : public Port {
   uint64_t loops_, pass_ = 0, passFrames_ = 0;
   uint32_t headroom_;
   bool done_ = false;
+  bool pending_ = false;  // rec_ is read but waits for a buffer
+  pcapfmt::Record rec_{};
   Mapping map_;
   pcapfmt::Reader reader_;
   Note stopNote_, dropNote_;

@@ -116,7 +116,7 @@ class TapPort : public Port {
       const uint32_t fits = tso_ ? tailRoom : maxFrame_;
       if (uint32_t(r) < hdr || len < kMinFrame || len >= fits) {
         lane.cache.free(buf);
-        c[rx_malformed]++;
+        c[len < kMinFrame ? rx_malformed : rx_oversize]++;
         rxNote_.set(std::to_string(len) + "-byte frame dropped: buffers hold " + std::to_string(fits - 1) + " bytes");
         continue;
       }
@@ -181,7 +181,7 @@ class TapPort : public Port {
       } else {
         const bool whole = (s.flags & vnet::kSlotGso) != 0;  // a super-frame that crossed whole
         if (s.len < kMinFrame || (s.len > txMaxFrame_ && !whole) || uint32_t(s.off) + s.len > pool.capacity(s.buf)) {
-          c[tx_errors]++;
+          c[s.len > txMaxFrame_ && !whole ? tx_oversize : tx_errors]++;
           txNote_.set(std::to_string(s.len) + "-byte frame refused: " + ifname_ + " takes " + std::to_string(kMinFrame) + ".." +
                       std::to_string(txMaxFrame_) + " bytes");
           continue;

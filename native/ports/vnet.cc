@@ -135,6 +135,22 @@ bool finishChecksumByParsing(uint8_t* f, uint32_t len) {
   return true;
 }
 
+bool finishIfPartial(uint8_t* f, uint32_t len) {
+  Layers l;
+  if (!parse(f, len, l) || (l.proto != kTcp && l.proto != kUdp)) return false;
+  const uint32_t at = l.proto == kTcp ? 16 : 6;
+  if (l.l4len < at + 2 || l.l4len > 0xffff) return false;
+  const uint16_t field = get16(f + l.l4 + at);
+  if (l.proto == kUdp && field == 0) return false;  // UDP without a checksum
+  const uint8_t* ip = f + l.l3;
+  const uint16_t pseudo = l.v6 ? sum16(ip + 8, 32, l.proto + l.l4len) : sum16(ip + 12, 8, l.proto + l.l4len);
+  // Cheap test first: only a field equal to the pseudo-header sum can be one.
+  if (field != pseudo) return false;
+  if (sum16(f + l.l4, l.l4len, pseudo) == 0xffff) return false;  // right as it is
+  finish(f, l.l4, at, l.l4 + l.l4len);
+  return true;
+}
+
 bool Segmenter::start(const uint8_t* frame, uint32_t len, const virtio_net_hdr& h, uint32_t maxFrame) {
   count_ = 0;
   const uint8_t gso = h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN;

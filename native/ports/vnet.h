@@ -102,6 +102,13 @@ bool finishChecksum(const Slot& s, uint8_t* buf);
 // IPv4/IPv6 frame and finish it. False when it is neither.
 bool finishChecksumByParsing(uint8_t* frame, uint32_t len);
 
+// A frame received with no header to say so (AF_XDP on a veth) whose
+// TCP/UDP checksum a local sender left to offload: the field holds just the
+// pseudo-header sum and the checksum over the segment is wrong. Finish it and
+// return true; leave any other frame (a right checksum, or a wrong one that
+// is not the pseudo-header sum) as it is.
+bool finishIfPartial(uint8_t* frame, uint32_t len);
+
 // Splitting a GSO super-frame (TCPv4, TCPv6, UDP-L4) into frames of at most
 // gso_size payload bytes.
 class Segmenter {

@@ -179,8 +179,24 @@ int main() {
   // A frame whose sender left the checksum undone, found by parsing.
   auto f = superFrame(false, true, 100, rng);
   put16(&f[14 + 20 + 16], vnet::sum16(&f[14 + 12], 8, 6 + 132));
+  auto g = f;  // the same, found with no header to say so (AF_XDP on a veth)
   CHECK(vnet::finishChecksumByParsing(f.data(), uint32_t(f.size())));
   CHECK(l4ok(f.data(), uint32_t(f.size())));
+  CHECK(vnet::finishIfPartial(g.data(), uint32_t(g.size())));
+  CHECK(g == f);
+  CHECK(!vnet::finishIfPartial(g.data(), uint32_t(g.size())));  // right now: left alone
+  g[g.size() - 1] ^= 0x5a;                                       // wrong, but not partial
+  const auto wrong = g;
+  CHECK(!vnet::finishIfPartial(g.data(), uint32_t(g.size())) && g == wrong);
+  for (bool v6 : {false, true}) {  // UDP: partial finished, no checksum (0) left alone
+    auto u = superFrame(v6, false, 100, rng);
+    const uint32_t l4 = 14 + (v6 ? 40 : 20);
+    put16(&u[l4 + 6], v6 ? vnet::sum16(&u[14 + 8], 32, 17 + 108) : vnet::sum16(&u[14 + 12], 8, 17 + 108));
+    CHECK(vnet::finishIfPartial(u.data(), uint32_t(u.size())));
+    CHECK(l4ok(u.data(), uint32_t(u.size())));
+    put16(&u[l4 + 6], 0);
+    CHECK(!vnet::finishIfPartial(u.data(), uint32_t(u.size())));
+  }
   // Too big for the buffer: refused.
   auto big = superFrame(false, true, 64000, rng);
   virtio_net_hdr h{};

@@ -26,7 +26,9 @@ function ip(args: string[]): void {
   execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
 }
 
-export function createTopology(opts: { offloads?: boolean } = {}): Topology {
+// `names` renames V's two interfaces (v0, v1), as a README example names them.
+export function createTopology(opts: { offloads?: boolean; names?: [string, string] } = {}): Topology {
+  const [v0, v1] = opts.names ?? ["v0", "v1"];
   const tag = `vr${process.pid % 100000}${Math.floor(Math.random() * 100)}`;
   const a = `${tag}a`, b = `${tag}b`, v = `${tag}v`;
   const created: string[] = [];
@@ -36,13 +38,13 @@ export function createTopology(opts: { offloads?: boolean } = {}): Topology {
   };
   try {
     for (const ns of [a, b, v]) { ip(["netns", "add", ns]); created.push(ns); }
-    ip(["link", "add", "a0", "netns", a, "type", "veth", "peer", "name", "v0", "netns", v]);
-    ip(["link", "add", "b0", "netns", b, "type", "veth", "peer", "name", "v1", "netns", v]);
+    ip(["link", "add", "a0", "netns", a, "type", "veth", "peer", "name", v0, "netns", v]);
+    ip(["link", "add", "b0", "netns", b, "type", "veth", "peer", "name", v1, "netns", v]);
     ip(["-n", a, "addr", "add", "10.200.0.1/24", "dev", "a0"]);
     ip(["-n", b, "addr", "add", "10.200.0.2/24", "dev", "b0"]);
-    for (const [ns, dev] of [[a, "a0"], [b, "b0"], [v, "v0"], [v, "v1"], [a, "lo"], [b, "lo"], [v, "lo"]]) ip(["-n", ns, "link", "set", dev, "up"]);
+    for (const [ns, dev] of [[a, "a0"], [b, "b0"], [v, v0], [v, v1], [a, "lo"], [b, "lo"], [v, "lo"]]) ip(["-n", ns, "link", "set", dev, "up"]);
     if (opts.offloads === false)
-      for (const [ns, dev] of [[a, "a0"], [b, "b0"], [v, "v0"], [v, "v1"]])
+      for (const [ns, dev] of [[a, "a0"], [b, "b0"], [v, v0], [v, v1]])
         spawnSync("ip", ["netns", "exec", ns, "ethtool", "-K", dev, "tso", "off", "gso", "off", "gro", "off"], { stdio: "ignore" });
   } catch (e) {
     destroy();

@@ -32,11 +32,11 @@ export function frame(f: Flow, seq: number, payloadLen = 18): Uint8Array {
   return Uint8Array.from(b);
 }
 
-export function writePcap(file: string, frames: Uint8Array[]): void {
+export function writePcap(file: string, frames: Uint8Array[], snaplen = 65535): void {
   const parts: Buffer[] = [];
   const hdr = Buffer.alloc(24);
   hdr.writeUInt32LE(0xa1b2c3d4, 0); hdr.writeUInt16LE(2, 4); hdr.writeUInt16LE(4, 6);
-  hdr.writeUInt32LE(65535, 16); hdr.writeUInt32LE(1, 20);
+  hdr.writeUInt32LE(snaplen, 16); hdr.writeUInt32LE(1, 20);
   parts.push(hdr);
   frames.forEach((f, i) => {
     const rec = Buffer.alloc(16);

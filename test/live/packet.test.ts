@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canUseNetns, createTopology, whyNoNetns, type Topology } from "../helpers/netns";
+import { frame, writePcap } from "../helpers/pcap";
 import { CLI, ROOT, countBigFrames, iperf, missing, pings, quietHosts, readPcap, sleep, start, succeeds, waitFor, type Summary } from "./fixtures/live";
 
 const L2FWD = "vnfs/l2fwd.ts";
@@ -15,8 +16,8 @@ const FIREWALL = "vnfs/firewall.ts";
 const DENY_8081 = "test/live/fixtures/deny-port.ts";
 const SLOW_WIRE = "test/live/fixtures/slow-wire.ts";
 const HOLD_BIG = "test/live/fixtures/hold-big.ts";
-const WIRE = ["--port", "in=packet:v0", "--port", "out=packet:v1"];
-const WIRE_VNET = ["--port", "in=packet:v0,vnet", "--port", "out=packet:v1,vnet"];
+const WIRE_PLAIN = ["--port", "in=packet:v0,novnet", "--port", "out=packet:v1,novnet"];
+const WIRE_VNET = ["--port", "in=packet:v0", "--port", "out=packet:v1"];   // vnet is the default
 
 function named(title: string, why: string): string {
   return why ? `${title} (skipped: ${why})` : title;
@@ -64,7 +65,7 @@ describe("packet driver: AF_PACKET between namespaces", () => {
 
   it.skipIf(!!base)(named("carries ping both ways through l2fwd, promiscuous only while it runs", base), async () => {
     await withTopology({}, async (topo) => {
-      const run = await forwarding(topo, L2FWD, WIRE, 4);
+      const run = await forwarding(topo, L2FWD, WIRE_VNET, 4);
       try {
         expect(promiscuity(topo, "v0")).toBe(1);
         const out = topo.exec(topo.a, ["ping", "-c", "5", "-i", "0.2", "-W", "1", topo.bIp]);
@@ -83,12 +84,12 @@ describe("packet driver: AF_PACKET between namespaces", () => {
     });
   });
 
-  it.skipIf(!!withIperf)(named("carries iperf3 TCP and UDP through l2fwd (offloads off, checksums finished here)", withIperf), async () => {
+  it.skipIf(!!withIperf)(named("novnet: carries iperf3 TCP and UDP through l2fwd (offloads off, checksums finished here)", withIperf), async () => {
     // GRO/TSO off: no super-frames. Transmit checksum offload stays on, so
     // veth hands frames over with the checksum undone (TP_STATUS_CSUMNOTREADY)
     // and the driver must finish it or B drops every segment.
     await withTopology({ offloads: false }, async (topo) => {
-      const run = await forwarding(topo, L2FWD, WIRE, 10);
+      const run = await forwarding(topo, L2FWD, WIRE_PLAIN, 10);
       try {
         const tcp = await iperf(topo, topo.bIp, []);
         expect(tcp.bitsPerSecond).toBeGreaterThan(20e6);
@@ -193,7 +194,7 @@ describe("packet driver: AF_PACKET between namespaces", () => {
   it.skipIf(!!withIperf)(named("vnet in, plain out: the engine cuts super-frames into wire-size frames for the port that cannot take them (also with --large-buffers 0)", withIperf), async () => {
     for (const extra of [[], ["--large-buffers", "0"]]) {
       await withTopology({}, async (topo) => {
-        const run = await forwarding(topo, L2FWD, [...extra, "--port", "in=packet:v0,vnet", "--port", "out=packet:v1"], 8);
+        const run = await forwarding(topo, L2FWD, [...extra, "--port", "in=packet:v0", "--port", "out=packet:v1,novnet"], 8);
         try {
           const tcp = await iperf(topo, topo.bIp, []);
           expect(tcp.bitsPerSecond).toBeGreaterThan(20e6);
@@ -209,14 +210,19 @@ describe("packet driver: AF_PACKET between namespaces", () => {
     }
   }, 150_000);
 
-  it.skipIf(!!withIperf)(named("without vnet, a super-frame is counted under rx_malformed with a hint", withIperf), async () => {
+  it.skipIf(!!withIperf)(named("novnet: a super-frame is counted under rx_oversize, and one line on stderr says to remove novnet", withIperf), async () => {
     await withTopology({}, async (topo) => {
-      const run = await forwarding(topo, L2FWD, WIRE, 5);
+      const run = await forwarding(topo, L2FWD, WIRE_PLAIN, 5);
       try {
         await iperf(topo, topo.bIp, [], 1).catch(() => undefined); // stalls: that is the point
         const s = await run.done;
-        expect(s.ports.in.rx_malformed).toBeGreaterThan(0);
+        expect(s.ports.in.rx_oversize).toBeGreaterThan(0);
         expect(s.ports.in.driver).toMatch(/GSO super-frame\? use vnet, or turn GRO\/TSO off/);
+        const lines = run.stderr().split("\n").filter((l) => l.includes("rx_oversize"));
+        expect(lines.length, run.stderr()).toBeGreaterThanOrEqual(1);
+        expect(lines.filter((l) => l.includes("port in ")).length, "once per cause and port").toBe(1);
+        expect(lines[0]).toMatch(/^warning: port (in|out) \(packet:v[01],novnet\): frames longer than the largest buffer were dropped \(rx_oversize \d+\); fix: .*remove "novnet"/);
+        expect(s.warnings).toEqual(expect.arrayContaining(lines));
       } finally {
         run.kill();
       }
@@ -298,6 +304,24 @@ describe("packet driver: AF_PACKET between namespaces", () => {
       expect(lens).toEqual(sent.map((f) => f.length));
     }, 90_000);
   });
+
+  it.skipIf(!!base)(named("a frame longer than the output's MTU counts under tx_oversize, and one line on stderr says how to fix it", base), async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vnfrun-mtu-"));
+    try {
+      const input = join(dir, "in.pcap");
+      const f = { src: [10, 0, 0, 1], dst: [10, 0, 0, 2], sport: 1, dport: 2, proto: 17 as const };
+      writePcap(input, [frame(f, 0, 100), frame(f, 1, 9000), frame(f, 2, 100), frame(f, 3, 9000)]);
+      await withTopology({}, async (topo) => {
+        const run = start(topo, L2FWD, ["--port", `in=pcap:${input}`, "--port", "out=packet:v1"], 2);
+        const s = await run.done;
+        expect(s.ports.out).toMatchObject({ tx_packets: 2, tx_oversize: 2, tx_errors: 0 });
+        const lines = run.stderr().trim().split("\n");
+        expect(lines).toEqual([expect.stringMatching(/^warning: port out \(packet:v1\): frames longer than the port sends were dropped \(tx_oversize [12]\); fix: raise the MTU of v1 \(ip link set v1 mtu N\)/)]);
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it.skipIf(!!base)(named("says what to fix: missing interface, interface down, MTU too large", base), () => {
     const topo = createTopology();

@@ -7,9 +7,10 @@
 // (netcat-openbsd) and ethtool, and a kernel with AF_XDP; skipped with the
 // reason in the suite's name otherwise.
 //
-// A and B send with checksum offload off: on veth a local sender leaves TCP
-// and UDP checksums to the "hardware" and AF_XDP would see them unfinished
-// (the driver's describe() says so too).
+// A and B send with checksum offload off, so the counts below are of frames
+// as sent; with it on (the default), a local sender leaves TCP and UDP
+// checksums unfinished and the driver finishes them on receive: that set-up
+// is tested in defaults.test.ts.
 import { spawnSync, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -56,7 +57,7 @@ describe.skipIf(!!why)(`xdp driver across namespaces${why ? ` (skipped: ${why})`
     let stdout = "", stderr = "";
     child.stdout!.on("data", (d) => (stdout += d));
     child.stderr!.on("data", (d) => (stderr += d));
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
     let done = false;
     exited.then(() => (done = true));
     try {
@@ -145,12 +146,19 @@ describe.skipIf(!!why)(`xdp driver across namespaces${why ? ` (skipped: ${why})`
     expect(tcp.end.sum_received.bits_per_second).toBeGreaterThan(10e6);
     expect(udp.end.sum.packets).toBe(5000);
     const { in: pin, out: pout } = run.port;
-    // Every frame a0 sent reached vnfrun on v0 and left by v1 to b0, and back.
-    expect(Object.values(run.summary.drops).every((n) => n === 0)).toBe(true);
-    expect(pin.rx_packets).toBe(a0.tx - before.a0.tx);
+    // Every frame a0 sent reached vnfrun on v0 and left by v1 to b0, and back,
+    // but for those the kernel dropped at the socket: TCP at full rate on a
+    // loaded machine can outrun the forwarder for a moment (a full rx ring,
+    // or an empty fill ring); those are counted and retransmitted. Nothing
+    // else drops.
+    const { rx_ring_full: ringFull, rx_no_buffer: noBuffer, ...others } = run.summary.drops;
+    expect(Object.values(others).every((n) => n === 0), JSON.stringify(run.summary.drops)).toBe(true);
+    const lost = (p: typeof pin) => (p.rx_ring_full as number) + (p.rx_no_buffer as number);
+    expect((pin.rx_packets as number) + lost(pin)).toBe(a0.tx - before.a0.tx);
     expect(pout.tx_packets).toBe(pin.rx_packets);
     expect(b0.rx - before.b0.rx).toBe(pout.tx_packets);
-    expect(pout.rx_packets).toBe(b0.tx - before.b0.tx);
+    expect((pout.rx_packets as number) + lost(pout)).toBe(b0.tx - before.b0.tx);
+    expect(ringFull + noBuffer).toBe(lost(pin) + lost(pout));
     expect(pin.tx_packets).toBe(pout.rx_packets);
     expect(a0.rx - before.a0.rx).toBe(pin.tx_packets);
     expect(pin.rx_packets as number).toBeGreaterThan(5000);

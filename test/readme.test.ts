@@ -9,10 +9,13 @@
 //   - live-port examples run in a namespace V whose interfaces have the
 //     README's names, between hosts A and B: ping and iperf3 cross them;
 //   - what cannot run here must fail with its one line that says why (netmap
-//     not built, --cpus naming CPUs this machine lacks).
+//     not built, --cpus naming CPUs this machine lacks);
+//   - commands that act on a running instance (reload, ps, top, trace) run,
+//     in the README's order, against a firewall the test starts with the
+//     README's instance name.
 // A new example that fits none of these fails the test until it is covered.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -25,12 +28,16 @@ const README = readFileSync(join(ROOT, "README.md"), "utf8");
 
 /** Each example line: its text and its arguments after `npx vnfrun`. */
 const EXAMPLES = README.split("\n")
-  .map((l) => /^\s+(?:sudo )?npx vnfrun (.*)$/.exec(l))
+  .map((l) => /^\s+(?:sudo )?npx vnfrun (.*?)\s*(?:#.*)?$/.exec(l))   // a comment after # is prose
   .filter((m): m is RegExpExecArray => !!m && !m[1].includes("<"))   // the synopsis line
-  .map((m) => ({ text: m[0].trim(), args: m[1].trim().split(/\s+/) }));
+  .map((m) => ({ text: m[0].trim(), args: m[1].replace(/\s*&$/, "").split(/\s+/) }));
+const SESSION = new Set(["reload", "ps", "top", "trace"]);
 
 const dir = mkdtempSync(join(tmpdir(), "vnfrun-readme-"));
 symlinkSync(join(ROOT, "vnfs"), join(dir, "vnfs"));
+// The set-up's own VNF, and a second version of the firewall for `reload --vnf`.
+writeFileSync(join(dir, "fw.ts"), `import { defineVnf } from "vnfrun/sdk";\nexport default defineVnf({ ports: ["in", "out"], process(b) { for (const p of b) p.send(1); } });\n`);
+writeFileSync(join(dir, "my-firewall-v2.ts"), readFileSync(join(ROOT, "vnfs", "firewall.ts"), "utf8").replace(/from "\.\.\/sdk"/g, `from ${JSON.stringify(join(ROOT, "sdk"))}`));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const portsOf = (args: string[]) => args.flatMap((a, i) => (args[i - 1] === "--port" ? [a.replace(/^\w+=/, "")] : []));
@@ -90,7 +97,7 @@ describe("README examples", () => {
     expect(EXAMPLES.map((e) => e.text)).toContain("npx vnfrun vnfs/firewall.ts --port in=pcap:trace.pcap --port out=pcap:out.pcap");
   });
 
-  for (const { text, args } of EXAMPLES) {
+  for (const { text, args } of EXAMPLES.filter((e) => !SESSION.has(e.args[0]))) {
     const ports = portsOf(args);
     const live = ports.some((p) => LIVE.test(p));
     const cpus = args[args.indexOf("--cpus") + 1];
@@ -127,7 +134,7 @@ describe("README examples", () => {
       }
 
       if (!live) {
-        const ends = ports.some((p) => p.startsWith("pcap:")) || /count=/.test(ports.join(" ")) || args.includes("--duration");
+        const ends = (ports.some((p) => p.startsWith("pcap:")) || /count=/.test(ports.join(" ")) || args.includes("--duration")) && !args.includes("--watch");
         const r = await runCli(args, ends ? {} : { interruptMs: 3000 });
         expect(r.code, r.stderr).toBe(0);
         expect(r.stderr).toBe("");
@@ -173,4 +180,37 @@ describe("README examples", () => {
       }
     }, 120_000);
   }
+
+  // Against one running firewall named as the README names it (gen -> sink,
+  // with ports the firewall's rules deny, so there are drops to trace).
+  const session = EXAMPLES.filter((e) => SESSION.has(e.args[0]));
+  it(`acting on a running instance: ${session.map((e) => e.text).join("; ")}`, async () => {
+    const names = new Set(session.flatMap((e) => (e.args[0] === "ps" ? [] : [e.args[1]])));
+    expect(names.size).toBe(1);
+    const name = [...names][0];
+    let results: { text: string; r: Ran }[] = [];
+    const run = await runCli(["vnfs/firewall.ts", "--name", name, "--port", "in=gen:flows=256,tcp=0.5,dport=20-140,rate=20000", "--port", "out=sink", "--json"], {
+      interruptMs: 1500,
+      during: async () => {
+        for (const { text, args } of session) results.push({ text, r: await runCli(args, args[0] === "top" && !args.includes("--once") ? { interruptMs: 2500 } : {}) });
+      },
+    });
+    expect(run.code, run.stderr).toBe(0);
+    for (const { text, r } of results) {
+      expect(r.code, `${text}: ${r.stderr}`).toBe(r.signal === "SIGINT" ? null : 0);
+      if (text.includes(" top ") && !text.includes("--once")) expect(r.stdout, text).toMatch(/^gen \d+ +rx [\d.]+ Mpps/m);
+    }
+    const out = (cmd: string) => results.find((x) => x.text.includes(cmd))!.r;
+    expect(out("vnfrun ps").stdout).toMatch(new RegExp(`^${name}\\s+\\d+\\s+\\S*firewall\\.ts`, "m"));
+    expect(out("--rollback").stdout).toMatch(/rolled back: gen \d+ live again/);
+    expect(JSON.parse(out("--once --json").stdout).name).toBe(name);
+    const trace = session.find((e) => e.args[0] === "trace")!;
+    const file = trace.args[trace.args.indexOf("-w") + 1];
+    if (hasTool("tshark")) {
+      const comments = spawnSync("tshark", ["-r", join(dir, file), "-T", "fields", "-e", "frame.comment"], { encoding: "utf8" }).stdout.trim().split("\n");
+      expect(comments).toHaveLength(Number(trace.args[trace.args.indexOf("--count") + 1]));
+      expect(comments.every((c) => /^vnf_drops core=0 gen=\d+ in=(in|out)$/.test(c))).toBe(true);
+    }
+    results = [];
+  }, 120_000);
 });

@@ -15,6 +15,7 @@ export interface MetricsSource {
   generation(): number;
   reloads(): { ok: boolean }[];
   vnfCounters(): Map<string, Map<number, number>>;   // the VNF's own, per name and core
+  vnfHistograms(): Map<string, { core: number; bounds: number[]; values: Float64Array }[]>;
 }
 
 const VERSION: string = require("../package.json").version;
@@ -51,6 +52,19 @@ export function formatMetrics(src: MetricsSource): string {
   ]);
   for (const [name, byCore] of src.vnfCounters())
     family(`vnfrun_vnf_${name}_total`, "counter", `The VNF's own counter ${name} (ctx.counters), per core.`, [...byCore].map(([core, v]) => [{ core: String(core) }, v]));
+  for (const [name, list] of src.vnfHistograms()) {
+    const metric = `vnfrun_vnf_${name}`;
+    out.push(`# HELP ${metric} The VNF's own histogram ${name} (ctx.histogram), per core.`, `# TYPE ${metric} histogram`);
+    for (const h of list) {
+      const n = h.bounds.length, core = String(h.core);
+      let cumulative = 0;
+      for (let i = 0; i <= n; i++) {
+        cumulative += h.values[i];
+        out.push(`${metric}_bucket${labels({ core, le: i < n ? String(h.bounds[i]) : "+Inf" })} ${cumulative}`);
+      }
+      out.push(`${metric}_sum${labels({ core })} ${h.values[n + 1]}`, `${metric}_count${labels({ core })} ${h.values[n + 2]}`);
+    }
+  }
   family("vnfrun_generation", "gauge", "The VNF generation live now (1 as started; each reload adds one).", [[{}, src.generation()]]);
   const reloads = src.reloads();
   family("vnfrun_reloads_total", "counter", "Reloads, by outcome.", [

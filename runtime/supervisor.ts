@@ -14,7 +14,7 @@ import { watchFiles } from "./watch";
 import { TypecheckError, typecheck } from "./typecheck";
 import { MetricsError, serveMetrics } from "./metrics";
 import { TraceHub } from "./trace-hub";
-import { VnfCounters, type VnfCountersMessage } from "./vnf-counters";
+import { VnfCounters, type HistogramTotals, type VnfCountersMessage } from "./vnf-counters";
 import type { TraceMessage } from "./tracer";
 import type { Socket } from "node:net";
 import { parsePorts, type PortSpec } from "./ports";
@@ -72,6 +72,7 @@ export interface Summary {
   cores: Record<string, number>[];
   generation: number;          // the VNF generation live at the end (1: as started)
   vnf_counters: Record<string, number>;   // the VNF's own (ctx.counters), summed over cores
+  vnf_histograms: Record<string, HistogramTotals>;   // the VNF's ctx.histogram()s, summed over cores
   reloads: (ReloadOutcome & { at: string })[];
   warnings: string[];          // the set-up warnings printed during the run (alerts.ts)
 }
@@ -228,12 +229,12 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
     await Promise.all(workers.map((w) => w.ready));
     engine.start();
     publish();
-    if (instance) timers.push(setInterval(() => instance.writeFile("vnf-counters.json", { at: Date.now(), counters: vnfCounters.totals() }), 1000));
+    if (instance) timers.push(setInterval(() => instance.writeFile("vnf-counters.json", { at: Date.now(), counters: vnfCounters.totals(), histograms: vnfCounters.histograms() }), 1000));
     if (opts.metrics) {
       try {
         closers.push(await serveMetrics(opts.metrics, {
           region, cores: layout.cores, io: layout.dist === "sw1" || layout.dist === "sw2", portNames: specs.map((p) => p.name),
-          generation: () => reloader.liveGen, reloads: () => reloader.history, vnfCounters: () => vnfCounters.perCore(),
+          generation: () => reloader.liveGen, reloads: () => reloader.history, vnfCounters: () => vnfCounters.perCore(), vnfHistograms: () => vnfCounters.histogramsPerCore(),
         }));
       } catch (e) {
         if (e instanceof MetricsError) throw new RunError(e.message);
@@ -271,6 +272,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
     generation: reloader.liveGen,
     reloads: reloader.history,
     vnf_counters: vnfCounters.totals(),
+    vnf_histograms: vnfCounters.histograms(),
   };
 }
 
@@ -373,7 +375,7 @@ function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => 
   const exited = new Promise<void>((resolve, reject) => {
     w.on("message", (m: { type: string; text?: string; core?: number }) => {
       if (m.type === "trace") traced(m as TraceMessage);
-      else if (m.type === "vnf-counters") vnfCounters.add(m as unknown as VnfCountersMessage);
+      else if (m.type === "vnf-counters" || m.type === "vnf-histogram") vnfCounters.add(m as unknown as VnfCountersMessage);
       else if (m.type === "ready") markReady();
       else if (m.type === "vnf-error") say(`vnf error (core ${m.core}): ${m.text}`);
       else if (m.type === "log") say(`[core ${m.core}] ${m.text}`);
@@ -390,7 +392,7 @@ function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => 
   return { ready, exited, kill };
 }
 
-function summarize(vnf: string, layout: Layout, specs: PortSpec[], describe: string[], rate: Snapshot, total: Snapshot, warnings: string[]): Omit<Summary, "generation" | "reloads" | "vnf_counters"> {
+function summarize(vnf: string, layout: Layout, specs: PortSpec[], describe: string[], rate: Snapshot, total: Snapshot, warnings: string[]): Omit<Summary, "generation" | "reloads" | "vnf_counters" | "vnf_histograms"> {
   const secs = rate.at / 1000 || Number.MIN_VALUE;
   return {
     vnf,

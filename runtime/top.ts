@@ -15,7 +15,7 @@ interface Info extends InstanceInfo {
 }
 
 /** One reading of an instance: its info and every lane's counters. */
-export interface Sample { at: number; info: Info; lanes: Lane[]; vnf: { at: number; counters: Record<string, number> } }
+export interface Sample { at: number; info: Info; lanes: Lane[]; vnf: { at: number; counters: Record<string, number>; histograms?: Record<string, { bounds: number[]; buckets: number[]; sum: number; count: number }> } }
 
 export function sample(dir: string): Sample {
   const info = { ...JSON.parse(readFileSync(join(dir, "info.json"), "utf8")), dir } as Info;
@@ -36,7 +36,7 @@ export function totals(s: Sample) {
   const drops: Record<string, number> = {};
   for (const k of DROP_KEYS_CORE) drops[k] = sum(s.lanes.map((l) => l.core), k);
   for (const k of DROP_KEYS_PORT) drops[k] = sum(ports as unknown as Record<string, number>[], k);
-  return { pid: s.info.pid, name: s.info.name, vnf: s.info.vnf, generation: s.info.generation, ports, cores, drops, vnf_counters: s.vnf.counters };
+  return { pid: s.info.pid, name: s.info.name, vnf: s.info.vnf, generation: s.info.generation, ports, cores, drops, vnf_counters: s.vnf.counters, vnf_histograms: s.vnf.histograms ?? {} };
 }
 
 const uptime = (ms: number) => {
@@ -87,6 +87,10 @@ export function formatTop(a: Sample, b: Sample): string {
     const vs = (b.vnf.at - a.vnf.at) / 1000;
     lines.push("", `${"VNF counter".padEnd(18)}${"per second".padStart(12)}${"total".padStart(14)}`,
       ...names.map((k) => `${k.padEnd(18)}${rate(b.vnf.counters[k] - (a.vnf.counters[k] ?? 0), vs).toFixed(0).padStart(12)}${String(b.vnf.counters[k]).padStart(14)}`));
+  }
+  for (const [k, h] of Object.entries(b.vnf.histograms ?? {})) {
+    const le = h.bounds.map((x, i) => `<=${x}: ${h.buckets[i]}`).concat(`more: ${h.buckets[h.bounds.length]}`);
+    lines.push("", `${k}: ${h.count} observed, mean ${(h.count ? h.sum / h.count : 0).toFixed(1)}; ${le.join("  ")}`);
   }
   return lines.join("\n") + "\n";
 }

@@ -4,6 +4,7 @@
 // prepared. This is the seam a second context kind (QuickJS) plugs into:
 // load a bundle, build state from the previous generation's, process a batch.
 import type { Ctx } from "../sdk/vnf";
+import { Histogram } from "../sdk/histogram";
 
 /** The core's batch memory, shared by every generation it loads. */
 export interface CoreView {
@@ -18,6 +19,7 @@ export interface CoreView {
   flags: Uint8Array;
   log(text: string): void;
   counters(names: readonly string[]): Float64Array;   // the core's published counters (vnf-counters.ts)
+  histogram(name: string, bounds: readonly number[]): Histogram;
 }
 
 export interface Generation {
@@ -74,12 +76,13 @@ export function loadBundle(file: string, gen: number, view: CoreView): Loaded {
     port: (name: string) => batch.port(name),
     log: (...a: unknown[]) => view.log(a.map(String).join(" ")),
     counters: (names: readonly string[]) => view.counters(names),
+    histogram: (name: string, bounds: readonly number[]) => view.histogram(name, bounds),
   };
   let fresh: { state: unknown } | undefined;
   const trial = (sample: Sample): Outcome => {
     const b = mod.Batch.fromFrames(sample.frames, view.portNames);
     b.inPorts.set(sample.inPorts);
-    const quiet: Ctx = { ...ctx, port: (name: string) => b.port(name), log: () => {}, counters: (names) => new Float64Array(names.length) };
+    const quiet: Ctx = { ...ctx, port: (name: string) => b.port(name), log: () => {}, counters: (names) => new Float64Array(names.length), histogram: (_n, bounds) => new Histogram(bounds) };
     try {
       vnf.process(b, vnf.init ? vnf.init(quiet) : undefined, quiet);
     } catch {

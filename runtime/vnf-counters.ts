@@ -3,6 +3,7 @@
 // summary, --metrics and vnf-counters.json in the run's directory (for
 // vnfrun top, written once a second) all sum them over cores.
 import { checkCounterNames } from "../sdk/vnf";
+import { Histogram } from "../sdk/histogram";
 
 /** The worker's side: one array per set of names, the same one on every call. */
 export class CoreCounters {
@@ -20,16 +21,62 @@ export class CoreCounters {
     }
     return arr;
   }
+
+  histogram(name: string, bounds: readonly number[]): Histogram {
+    checkCounterNames([name]);
+    const key = `${name}(${bounds.join(",")})`;
+    let h = this.histograms.get(key);
+    if (!h) {
+      h = new Histogram(bounds, new Float64Array(new SharedArrayBuffer(8 * (bounds.length + 3))));
+      this.histograms.set(key, h);
+      this.post({ type: "vnf-histogram", core: this.core, name, bounds: [...bounds], buffer: h.values.buffer as SharedArrayBuffer });
+    }
+    return h;
+  }
+  private histograms = new Map<string, Histogram>();
 }
 
-export interface VnfCountersMessage { type: "vnf-counters"; core: number; names: string[]; buffer: SharedArrayBuffer }
+export type VnfCountersMessage =
+  | { type: "vnf-counters"; core: number; names: string[]; buffer: SharedArrayBuffer }
+  | { type: "vnf-histogram"; core: number; name: string; bounds: number[]; buffer: SharedArrayBuffer };
+
+/** A histogram summed over cores: counts per bucket (the last +Inf), sum, count. */
+export interface HistogramTotals { bounds: number[]; buckets: number[]; sum: number; count: number }
 
 /** The supervisor's side: every core's sets. */
 export class VnfCounters {
   private sets: { core: number; names: string[]; values: Float64Array }[] = [];
+  private hists: { core: number; name: string; bounds: number[]; values: Float64Array }[] = [];
 
   add(m: VnfCountersMessage): void {
-    this.sets.push({ core: m.core, names: m.names, values: new Float64Array(m.buffer) });
+    if (m.type === "vnf-histogram") this.hists.push({ core: m.core, name: m.name, bounds: m.bounds, values: new Float64Array(m.buffer) });
+    else this.sets.push({ core: m.core, names: m.names, values: new Float64Array(m.buffer) });
+  }
+
+  /** Per histogram name, per core: bounds and the raw values (histogram.ts layout). */
+  histogramsPerCore(): Map<string, { core: number; bounds: number[]; values: Float64Array }[]> {
+    const out = new Map<string, { core: number; bounds: number[]; values: Float64Array }[]>();
+    for (const h of this.hists) {
+      if (!out.has(h.name)) out.set(h.name, []);
+      out.get(h.name)!.push(h);
+    }
+    return out;
+  }
+
+  /** Per histogram name, summed over cores (the first bounds seen win). */
+  histograms(): Record<string, HistogramTotals> {
+    const out: Record<string, HistogramTotals> = {};
+    for (const [name, list] of this.histogramsPerCore()) {
+      const bounds = list[0].bounds, n = bounds.length;
+      const t: HistogramTotals = { bounds, buckets: Array(n + 1).fill(0), sum: 0, count: 0 };
+      for (const h of list.filter((x) => x.bounds.join() === bounds.join())) {
+        for (let i = 0; i <= n; i++) t.buckets[i] += h.values[i];
+        t.sum += h.values[n + 1];
+        t.count += h.values[n + 2];
+      }
+      out[name] = t;
+    }
+    return out;
   }
 
   /** Per name, per core. */

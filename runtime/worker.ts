@@ -44,6 +44,7 @@ function main(): void {
     flags: new Uint8Array(core.batch, L.flags, L.maxBatch),
     log: (text) => post({ type: "log", core: init.core, text }),
     counters: (names) => vnfCounters.get(names),
+    histogram: (name, bounds) => vnfCounters.histogram(name, bounds),
   };
   const vnfCounters = new CoreCounters(init.core, post);
   const meta = new Float64Array(core.batch, L.meta, 1);

@@ -5,6 +5,7 @@ export { Batch } from "./batch";
 export { Packet } from "./packet";
 export { checkCounterNames, defineVnf, makeCtx } from "./vnf";
 export type { Ctx, VnfDefinition } from "./vnf";
+export { Histogram } from "./histogram";
 
 export { EthernetHeader } from "./headers/ethernet";
 export { VlanHeader } from "./headers/vlan";

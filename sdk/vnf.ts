@@ -1,4 +1,5 @@
 import type { Batch } from "./batch";
+import { Histogram } from "./histogram";
 
 /** What a VNF sees of the core it runs on. */
 export interface Ctx {
@@ -15,6 +16,9 @@ export interface Ctx {
    *  them, summed over cores; the VNF only adds to the slots. The same
    *  names give the same array again, also after a reload, so counts go on. */
   counters(names: readonly string[]): Float64Array;
+  /** A histogram of this core (name as for counters; upper bounds rising),
+   *  shown like the counters; Prometheus gets it as a histogram. */
+  histogram(name: string, bounds: readonly number[]): Histogram;
 }
 
 const COUNTER_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -90,6 +94,10 @@ export function makeCtx(
     counters(names: readonly string[]): Float64Array {
       checkCounterNames(names);
       return new Float64Array(names.length);
+    },
+    histogram(name: string, bounds: readonly number[]): Histogram {
+      checkCounterNames([name]);
+      return new Histogram(bounds);
     },
   };
 }

@@ -152,6 +152,38 @@ export default makeFirewall({ defaultAction: "allow", rules: [{ action: "deny", 
 describe("--metrics", () => {
   const port = 19000 + (process.pid % 500);
 
+  it.skipIf(!hasTool("promtool"))("the VNF's histogram (ctx.histogram) reaches the summary, top and Prometheus as a histogram", async () => {
+    const vnf = join(dir, "sizes.ts");
+    writeFileSync(vnf, `import { defineVnf } from "vnfrun/sdk";
+export default defineVnf({
+  ports: ["in", "out"],
+  init: (ctx) => ({ sizes: ctx.histogram("frame_bytes", [64, 128, 1518]) }),
+  process(batch, st) { for (let i = 0; i < batch.count; i++) { st.sizes.observe(batch.lengths[i]); batch.verdicts[i] = 2; } },
+});
+`);
+    const name = `hist${process.pid}`;
+    const r = new Running([vnf, "--name", name, "--cores", "2", "--dist", "sw1", "--metrics", `127.0.0.1:${port + 2}`,
+      "--port", "in=gen:flows=64,size=64/594/1518,rate=20000", "--port", "out=sink", "--json"]);
+    try {
+      await r.up();
+      await sleep(1500);
+      const text = await (await fetch(`http://127.0.0.1:${port + 2}/metrics`)).text();
+      const check = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+      expect(check.status, check.stdout + check.stderr).toBe(0);
+      expect(text).toMatch(/^# TYPE vnfrun_vnf_frame_bytes histogram$/m);
+      expect(text).toMatch(/^vnfrun_vnf_frame_bytes_bucket\{core="1",le="\+Inf"\} [1-9]\d*$/m);
+      expect(vnfrun(["top", name, "--once"]).stdout).toMatch(/^frame_bytes: \d+ observed, mean [\d.]+; <=64: \d+  <=128: 0  <=1518: \d+  more: 0$/m);
+      const s = await r.stop();
+      const h = s.vnf_histograms.frame_bytes;
+      expect(h.count).toBe(s.ports[0].rx_packets);
+      expect(h.buckets[0] + h.buckets[2]).toBe(h.count);   // 60-byte frames, and 590 or 1514
+      expect(h.buckets[1]).toBe(0);
+      expect(h.sum).toBe(s.ports[0].rx_bytes);
+    } finally {
+      r.proc.kill("SIGKILL");
+    }
+  }, 30_000);
+
   it.skipIf(!hasTool("promtool"))("serves Prometheus text that promtool accepts, with every cause and lane", async () => {
     const r = start(`metrics${process.pid}`, ["--metrics", `127.0.0.1:${port}`]);
     try {

@@ -60,10 +60,11 @@ const rate = (n: number, secs: number) => (secs > 0 ? n / secs : 0);
 const mpps = (n: number) => (n / 1e6).toFixed(3);
 const gbps = (bytes: number) => ((bytes * 8) / 1e9).toFixed(3);
 
-/** The screen for two samples of one instance (a, then b). */
-export function formatTop(a: Sample, b: Sample): string {
+/** The screen for two samples of one instance (a, then b); totals count
+ *  from `base` (the reader's "clear": the counters themselves never go back). */
+export function formatTop(a: Sample, b: Sample, base?: Sample): string {
   const secs = (b.at - a.at) / 1000;
-  const ta = totals(a), tb = totals(b), info = b.info;
+  const ta = totals(a), tb = totals(b), info = b.info, t0 = base ? totals(base) : undefined;
   const d = (x: number, y: number) => rate(y - x, secs);
   const lines = [
     `${info.name ?? info.pid} (pid ${info.pid})  ${info.vnf}  gen ${info.generation}  up ${uptime(Date.now() - info.started)}  ${info.cores} core${info.cores > 1 ? `s ${info.dist}` : ""}` +
@@ -79,14 +80,14 @@ export function formatTop(a: Sample, b: Sample): string {
     ...tb.cores.map((c, k) => `core ${k}: ${mpps(d(ta.cores[k].packets, c.packets))} Mpps in ${d(ta.cores[k].batches, c.batches).toFixed(0)} batches/s, ${c.vnf_errors} VNF errors`),
     "",
     `${"drop cause".padEnd(18)}${"per second".padStart(12)}${"total".padStart(14)}`,
-    ...Object.keys(tb.drops).map((k) => `${k.padEnd(18)}${d(ta.drops[k], tb.drops[k]).toFixed(0).padStart(12)}${String(tb.drops[k]).padStart(14)}`),
+    ...Object.keys(tb.drops).map((k) => `${k.padEnd(18)}${d(ta.drops[k], tb.drops[k]).toFixed(0).padStart(12)}${String(tb.drops[k] - (t0?.drops[k] ?? 0)).padStart(14)}`),
   ];
   // The VNF's own counters: written once a second, so rates come from their own timestamps.
   const names = Object.keys(b.vnf.counters);
   if (names.length) {
     const vs = (b.vnf.at - a.vnf.at) / 1000;
     lines.push("", `${"VNF counter".padEnd(18)}${"per second".padStart(12)}${"total".padStart(14)}`,
-      ...names.map((k) => `${k.padEnd(18)}${rate(b.vnf.counters[k] - (a.vnf.counters[k] ?? 0), vs).toFixed(0).padStart(12)}${String(b.vnf.counters[k]).padStart(14)}`));
+      ...names.map((k) => `${k.padEnd(18)}${rate(b.vnf.counters[k] - (a.vnf.counters[k] ?? 0), vs).toFixed(0).padStart(12)}${String(b.vnf.counters[k] - (base?.vnf.counters[k] ?? 0)).padStart(14)}`));
   }
   for (const [k, h] of Object.entries(b.vnf.histograms ?? {})) {
     const le = h.bounds.map((x, i) => `<=${x}: ${h.buckets[i]}`).concat(`more: ${h.buckets[h.bounds.length]}`);
@@ -95,7 +96,8 @@ export function formatTop(a: Sample, b: Sample): string {
   return lines.join("\n") + "\n";
 }
 
-/** vnfrun top: redraws in a terminal (q quits, p pauses), a line a sample otherwise. */
+/** vnfrun top: redraws in a terminal (q quits, p pauses, c clears the
+ *  totals), a line a sample otherwise. */
 export async function top(target: string, opts: { once?: boolean; json?: boolean; intervalS?: number }): Promise<void> {
   const dir = findInstance(target);
   const interval = (opts.intervalS ?? 1) * 1000;
@@ -107,7 +109,7 @@ export async function top(target: string, opts: { once?: boolean; json?: boolean
     return;
   }
   const tty = process.stdout.isTTY && !opts.json;
-  let paused = false, done: () => void = () => {};
+  let paused = false, base: Sample | undefined, done: () => void = () => {};
   const finished = new Promise<void>((r) => (done = r));
   if (tty && process.stdin.isTTY) {
     process.stdin.setRawMode(true);
@@ -116,6 +118,7 @@ export async function top(target: string, opts: { once?: boolean; json?: boolean
       const key = k.toString();
       if (key === "q" || key === "\u0003") done();
       else if (key === "p") paused = !paused;
+      else if (key === "c") base = prev;
     });
   }
   if (tty) process.stdout.write("\x1b[?25l\x1b[2J");   // hide the cursor, clear once: later frames overwrite in place
@@ -130,7 +133,7 @@ export async function top(target: string, opts: { once?: boolean; json?: boolean
       return;
     }
     if (!paused) {
-      if (tty) process.stdout.write(`\x1b[H${formatTop(prev, now).replace(/\n/g, "\x1b[K\n")}\x1b[J${paused ? "" : "q quits, p pauses"}\x1b[K`);
+      if (tty) process.stdout.write(`\x1b[H${formatTop(prev, now, base).replace(/\n/g, "\x1b[K\n")}\x1b[Jq quits, p pauses, c clears the totals\x1b[K`);
       else if (opts.json) process.stdout.write(JSON.stringify({ ...totals(now), seconds: (now.at - prev.at) / 1000 }) + "\n");
       else process.stdout.write(lineOf(prev, now) + "\n");
     }

@@ -14,8 +14,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const RATE = 20_000;
 
-function start(name: string, extra: string[] = []): Running {
-  return new Running(["vnfs/l2fwd.ts", "--name", name, "--cores", "2", "--dist", "sw1", "--port", `in=gen:flows=64,rate=${RATE}`, "--port", "out=sink", "--json", ...extra]);
+function start(name: string, extra: string[] = [], vnf = "vnfs/l2fwd.ts"): Running {
+  return new Running([vnf, "--name", name, "--cores", "2", "--dist", "sw1", "--port", `in=gen:flows=64,rate=${RATE}`, "--port", "out=sink", "--json", ...extra]);
 }
 
 describe("vnfrun ps and top", () => {
@@ -64,7 +64,7 @@ describe("vnfrun ps and top", () => {
 
   it.skipIf(!hasTool("tmux"))("top draws in a real terminal (tmux), with rates per port, core and drop cause; q quits", async () => {
     const name = `tmux${process.pid}`, session = `vnfrun-top-${process.pid}`;
-    const r = start(name);
+    const r = start(name, [], "vnfs/firewall.ts");   // it publishes counters of its own (allowed, ...)
     try {
       await r.up();
       spawnSync("tmux", ["new-session", "-d", "-s", session, "-x", "140", "-y", "40", `${process.execPath} bin/vnfrun.js top ${name}`], { cwd: join(__dirname, "..") });
@@ -77,7 +77,18 @@ describe("vnfrun ps and top", () => {
       expect(screen).toMatch(/in\s+0\.0[12]\d\s/);           // ~0.020 Mpps received on "in"
       expect(screen).toMatch(/core 1: 0\.0\d{2} Mpps/);
       expect(screen).toMatch(/dist_drops\s+0\s+0/);
-      expect(screen).toContain("q quits, p pauses");
+      expect(screen).toContain("q quits, p pauses, c clears the totals");
+      // c: totals count from now (the reader's baseline; the counters go on).
+      const allowed = () => Number(/^allowed\s+\d+\s+(\d+)$/m.exec(screen)?.[1] ?? NaN);
+      for (let i = 0; i < 60 && !(allowed() > 4 * RATE); i++) {
+        await sleep(250);
+        screen = spawnSync("tmux", ["capture-pane", "-p", "-t", session], { encoding: "utf8" }).stdout;
+      }
+      expect(allowed()).toBeGreaterThan(4 * RATE);
+      spawnSync("tmux", ["send-keys", "-t", session, "c"]);
+      await sleep(1300);
+      screen = spawnSync("tmux", ["capture-pane", "-p", "-t", session], { encoding: "utf8" }).stdout;
+      expect(allowed()).toBeLessThan(3 * RATE);   // at most the ~2.3 s since the baseline
       spawnSync("tmux", ["send-keys", "-t", session, "q"]);
       let alive = true;
       for (let i = 0; i < 20 && alive; i++) {

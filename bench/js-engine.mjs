@@ -58,7 +58,9 @@ async function setup(path) {
     new Uint8Array(core.batch, L.inPorts, BATCH), new Uint8Array(core.batch, L.verdicts, BATCH),
     vnf.ports,
   );
-  const ctx = { core: 0, cores: 1, ports: vnf.ports, port: (n) => batch.port(n), log: console.log };
+  // Counters in a SharedArrayBuffer, as a worker publishes them (runtime/vnf-counters.ts).
+  const ctx = { core: 0, cores: 1, ports: vnf.ports, port: (n) => batch.port(n), log: console.log,
+    counters: (names) => new Float64Array(new SharedArrayBuffer(8 * names.length)), histogram: () => { throw new Error("no histograms here"); } };
   const state = vnf.init ? vnf.init(ctx) : undefined;
   const close = () => { engine.stop(); while (core.cycle(0) >= 0); core.detach(); engine.join(); engine.close(); };
   return { core, vnf, batch, ctx, state, close, loop: new Function("s", "n", LOOP) };

@@ -37,7 +37,7 @@ export const WATCH_BATCHES = 1; // batches finished (wraps)
  *    commit   switch, and answer `switched`; or
  *    abort    forget the attempt, go on with the live generation */
 export type ToCore =
-  | { type: "prepare"; id: number; gen: number; file: string }
+  | { type: "prepare"; id: number; gen: number; file: string; cache?: Buffer }   // cache: V8's code cache for the file
   | { type: "prepare"; id: number; gen: number; rollback: true }
   | { type: "build"; id: number }
   | { type: "commit"; id: number }

@@ -14,6 +14,7 @@ import { watchFiles } from "./watch";
 import { TypecheckError, typecheck } from "./typecheck";
 import { MetricsError, serveMetrics } from "./metrics";
 import { TraceHub } from "./trace-hub";
+import { codeCache } from "./v8-context";
 import { VnfCounters, type HistogramTotals, type VnfCountersMessage } from "./vnf-counters";
 import type { TraceMessage } from "./tracer";
 import type { Socket } from "node:net";
@@ -303,7 +304,7 @@ async function startReloading(bundle: Bundle, opts: RunOptions, reloader: Reload
       return refused(`${vnf} does not compile${opts.watch ? " (above)" : `: ${e.message}`}`);
     }
     if (opts.watch && vnf === opts.vnf) rewatch(next.inputs);
-    const outcome = await reloader.reload({ file: next.file }, startedAt);
+    const outcome = await reloader.reload({ file: next.file, cache: codeCache(next.file) }, startedAt);
     if (outcome.ok) opts.onReload?.(outcome);
     return outcome;
   };

@@ -3,6 +3,10 @@
 // before it (for an instant rollback) and, during a reload, the one being
 // prepared. This is the seam a second context kind (QuickJS) plugs into:
 // load a bundle, build state from the previous generation's, process a batch.
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
+import vm from "node:vm";
 import type { Ctx } from "../sdk/vnf";
 import { Histogram } from "../sdk/histogram";
 
@@ -58,17 +62,51 @@ export interface Loaded {
   trial(sample: Sample): Outcome;
 }
 
-/** Loads `file` (a bundle from compile.ts) and checks it. */
+/** A bundle as a script: the module wrapper on its first line, so line
+ *  numbers (and the source map's) stay those of the file. */
+function wrap(code: string): string {
+  return `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
+}
+
+/** V8's code cache for a bundle, made once by the supervisor: a core that
+ *  loads it skips parsing and compiling (its own isolate takes the cache). */
+export function codeCache(file: string): Buffer {
+  return new vm.Script(wrap(readFileSync(file, "utf8")), { filename: file }).createCachedData();
+}
+
+/** Loading `file` in steps, each run between two batches, so a core's
+ *  longest pause is the longest step, not their sum. The last step's result
+ *  is the loaded version. */
+export function loadSteps(file: string, gen: number, view: CoreView, cache?: Buffer): (() => Loaded | undefined)[] {
+  let script: vm.Script;
+  let mod: { default?: LoadedVnf; Batch?: any };
+  return [
+    () => { script = new vm.Script(wrap(readFileSync(file, "utf8")), { filename: file, cachedData: cache }); return undefined; },
+    () => {
+      const module = { exports: {} as typeof mod };
+      script.runInThisContext()(module.exports, createRequire(file), module, file, dirname(file));
+      mod = module.exports;
+      return undefined;
+    },
+    () => loadModule(mod, gen, view),
+  ];
+}
+
+/** Loads `file` all at once (a core's first version). */
 export function loadBundle(file: string, gen: number, view: CoreView): Loaded {
-  const mod = require(file);
-  delete require.cache[file];   // each reload is a new file: do not keep them all
-  const vnf: LoadedVnf = mod.default;
+  let loaded: Loaded | undefined;
+  for (const step of loadSteps(file, gen, view)) loaded = step();
+  return loaded!;
+}
+
+function loadModule(mod: { default?: LoadedVnf; Batch?: any }, gen: number, view: CoreView): Loaded {
+  const vnf = mod.default as LoadedVnf;
   if (!vnf || typeof vnf.process !== "function" || !Array.isArray(vnf.ports))
     throw new Error("the default export must be defineVnf({ ports, process, ... })");
   if (vnf.ports.join("\0") !== view.portNames.join("\0"))
     throw new Error(`this version's ports (${vnf.ports.join(", ")}) differ from the running ones (${view.portNames.join(", ")}): ports are fixed while running; restart to change them`);
   // Each bundle carries its own SDK, so its own Batch and packet views.
-  const batch = new mod.Batch(view.pool, view.offsets, view.lengths, view.inPorts, view.verdicts, view.portNames, view.flags);
+  const batch = new mod.Batch!(view.pool, view.offsets, view.lengths, view.inPorts, view.verdicts, view.portNames, view.flags);
   const ctx: Ctx = {
     core: view.core,
     cores: view.cores,
@@ -80,7 +118,7 @@ export function loadBundle(file: string, gen: number, view: CoreView): Loaded {
   };
   let fresh: { state: unknown } | undefined;
   const trial = (sample: Sample): Outcome => {
-    const b = mod.Batch.fromFrames(sample.frames, view.portNames);
+    const b = mod.Batch!.fromFrames(sample.frames, view.portNames);
     b.inPorts.set(sample.inPorts);
     const quiet: Ctx = { ...ctx, port: (name: string) => b.port(name), log: () => {}, counters: (names) => new Float64Array(names.length), histogram: (_n, bounds) => new Histogram(bounds) };
     try {

@@ -5,6 +5,7 @@
 // Between two batches the core looks at its control word, and a reload
 // (reload.ts) swaps the live generation there: the batch in hand is finished
 // by the old handler, the next one is the new one's.
+import { setPriority } from "node:os";
 import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import { loadAddon } from "./addon";
 import { CTL_SEQ, CTL_TRACE, WATCH_BATCHES, WATCH_BUSY, type FromCore, type ToCore, type WorkerInit } from "./control";
@@ -12,7 +13,7 @@ import { errorLocation } from "./errors";
 import { Sampler, compare, type Diff } from "./sampler";
 import { Tracer } from "./tracer";
 import { CoreCounters } from "./vnf-counters";
-import { loadBundle, type CoreView, type Generation, type Loaded } from "./v8-context";
+import { loadBundle, loadSteps, type CoreView, type Generation, type Loaded } from "./v8-context";
 
 const init = workerData as WorkerInit;
 const post = (m: unknown) => parentPort!.postMessage(m);
@@ -22,7 +23,13 @@ const answer = (m: FromCore) => init.channel.postMessage(m);
 // past it, the supervisor is gone or stuck, and the old generation goes on.
 const HOLD_LIMIT_MS = 10_000;
 
+// A core runs ahead of the rest of the process (esbuild rebuilding a file,
+// the supervisor) where it may: a moment of CPU lost is packets lost in a
+// full ring. Linux keeps nice per thread; without CAP_SYS_NICE this stays 0.
+const CORE_NICE = -5;
+
 function main(): void {
+  try { setPriority(CORE_NICE); } catch { /* not permitted: the default priority */ }
   const core = loadAddon().attach(init.engineId, init.core, init.options);
   if (init.nativeForward !== undefined) {
     post({ type: "ready", core: init.core });
@@ -76,6 +83,7 @@ function main(): void {
       if (want !== 0) tracer.capture(want, n, failed === 1, generations.live.gen);
     } else if (n < 0) break;   // the engine stopped and this core drained
     if (Atomics.load(control, CTL_SEQ) !== seen) seen = generations.serve(control, seen);
+    if (generations.working) generations.work();
   }
   core.finish(failed);
   core.detach();
@@ -85,11 +93,13 @@ function main(): void {
 
 // The live generation, the one before it, and the reload protocol's core
 // side (control.ts). Runs only between batches, so no batch sees two
-// handlers. Loading and init() run while the live generation goes on; only
-// migrate() and the wait for the other cores hold the next batch.
+// handlers. Loading and init() run while the live generation goes on, one
+// step between two batches at a time; only migrate() and the wait for the
+// other cores hold the next batch.
 class Generations {
   prev: Generation | undefined;
   private pending: { id: number; loaded?: Loaded; next?: Generation } | undefined;
+  private job: { id: number; steps: (() => void)[]; longest: number } | undefined;   // a version being loaded
   constructor(public live: Generation, private view: CoreView, private sampler?: Sampler) {}
 
   /** Handles the messages waiting on the channel; returns the control word seen. */
@@ -102,30 +112,55 @@ class Generations {
       if (msg.type === "prepare") this.prepare(msg);
       else if (msg.type === "build" && this.pending?.id === msg.id) this.build(control);
       else if (msg.type === "commit" && this.pending?.id === msg.id) this.commit(0);
-      else if (msg.type === "abort" && this.pending?.id === msg.id) this.pending = undefined;
+      else if (msg.type === "abort" && (this.pending?.id === msg.id || this.job?.id === msg.id)) { this.pending = undefined; this.job = undefined; }
     }
     // The word moved but the message is not here yet: look again next batch.
     return got ? now : seen;
   }
 
   private prepare(msg: Extract<ToCore, { type: "prepare" }>): void {
-    const t0 = performance.now();
     this.pending = undefined;
+    this.job = undefined;
+    if ("rollback" in msg) {
+      if (!this.prev) return answer({ type: "prepared", id: msg.id, core: init.core, ok: false, error: "there is no previous generation to roll back to" });
+      this.pending = { id: msg.id, next: this.prev };
+      return answer({ type: "prepared", id: msg.id, core: init.core, ok: true, migrated: false, ms: 0 });
+    }
+    // One step a batch boundary (work()): compile, run the module, check it,
+    // init(), and the --reload-diff trial.
+    let loaded: Loaded | undefined;
+    const pending: { id: number; loaded?: Loaded; next?: Generation } = { id: msg.id };
+    const steps: (() => void)[] = loadSteps(msg.file, msg.gen, this.view, msg.cache).map((step) => () => { loaded = step() ?? loaded; });
+    steps.push(() => {
+      loaded!.fresh();
+      pending.loaded = loaded;
+      pending.next = loaded!.migrates ? undefined : loaded!.start();
+    });
+    if (this.sampler) steps.push(() => { diff = this.diff(loaded!); });
+    let diff: Diff | undefined;
+    steps.push(() => {
+      this.pending = pending;
+      answer({ type: "prepared", id: msg.id, core: init.core, ok: true, migrated: !pending.next, ms: this.job!.longest, diff });
+    });
+    this.job = { id: msg.id, steps, longest: 0 };
+  }
+
+  /** Whether a version is being loaded (work() then takes its next step). */
+  get working(): boolean { return this.job !== undefined; }
+
+  work(): void {
+    const job = this.job!;
+    const step = job.steps.shift()!;
+    const t0 = performance.now();
     try {
-      if ("rollback" in msg) {
-        if (!this.prev) throw new Error("there is no previous generation to roll back to");
-        this.pending = { id: msg.id, next: this.prev };
-      } else {
-        const loaded = loadBundle(msg.file, msg.gen, this.view);
-        loaded.fresh();
-        this.pending = { id: msg.id, loaded, next: loaded.migrates ? undefined : loaded.start() };
-      }
+      step();   // the last one answers, with the longest step before it
     } catch (e) {
-      answer({ type: "prepared", id: msg.id, core: init.core, ok: false, error: errorLocation(e) });
+      this.job = undefined;
+      answer({ type: "prepared", id: job.id, core: init.core, ok: false, error: errorLocation(e) });
       return;
     }
-    const diff = this.sampler && this.diff(this.pending.loaded ?? this.pending.next!);
-    answer({ type: "prepared", id: msg.id, core: init.core, ok: true, migrated: !this.pending.next, ms: performance.now() - t0, diff });
+    job.longest = Math.max(job.longest, performance.now() - t0);
+    if (!job.steps.length && this.job === job) this.job = undefined;
   }
 
   // The live and the coming version, each on fresh state, over the sample.

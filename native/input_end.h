@@ -19,15 +19,17 @@ class InputEnd {
  public:
   static constexpr double kLingerMs = 500;
 
-  InputEnd(Engine& e, uint32_t queue) : eng_(e), queue_(queue) {}
+  // The ports are open by now: which can end is known once.
+  InputEnd(Engine& e, uint32_t queue) {
+    for (uint32_t p = 0; p < e.portCount(); p++) canEnd_.push_back(e.port(p, queue).canEnd());
+  }
 
   // `exhausted[p]`: port p has returned Port::kExhausted.
   bool ended(const std::vector<uint8_t>& exhausted) {
     bool all = true, finite = false;
     for (uint32_t p = 0; p < exhausted.size(); p++) {
-      const bool canEnd = eng_.port(p, queue_).canEnd();
-      if (canEnd && !exhausted[p]) return false;
-      finite = finite || canEnd;
+      if (canEnd_[p] && !exhausted[p]) return false;
+      finite = finite || canEnd_[p];
       all = all && exhausted[p];
     }
     if (all) return true;
@@ -38,8 +40,7 @@ class InputEnd {
   }
 
  private:
-  Engine& eng_;
-  uint32_t queue_;
+  std::vector<uint8_t> canEnd_;  // per port
   bool ended_ = false;
   std::chrono::steady_clock::time_point endedAt_;  // when the last port that can end did
 };

@@ -184,15 +184,10 @@ program
   .option("--rollback", "go back to the previous generation (kept loaded, so instant)", false)
   .action(async (target: string, o) => {
     if (o.vnf && !existsSync(o.vnf)) fail(`${o.vnf}: no such file`);
-    try {
-      const out = await requestInstance(target, { op: "reload", vnf: o.vnf ? resolve(o.vnf) : undefined, rollback: o.rollback });
-      const line = `${target}: ${describeReload(out)}`;
-      if (!out.ok) fail(line.replace(/^/, ""));
-      process.stdout.write(line + "\n");
-    } catch (e) {
-      if (e instanceof InstanceError) fail(e.message);
-      throw e;
-    }
+    const out = await requestInstance(target, { op: "reload", vnf: o.vnf ? resolve(o.vnf) : undefined, rollback: o.rollback });
+    const line = `${target}: ${describeReload(out)}`;
+    if (!out.ok) fail(line);
+    process.stdout.write(line + "\n");
   });
 
 program
@@ -211,17 +206,12 @@ program
   .option("--json", "samples as JSON", false)
   .option("-i, --interval <s>", "seconds between samples", seconds, 1)
   .action(async (target: string | undefined, o) => {
-    try {
-      if (!target) {
-        const all = listInstances();
-        if (all.length !== 1) fail(all.length ? `${all.length} instances are running: name one (vnfrun ps lists them)` : "no vnfrun instances running");
-        target = String(all[0].pid);
-      }
-      await top(target, { once: o.once, json: o.json, intervalS: o.interval });
-    } catch (e) {
-      if (e instanceof InstanceError) fail(e.message);
-      throw e;
+    if (!target) {
+      const all = listInstances();
+      if (all.length !== 1) fail(all.length ? `${all.length} instances are running: name one (vnfrun ps lists them)` : "no vnfrun instances running");
+      target = String(all[0].pid);
     }
+    await top(target, { once: o.once, json: o.json, intervalS: o.interval });
   });
 
 program
@@ -234,13 +224,8 @@ program
   .option("-c, --count <n>", "stop after this many packets", quantity)
   .option("-w, --write <file>", "write pcapng (read it with tshark/Wireshark: frame.comment has the cause); default: a line a packet")
   .action(async (target: string, o) => {
-    try {
-      const r = await trace(target, { causes: o.cause?.split(","), port: o.port, count: o.count, passed: o.passed, write: o.write });
-      process.stderr.write(`${r.sent} packets captured${r.missed ? `, ${r.missed} missed (more than a core copies in a second)` : ""}\n`);
-    } catch (e) {
-      if (e instanceof InstanceError) fail(e.message);
-      throw e;
-    }
+    const r = await trace(target, { causes: o.cause?.split(","), port: o.port, count: o.count, passed: o.passed, write: o.write });
+    process.stderr.write(`${r.sent} packets captured${r.missed ? `, ${r.missed} missed (more than a core copies in a second)` : ""}\n`);
   });
 
 program
@@ -263,4 +248,6 @@ function fail(msg: string): never {
   process.exit(1);
 }
 
+// Errors the commands do not catch (an instance that is not there, another
+// user's, ...) end here, as one line.
 program.parseAsync().catch((e) => fail(e instanceof Error ? e.message : String(e)));

@@ -9,24 +9,10 @@ export interface Snapshot {
 }
 
 export class Counters {
-  private words: BigUint64Array;
-  private block: number;
-  constructor(private region: CounterRegion, private laneCount: number) {
-    this.words = new BigUint64Array(region.buffer);
-    this.block = region.core.length + region.ports * region.port.length;
-  }
+  constructor(private region: CounterRegion, private laneCount: number) {}
 
   snapshot(): Snapshot {
-    const { core, port, ports } = this.region;
-    const cores: Record<string, number>[] = [];
-    const perPort: Record<string, number>[] = Array.from({ length: ports }, () => Object.fromEntries(port.map((n) => [n, 0])));
-    for (let l = 0; l < this.region.lanes; l++) {
-      const base = l * this.block;
-      if (l < this.laneCount) cores.push(Object.fromEntries(core.map((n, i) => [n, Number(this.words[base + i])])));
-      for (let p = 0; p < ports; p++)
-        for (let i = 0; i < port.length; i++) perPort[p][port[i]] += Number(this.words[base + core.length + p * port.length + i]);
-    }
-    return { at: performance.now(), cores, ports: perPort };
+    return snapshotOf(readLanes(this.region, this.laneCount), this.laneCount);
   }
 }
 
@@ -50,6 +36,13 @@ export function readLanes(region: CounterRegion, cores: number): Lane[] {
       ports: Array.from({ length: ports }, (_, p) => Object.fromEntries(port.map((n, i) => [n, Number(words[base + core.length + p * port.length + i])]))),
     };
   });
+}
+
+/** The cores' counters, and the ports' summed over every lane. */
+export function snapshotOf(lanes: Lane[], cores: number, at = performance.now()): Snapshot {
+  const ports = (lanes[0]?.ports ?? []).map((first, p) =>
+    Object.fromEntries(Object.keys(first).map((k) => [k, sum(lanes.map((l) => l.ports[p]), k)])));
+  return { at, cores: lanes.slice(0, cores).map((l) => l.core), ports };
 }
 
 export function sum(rows: Record<string, number>[], key: string): number {

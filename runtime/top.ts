@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CounterRegion } from "./addon";
 import { findInstance, listInstances, type InstanceInfo } from "./instance";
-import { DROP_KEYS_CORE, DROP_KEYS_PORT, readLanes, sum, type Lane } from "./stats";
+import { drops, readLanes, snapshotOf, type Lane } from "./stats";
 
 interface Info extends InstanceInfo {
   vnf: string; started: number; cores: number; dist: string; lanes: number;
@@ -31,12 +31,10 @@ export function sample(dir: string): Sample {
 
 /** Totals of a sample: per port (summed over lanes), per core, per drop cause. */
 export function totals(s: Sample) {
-  const ports = s.info.ports.map((p, i) => ({ name: p.name, ...Object.fromEntries(s.info.port.map((k) => [k, sum(s.lanes.map((l) => l.ports[i]), k)])) }));
-  const cores = s.lanes.slice(0, s.info.cores).map((l) => l.core);
-  const drops: Record<string, number> = {};
-  for (const k of DROP_KEYS_CORE) drops[k] = sum(s.lanes.map((l) => l.core), k);
-  for (const k of DROP_KEYS_PORT) drops[k] = sum(ports as unknown as Record<string, number>[], k);
-  return { pid: s.info.pid, name: s.info.name, vnf: s.info.vnf, generation: s.info.generation, ports, cores, drops, vnf_counters: s.vnf.counters, vnf_histograms: s.vnf.histograms ?? {} };
+  const snap = snapshotOf(s.lanes, s.info.cores, s.at);
+  const ports = s.info.ports.map((p, i) => ({ name: p.name, ...snap.ports[i] }));
+  return { pid: s.info.pid, name: s.info.name, vnf: s.info.vnf, generation: s.info.generation, ports, cores: snap.cores, drops: drops(snap),
+    vnf_counters: s.vnf.counters, vnf_histograms: s.vnf.histograms ?? {} };
 }
 
 const uptime = (ms: number) => {

@@ -105,6 +105,7 @@ const program = new Command()
   .addHelpText("before", START)
   .argument("<vnf>", "the VNF module (.ts or .js) whose default export is defineVnf({...})")
   .option("-p, --port <spec>", "attach a port: [name=]driver:args (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .option("--config <file|json>", "the VNF's configuration (ctx.config): a JSON file, read again at each reload and watched with --watch, or inline JSON like '{\"to\":\"10.0.0.2:9000\"}'")
   .option("--cores <n>", "worker cores, each with its own JS context", int("--cores", 1, 64), 1)
   .option("--dist <mode>", "how packets reach the cores: none (1 core), hw (a queue per core), sw1 (one I/O thread, N-1), sw2 (an rx and a tx thread, N-2); default none for 1 core, sw1 for more", distMode)
   .option("--cpus <list>", "pin I/O threads, then cores, to these CPUs (e.g. 0-4)")
@@ -156,6 +157,7 @@ const program = new Command()
         largeBuffers: o.largeBuffers,
         allowNode: o.allowNode,
         nativeForward: o.nativeForward,
+        config: o.config,
         vnfTimeoutS: o.vnfTimeout,
         watch: o.watch,
         name: o.name,

@@ -9,6 +9,7 @@ export interface WorkerInit {
   core: number;
   cores: number;
   bundleFile: string;
+  config?: unknown;             // --config's value: ctx.config of the first generation
   portNames: string[];
   options: CoreOptions;
   control: SharedArrayBuffer;   // Int32Array of CTL_WORDS, for control messages
@@ -37,7 +38,7 @@ export const WATCH_BATCHES = 1; // batches finished (wraps)
  *    commit   switch, and answer `switched`; or
  *    abort    forget the attempt, go on with the live generation */
 export type ToCore =
-  | { type: "prepare"; id: number; gen: number; file: string; cache?: Buffer }   // cache: V8's code cache for the file
+  | { type: "prepare"; id: number; gen: number; file: string; cache?: Buffer; config?: unknown }   // cache: V8's code cache for the file; config: --config read again
   | { type: "prepare"; id: number; gen: number; rollback: true }
   | { type: "build"; id: number }
   | { type: "commit"; id: number }

@@ -60,13 +60,13 @@ export class Reloader {
   }
 
   /** Swap in the bundle at `file`, or the previous generation. One at a time. */
-  reload(what: { file: string; cache?: Buffer } | { rollback: true }, startedAt = performance.now()): Promise<ReloadOutcome> {
+  reload(what: { file: string; cache?: Buffer; config?: unknown } | { rollback: true }, startedAt = performance.now()): Promise<ReloadOutcome> {
     const next = this.queue.then(() => this.swap(what, startedAt));
     this.queue = next.catch(() => {});
     return next;
   }
 
-  private async swap(what: { file: string; cache?: Buffer } | { rollback: true }, startedAt: number): Promise<ReloadOutcome> {
+  private async swap(what: { file: string; cache?: Buffer; config?: unknown } | { rollback: true }, startedAt: number): Promise<ReloadOutcome> {
     const rollback = "rollback" in what;
     const refuse = (error: string, diff?: Diff): ReloadOutcome =>
       this.record({ gen: this.liveGen, ok: false, rollback, error, ms: performance.now() - startedAt, diff });
@@ -74,7 +74,7 @@ export class Reloader {
     if (rollback && this.prevGen === undefined) return refuse("there is no previous generation to roll back to");
     const all = this.channels.map((_, k) => k);
     const id = this.nextId++, gen = rollback ? this.prevGen! : this.nextGen;
-    this.send(rollback ? { type: "prepare", id, gen, rollback: true } : { type: "prepare", id, gen, file: what.file, cache: what.cache }, all);
+    this.send(rollback ? { type: "prepare", id, gen, rollback: true } : { type: "prepare", id, gen, file: what.file, cache: what.cache, config: what.config }, all);
     const prepared = await this.allOk("prepared", id, all);
     if (typeof prepared === "string") return refuse(prepared);
     const migrates = prepared.some((p) => p.migrated);

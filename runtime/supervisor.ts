@@ -22,6 +22,7 @@ import { parsePorts, type PortSpec } from "./ports";
 import { Counters, diff, drops, rateLine, sum, type Snapshot } from "./stats";
 import { CTL_WORDS, WATCH_BATCHES, WATCH_BUSY, type WorkerInit } from "./control";
 import { Alerts } from "./alerts";
+import { ConfigError, readConfig, type VnfConfig } from "./config";
 
 export interface RunOptions extends CompileOptions {
   vnf: string;
@@ -42,6 +43,7 @@ export interface RunOptions extends CompileOptions {
   largeBuffers?: number;
   ringSize?: number;
   nativeForward?: boolean;  // replace the VNF with the C++ l2fwd (the engine's ceiling)
+  config?: string;          // --config: a JSON file or inline JSON, the VNF's ctx.config (config.ts)
   vnfTimeoutS?: number;     // a process() call running longer than this stops the run (default 5)
   watch?: boolean;          // reload whenever a file the VNF is built from changes
   name?: string;            // the instance's name for `vnfrun reload NAME` (its pid always works)
@@ -141,11 +143,20 @@ function plan(opts: RunOptions): Layout {
   return { cores, dist, ioCpus: cpus.slice(0, io), coreCpus: cpus.slice(io, io + cores) };
 }
 
+function readVnfConfig(arg: string | undefined): VnfConfig | undefined {
+  try {
+    return arg === undefined ? undefined : readConfig(arg);
+  } catch (e) {
+    throw e instanceof ConfigError ? new RunError(e.message) : e;
+  }
+}
+
 async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
   const say = opts.onMessage ?? ((t: string) => process.stderr.write(t + "\n"));
   const vnfPorts = loadVnfPorts(bundle);
   const specs = parsePorts(opts.ports ?? [], vnfPorts);
   const layout = plan(opts);
+  const config = readVnfConfig(opts.config);
   let rss;
   try {
     rss = parseRssKey(opts.rssKey);
@@ -217,6 +228,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
         core,
         cores: layout.cores,
         bundleFile: bundle.file,
+        config: config?.value,
         portNames: vnfPorts,
         options: { rxBatch, txBatch, busyPoll, idleUs, cpu: layout.coreCpus[core] },
         control,
@@ -286,7 +298,8 @@ async function startReloading(bundle: Bundle, opts: RunOptions, reloader: Reload
   let watcher: { close(): void } | undefined;
   const rewatch = (inputs: string[]) => {
     watcher?.close();
-    watcher = watchFiles(inputs, (at) => void reloadFile(opts.vnf, at).then((o) => { say(describeReload(o)); published(); }));
+    const configFile = opts.config === undefined ? undefined : readVnfConfig(opts.config)?.file;
+    watcher = watchFiles(configFile ? [...inputs, configFile] : inputs, (at) => void reloadFile(opts.vnf, at).then((o) => { say(describeReload(o)); published(); }));
   };
   const reloadFile = async (vnf: string, startedAt = performance.now()): Promise<ReloadOutcome> => {
     const refused = (error: string): ReloadOutcome => ({ gen: reloader.liveGen, ok: false, rollback: false, error, ms: performance.now() - startedAt });
@@ -303,8 +316,15 @@ async function startReloading(bundle: Bundle, opts: RunOptions, reloader: Reload
       if (opts.watch) say(e.message);
       return refused(`${vnf} does not compile${opts.watch ? " (above)" : `: ${e.message}`}`);
     }
+    let config: VnfConfig | undefined;
+    try {
+      config = readVnfConfig(opts.config);
+    } catch (e) {
+      if (opts.watch) say((e as Error).message);
+      return refused((e as Error).message);
+    }
     if (opts.watch && vnf === opts.vnf) rewatch(next.inputs);
-    const outcome = await reloader.reload({ file: next.file, cache: codeCache(next.file) }, startedAt);
+    const outcome = await reloader.reload({ file: next.file, cache: codeCache(next.file), config: config?.value }, startedAt);
     if (outcome.ok) opts.onReload?.(outcome);
     return outcome;
   };

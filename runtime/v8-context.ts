@@ -77,7 +77,7 @@ export function codeCache(file: string): Buffer {
 /** Loading `file` in steps, each run between two batches, so a core's
  *  longest pause is the longest step, not their sum. The last step's result
  *  is the loaded version. */
-export function loadSteps(file: string, gen: number, view: CoreView, cache?: Buffer): (() => Loaded | undefined)[] {
+export function loadSteps(file: string, gen: number, view: CoreView, config: unknown, cache?: Buffer): (() => Loaded | undefined)[] {
   let script: vm.Script;
   let mod: { default?: LoadedVnf; Batch?: any };
   return [
@@ -88,18 +88,18 @@ export function loadSteps(file: string, gen: number, view: CoreView, cache?: Buf
       mod = module.exports;
       return undefined;
     },
-    () => loadModule(mod, gen, view),
+    () => loadModule(mod, gen, view, config),
   ];
 }
 
 /** Loads `file` all at once (a core's first version). */
-export function loadBundle(file: string, gen: number, view: CoreView): Loaded {
+export function loadBundle(file: string, gen: number, view: CoreView, config: unknown): Loaded {
   let loaded: Loaded | undefined;
-  for (const step of loadSteps(file, gen, view)) loaded = step();
+  for (const step of loadSteps(file, gen, view, config)) loaded = step();
   return loaded!;
 }
 
-function loadModule(mod: { default?: LoadedVnf; Batch?: any }, gen: number, view: CoreView): Loaded {
+function loadModule(mod: { default?: LoadedVnf; Batch?: any }, gen: number, view: CoreView, config: unknown): Loaded {
   const vnf = mod.default as LoadedVnf;
   if (!vnf || typeof vnf.process !== "function" || !Array.isArray(vnf.ports))
     throw new Error("the default export must be defineVnf({ ports, process, ... })");
@@ -111,6 +111,7 @@ function loadModule(mod: { default?: LoadedVnf; Batch?: any }, gen: number, view
     core: view.core,
     cores: view.cores,
     ports: view.portNames,
+    config,
     port: (name: string) => batch.port(name),
     log: (...a: unknown[]) => view.log(a.map(String).join(" ")),
     counters: (names: readonly string[]) => view.counters(names),

@@ -57,7 +57,7 @@ function main(): void {
   const meta = new Float64Array(core.batch, L.meta, 1);
   const sampler = init.reloadDiff ? new Sampler(view) : undefined;
   const tracer = new Tracer(view, post);
-  const generations = new Generations(loadBundle(init.bundleFile, 1, view).start(), view, sampler);
+  const generations = new Generations(loadBundle(init.bundleFile, 1, view, init.config).start(), view, sampler);
   post({ type: "ready", core: init.core });
 
   const errors = new ErrorReporter(init.core);
@@ -130,7 +130,7 @@ class Generations {
     // init(), and the --reload-diff trial.
     let loaded: Loaded | undefined;
     const pending: { id: number; loaded?: Loaded; next?: Generation } = { id: msg.id };
-    const steps: (() => void)[] = loadSteps(msg.file, msg.gen, this.view, msg.cache).map((step) => () => { loaded = step() ?? loaded; });
+    const steps: (() => void)[] = loadSteps(msg.file, msg.gen, this.view, msg.config, msg.cache).map((step) => () => { loaded = step() ?? loaded; });
     steps.push(() => {
       loaded!.fresh();
       pending.loaded = loaded;

@@ -8,6 +8,10 @@ export interface Ctx {
   cores: number;
   /** The VNF's port names, in index order. */
   ports: readonly string[];
+  /** The run's --config (a JSON file or inline JSON), parsed; undefined
+   *  without one. Read again at each reload. Check it in init() and throw
+   *  an Error naming the bad field: the run (or the reload) is refused. */
+  readonly config: unknown;
   /** Port index by name; throws for unknown names. */
   port(name: string): number;
   log(...a: unknown[]): void;
@@ -78,13 +82,14 @@ export function defineVnf<S>(def: VnfDefinition<S>): VnfDefinition<S> {
 /** A Ctx for tests and simple hosts: port() resolves against `ports`. */
 export function makeCtx(
   ports: readonly string[],
-  opts: { core?: number; cores?: number; log?: (...a: unknown[]) => void } = {},
+  opts: { core?: number; cores?: number; config?: unknown; log?: (...a: unknown[]) => void } = {},
 ): Ctx {
   const names = ports.slice();
   return {
     core: opts.core ?? 0,
     cores: opts.cores ?? 1,
     ports: names,
+    config: opts.config,
     port(name: string): number {
       const i = names.indexOf(name);
       if (i < 0) throw new Error(`unknown port "${name}"; this VNF's ports are: ${names.join(", ")}`);

@@ -305,6 +305,9 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     layout.Set("verdicts", l.verdicts);
     layout.Set("flags", l.flags);
     layout.Set("meta", l.meta);
+    layout.Set("fresh", l.fresh);
+    layout.Set("ctl", l.ctl);
+    layout.Set("maxFresh", kFresh);
     layout.Set("maxBatch", cfg.rxBatch);
     obj.Set("layout", layout);
     return obj;

@@ -62,7 +62,7 @@ export interface CoreOptions {
 export interface NativeCore {
   pool: ArrayBuffer;
   batch: ArrayBuffer;
-  layout: { offsets: number; lengths: number; inPorts: number; verdicts: number; flags: number; meta: number; maxBatch: number };
+  layout: { offsets: number; lengths: number; inPorts: number; verdicts: number; flags: number; meta: number; fresh: number; ctl: number; maxFresh: number; maxBatch: number };
   cycle(failed: number): number;
   finish(failed: number): void;
   runNativeForward(ms: number): number;

@@ -10,6 +10,7 @@ export interface WorkerInit {
   cores: number;
   bundleFile: string;
   config?: unknown;             // --config's value: ctx.config of the first generation
+  rssKey: number[];             // the run's RSS key (40 bytes): ctx.rssKey, for sdk/rss-port.ts
   portNames: string[];
   options: CoreOptions;
   control: SharedArrayBuffer;   // Int32Array of CTL_WORDS, for control messages

@@ -229,6 +229,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
         cores: layout.cores,
         bundleFile: bundle.file,
         config: config?.value,
+        rssKey: Array.from(rss.key),
         portNames: vnfPorts,
         options: { rxBatch, txBatch, busyPoll, idleUs, cpu: layout.coreCpus[core] },
         control,

@@ -27,3 +27,6 @@ export { U32Set } from "./u32set";
 export { compileAcl4, compileAcl6 } from "./acl";
 export type { AclOptions, AclRule4, AclRule6, Match4, Match6, PortRange } from "./acl";
 export { toeplitz, rssCore, rssHashOf, RSS_SYMMETRIC_KEY, RSS_MICROSOFT_KEY } from "./rss";
+export { RssPorts, replyCore4, replyCore6 } from "./rss-port";
+export type { RssCoreInfo } from "./rss-port";
+export { CTL_AVAILABLE, CTL_CAPACITY, CTL_USED } from "./batch";

@@ -1,11 +1,15 @@
 import type { Batch } from "./batch";
 import { Histogram } from "./histogram";
+import { RSS_SYMMETRIC_KEY } from "./rss";
 
 /** What a VNF sees of the core it runs on. */
 export interface Ctx {
   /** This core's number, 0..cores-1. */
   core: number;
   cores: number;
+  /** The run's RSS key (40 bytes, --rss-key): with `cores`, which core a
+   *  flow lands on (sdk/rss.ts rssCore; sdk/rss-port.ts picks local ports). */
+  readonly rssKey: readonly number[];
   /** The VNF's port names, in index order. */
   ports: readonly string[];
   /** The run's --config (a JSON file or inline JSON), parsed; undefined
@@ -41,6 +45,11 @@ export interface VnfDefinition<S> {
   init?(ctx: Ctx): S;
   /** Called per batch. Set verdicts; the default is drop. */
   process(batch: Batch, state: S, ctx: Ctx): void;
+  /** The VNF sends frames of its own (batch.originate()), not only
+   *  replies: process() then also runs on cycles where nothing arrived
+   *  (batch.count 0), and the core does not sleep after a cycle that sent
+   *  some. Leave it off for VNFs that only answer or forward. */
+  originates?: boolean;
   /** Hot reload: this version's state from the previous version's. `fresh`
    *  is what init() built for this version (before the cores paused): carry
    *  what should survive from `prev` into it and return it, or return `prev`
@@ -73,6 +82,9 @@ export function defineVnf<S>(def: VnfDefinition<S>): VnfDefinition<S> {
   if (def.init !== undefined && typeof def.init !== "function") {
     throw new Error("defineVnf: `init` must be a function when given");
   }
+  if (def.originates !== undefined && typeof def.originates !== "boolean") {
+    throw new Error("defineVnf: `originates` must be true or false when given");
+  }
   if (def.migrate !== undefined && typeof def.migrate !== "function") {
     throw new Error("defineVnf: `migrate` must be a function when given");
   }
@@ -82,12 +94,13 @@ export function defineVnf<S>(def: VnfDefinition<S>): VnfDefinition<S> {
 /** A Ctx for tests and simple hosts: port() resolves against `ports`. */
 export function makeCtx(
   ports: readonly string[],
-  opts: { core?: number; cores?: number; config?: unknown; log?: (...a: unknown[]) => void } = {},
+  opts: { core?: number; cores?: number; config?: unknown; rssKey?: readonly number[]; log?: (...a: unknown[]) => void } = {},
 ): Ctx {
   const names = ports.slice();
   return {
     core: opts.core ?? 0,
     cores: opts.cores ?? 1,
+    rssKey: opts.rssKey ?? RSS_SYMMETRIC_KEY,
     ports: names,
     config: opts.config,
     port(name: string): number {

@@ -42,7 +42,8 @@ Core::Core(std::shared_ptr<Engine> engine, uint32_t id, CoreConfig cfg)
   layout_.meta = alignUp(layout_.flags + b, 64);
   layout_.fresh = layout_.meta + 64;
   layout_.ctl = alignUp(layout_.fresh + 4 * kFresh, 64);
-  layout_.bytes = layout_.ctl + 64;
+  layout_.bound = layout_.ctl + 64;
+  layout_.bytes = layout_.bound + 65536;
   mem_.assign(layout_.bytes, 0);
   offsets_ = reinterpret_cast<uint32_t*>(mem_.data() + layout_.offsets);
   lengths_ = reinterpret_cast<uint32_t*>(mem_.data() + layout_.lengths);
@@ -52,6 +53,8 @@ Core::Core(std::shared_ptr<Engine> engine, uint32_t id, CoreConfig cfg)
   meta_ = reinterpret_cast<double*>(mem_.data() + layout_.meta);
   fresh_ = reinterpret_cast<uint32_t*>(mem_.data() + layout_.fresh);
   ctl_ = reinterpret_cast<uint32_t*>(mem_.data() + layout_.ctl);
+  bound_ = mem_.data() + layout_.bound;
+  if (eng_.config().endpoint) endpoint_ = std::make_unique<Endpoint>(*eng_.config().endpoint, eng_.pool(), eng_.config().headroom, id_, bound_);
   ctl_[kCtlCapacity] = eng_.pool().bufSize() - eng_.config().headroom;
   refillFresh();
 
@@ -76,6 +79,7 @@ void Core::drain() {
   held_n_ = 0;
   cache_.freeBufs(freshBufs_, freshN_);
   freshN_ = 0;
+  if (endpoint_) endpoint_->drain(lane_);
   ctl_[kCtlAvailable] = ctl_[kCtlUsed] = 0;
 }
 
@@ -119,7 +123,10 @@ void Core::retire(bool failed) {
     core[vnf_error_drops] += n;
     return;
   }
-  if (made == 0 && retireToOnePort(n)) return;
+  const bool resolve = ctl_[kCtlResolve] != 0;
+  ctl_[kCtlResolve] = 0;
+  const double now = resolve ? monotonicMs() : 0;
+  if (made == 0 && !resolve && retireToOnePort(n)) return;
   // Kept frames are compacted in place into runs bound for one port; a run
   // goes to the driver when the port changes or it reaches txBatch.
   // Locals, not members: byte stores elsewhere would force reloads.
@@ -148,6 +155,12 @@ void Core::retire(bool failed) {
       }
       s.off = uint16_t(off);
       s.len = uint16_t(len);
+    }
+    if (resolve && (flags_[i] & Endpoint::kFlagResolve)) {
+      // The runtime fills the Ethernet addresses, or holds the frame
+      // until its next hop is known (endpoint.h).
+      if (!endpoint_) { cache_.free(s.buf); core[no_route]++; continue; }
+      if (!endpoint_->resolve(lane_, *io_, s, p, now)) continue;
     }
     if (p != runPort || w - runStart == txBatch) {
       if (w > runStart) io_->transmit(lane_, held + runStart, w - runStart, runPort);
@@ -203,7 +216,12 @@ uint32_t Core::gather() {
   uint32_t* const lengths = lengths_;
   uint8_t* const inPorts = inPorts_;
   uint8_t* const flags = flags_;
-  const uint32_t n = done_ ? 0 : io_->receive(lane_, held, cfg_.rxBatch, done_);
+  uint32_t n = done_ ? 0 : io_->receive(lane_, held, cfg_.rxBatch, done_);
+  if (endpoint_) {
+    const double now = monotonicMs();
+    endpoint_->tick(lane_, *io_, now);
+    if (n) n = endpoint_->filter(lane_, *io_, held, n, now);
+  }
   for (uint32_t i = 0; i < n; i++) {
     const Slot& s = held[i];
     offsets[i] = s.buf * stride + s.off;

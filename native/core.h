@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core_io.h"
+#include "endpoint.h"
 #include "engine.h"
 
 namespace vnf {
@@ -33,7 +34,7 @@ struct CoreConfig {
 // the VNF originated this batch (entries count .. count + ctl[kCtlUsed]-1).
 struct BatchLayout {
   uint32_t offsets, lengths, inPorts, verdicts, flags, meta;  // byte offsets
-  uint32_t fresh, ctl;                                         // byte offsets
+  uint32_t fresh, ctl, bound;                                  // byte offsets
   uint32_t bytes;
 };
 
@@ -48,6 +49,7 @@ enum : uint32_t {
   kCtlUsed = 0,       // JS: fresh buffers taken this batch
   kCtlAvailable = 1,  // native: fresh buffers offered this batch
   kCtlCapacity = 2,   // native: the longest frame a fresh buffer holds
+  kCtlResolve = 3,    // JS: some entry has flags bit Endpoint::kFlagResolve
   kCtlWords = 4,
 };
 
@@ -110,6 +112,8 @@ class Core {
   uint32_t freshBufs_[kFresh]; // the offered buffers, in offer order
   uint32_t freshN_ = 0;
   bool originated_ = false;    // the last retire sent frames the VNF made: do not sleep
+  uint8_t* bound_;             // 65536 bytes: UDP ports this core's sockets are bound to (JS writes)
+  std::unique_ptr<Endpoint> endpoint_;   // --ip: ARP, ND, ICMP, resolution (endpoint.h)
 
   std::vector<Slot> held_;     // slot of each batch entry, native-only
   uint32_t held_n_ = 0;

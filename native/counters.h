@@ -17,7 +17,17 @@ namespace vnf {
   X(vnf_error_drops, "packets dropped because process() threw")               \
   X(bad_verdicts, "packets dropped for a verdict naming no port")             \
   X(bad_bounds, "packets dropped for an offset/length outside their buffer")  \
-  X(dist_drops, "packets the distributor dropped: this core's pipe was full")
+  X(dist_drops, "packets the distributor dropped: this core's pipe was full") \
+  X(neigh_unresolved, "packets dropped: their next hop did not answer ARP/ND") \
+  X(neigh_queue_full, "packets dropped: too many already waited for ARP/ND") \
+  X(no_route, "packets dropped: no address of the port reaches them, no gateway") \
+  X(icmp_rate_limited, "ICMP answers not sent: over the rate limit")        \
+  X(endpoint_malformed, "frames to the port's addresses dropped: truncated or lying") \
+  X(udp_closed, "UDP datagrams to a port no socket is bound to")             \
+  X(arp_answered, "ARP requests for the port's addresses answered")         \
+  X(nd_answered, "IPv6 neighbour solicitations answered")                   \
+  X(echo_answered, "ICMP/ICMPv6 echo requests answered")                    \
+  X(neigh_requests, "ARP requests and neighbour solicitations sent")
 
 #define VNF_PORT_COUNTERS(X)                                                  \
   X(rx_packets, "frames received")                                            \

@@ -23,8 +23,9 @@ import { Counters, diff, drops, rateLine, sum, type Snapshot } from "./stats";
 import { CTL_WORDS, WATCH_BATCHES, WATCH_BUSY, type WorkerInit } from "./control";
 import { Alerts } from "./alerts";
 import { ConfigError, readConfig, type VnfConfig } from "./config";
+import { EndpointError, parseEndpoint, type EndpointOptions } from "./endpoint";
 
-export interface RunOptions extends CompileOptions {
+export interface RunOptions extends CompileOptions, EndpointOptions {
   vnf: string;
   ports?: string[];
   cores?: number;
@@ -157,6 +158,13 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
   const specs = parsePorts(opts.ports ?? [], vnfPorts);
   const layout = plan(opts);
   const config = readVnfConfig(opts.config);
+  let endpoint;
+  try {
+    endpoint = parseEndpoint(opts, specs);
+  } catch (e) {
+    if (e instanceof EndpointError) throw new RunError(e.message);
+    throw e;
+  }
   let rss;
   try {
     rss = parseRssKey(opts.rssKey);
@@ -184,6 +192,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
       overflow: opts.overflow ?? "auto",
       ports: specs.map((s) => ({ name: s.name, driver: s.driver, options: s.options })),
       countersFile: instance?.countersFile,
+      endpoint: endpoint?.native,
     });
   } catch (e) {
     instance?.close();
@@ -230,6 +239,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
         bundleFile: bundle.file,
         config: config?.value,
         rssKey: Array.from(rss.key),
+        addresses: endpoint?.addresses ?? [],
         portNames: vnfPorts,
         options: { rxBatch, txBatch, busyPoll, idleUs, cpu: layout.coreCpus[core] },
         control,

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import vm from "node:vm";
-import type { Ctx } from "../sdk/vnf";
+import type { Ctx, PortAddress } from "../sdk/vnf";
 import { Histogram } from "../sdk/histogram";
 
 /** The core's batch memory, shared by every generation it loads. */
@@ -15,6 +15,8 @@ export interface CoreView {
   core: number;
   cores: number;
   rssKey: readonly number[];
+  addresses: readonly PortAddress[];
+  udpBound: Uint8Array;   // 65536 bytes: UDP ports bound on this core (native/core.h)
   portNames: string[];
   pool: Uint8Array;
   offsets: Uint32Array;
@@ -117,6 +119,8 @@ function loadModule(mod: { default?: LoadedVnf; Batch?: any }, gen: number, view
     core: view.core,
     cores: view.cores,
     rssKey: view.rssKey,
+    addresses: view.addresses,
+    udpBound: view.udpBound,
     ports: view.portNames,
     config,
     port: (name: string) => batch.port(name),

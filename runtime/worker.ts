@@ -43,6 +43,8 @@ function main(): void {
     core: init.core,
     cores: init.cores,
     rssKey: init.rssKey,
+    addresses: init.addresses,
+    udpBound: new Uint8Array(core.batch, L.bound, 65536),
     portNames: init.portNames,
     pool: new Uint8Array(core.pool),
     offsets: new Uint32Array(core.batch, L.offsets, L.maxBatch + L.maxFresh),   // received, then originated

@@ -2,6 +2,9 @@ import type { Batch } from "./batch";
 import { Histogram } from "./histogram";
 import { RSS_SYMMETRIC_KEY } from "./rss";
 
+/** One address of a port (--ip). */
+export interface PortAddress { port: number; ip: string; prefix: number; v6: boolean }
+
 /** What a VNF sees of the core it runs on. */
 export interface Ctx {
   /** This core's number, 0..cores-1. */
@@ -10,6 +13,13 @@ export interface Ctx {
   /** The run's RSS key (40 bytes, --rss-key): with `cores`, which core a
    *  flow lands on (sdk/rss.ts rssCore; sdk/rss-port.ts picks local ports). */
   readonly rssKey: readonly number[];
+  /** The ports' own addresses (--ip), for sockets: which port, the address
+   *  as text, its prefix length. Empty without --ip. */
+  readonly addresses: readonly PortAddress[];
+  /** UDP ports this core's sockets are bound to, one byte each (1: bound):
+   *  the runtime answers datagrams to the others with port unreachable.
+   *  sdk/udp.ts writes it; a VNF does not need to. */
+  readonly udpBound: Uint8Array;
   /** The VNF's port names, in index order. */
   ports: readonly string[];
   /** The run's --config (a JSON file or inline JSON), parsed; undefined
@@ -94,13 +104,15 @@ export function defineVnf<S>(def: VnfDefinition<S>): VnfDefinition<S> {
 /** A Ctx for tests and simple hosts: port() resolves against `ports`. */
 export function makeCtx(
   ports: readonly string[],
-  opts: { core?: number; cores?: number; config?: unknown; rssKey?: readonly number[]; log?: (...a: unknown[]) => void } = {},
+  opts: { core?: number; cores?: number; config?: unknown; rssKey?: readonly number[]; addresses?: readonly PortAddress[]; log?: (...a: unknown[]) => void } = {},
 ): Ctx {
   const names = ports.slice();
   return {
     core: opts.core ?? 0,
     cores: opts.cores ?? 1,
     rssKey: opts.rssKey ?? RSS_SYMMETRIC_KEY,
+    addresses: opts.addresses ?? [],
+    udpBound: new Uint8Array(65536),
     ports: names,
     config: opts.config,
     port(name: string): number {

@@ -30,3 +30,4 @@ export { toeplitz, rssCore, rssHashOf, RSS_SYMMETRIC_KEY, RSS_MICROSOFT_KEY } fr
 export { RssPorts, replyCore4, replyCore6 } from "./rss-port";
 export type { RssCoreInfo } from "./rss-port";
 export { CTL_AVAILABLE, CTL_CAPACITY, CTL_USED } from "./batch";
+export { Udp, UdpSocket, FLAG_RESOLVE, UDP_COUNTERS } from "./udp";

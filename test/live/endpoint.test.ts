@@ -166,3 +166,38 @@ describe("UDP apps against kernel sockets", () => {
       });
     }, 60_000);
 });
+
+describe("dns.ts answers dig", () => {
+  const why = missing(canUseNetns, whyNoNetns, ["dig"]);
+  for (const dist of ["hw", "sw1"])
+    it.skipIf(!!why)(`${dist}, 2 cores: the zone's answers, NXDOMAIN with the SOA, TC without EDNS, REFUSED outside the zone${why ? ` (skipped: ${why})` : ""}`, async () => {
+      await withHost(async (topo) => {
+        const run = start(topo, "vnfs/dns.ts", ["--port", "packet:v0", "--ip", `${VNF_IP}/24`, "--ip", `${VNF_IP6}/64`, "--config", "vnfs/dns.example.json", "--cores", "2", "--dist", dist], 8);
+        try {
+          const dig = (...args: string[]) => topo.exec(topo.a, ["dig", "+time=1", "+tries=2", `@${VNF_IP}`, ...args]);
+          await waitFor("dns.ts answering", 15_000, () => { try { return /status: NOERROR/.test(dig("www.example.test", "A")); } catch { return false; } }, run);
+          expect(topo.exec(topo.a, ["dig", "+short", "+time=1", "+tries=2", `@${VNF_IP}`, "www.example.test", "A"]).trim().split("\n").sort()).toEqual(["10.0.0.80", "10.0.0.81"]);
+          expect(topo.exec(topo.a, ["dig", "+short", "+time=1", "+tries=2", `@${VNF_IP6}`, "www.example.test", "AAAA"]).trim()).toBe("2001:db8::80");
+          expect(topo.exec(topo.a, ["dig", "+short", "+time=1", "+tries=2", `@${VNF_IP}`, "example.test", "MX"]).trim()).toBe("10 mail.example.test.");
+          expect(topo.exec(topo.a, ["dig", "+short", "+time=1", "+tries=2", `@${VNF_IP}`, "web.example.test", "A"]).trim().split("\n")).toEqual(["www.example.test.", "10.0.0.80", "10.0.0.81"]);
+          const nx = dig("nope.example.test", "A");
+          expect(nx).toMatch(/status: NXDOMAIN/);
+          expect(nx).toMatch(/flags: qr aa/);
+          expect(nx).toMatch(/AUTHORITY SECTION:\nexample\.test\.\s+300\s+IN\s+SOA\s+ns1\.example\.test\. hostmaster\.example\.test\. 2026120301/);
+          expect(dig("deep.example.test", "A")).toMatch(/status: NOERROR.*\n.*ANSWER: 0, AUTHORITY: 1/);
+          const tc = dig("+noedns", "+ignore", "big.example.test", "TXT");
+          expect(tc).toMatch(/flags: qr aa tc/);
+          const edns = dig("big.example.test", "TXT");
+          expect(edns).toMatch(/ANSWER: 12/);
+          expect(edns).toMatch(/EDNS: version: 0/);
+          expect(dig("example.org", "A")).toMatch(/status: REFUSED/);
+          const s = (await run.done) as any;
+          expect(s.vnf_counters.dns_truncated).toBeGreaterThanOrEqual(1);
+          expect(s.vnf_counters.dns_nxdomain).toBeGreaterThanOrEqual(1);
+          expect(s.vnf_counters.dns_formerr + s.vnf_counters.dns_dropped).toBe(0);
+        } finally {
+          run.kill();
+        }
+      });
+    }, 60_000);
+});

@@ -74,6 +74,8 @@ export class FlowTable {
   readonly numbers: Float64Array;
   /** added, removed (by remove()), expired, refused, evicted: FLOW_TABLE_STATS order. */
   readonly stats: Float64Array;
+  /** The memory the table lives in (hand it to a new table to re-attach). */
+  readonly buffer: ArrayBufferLike;
   /** Whether the buffer already held this table (a re-attach). */
   readonly attached: boolean;
   private readonly mask: number;
@@ -110,6 +112,7 @@ export class FlowTable {
     this.sweep = o.sweep ?? Math.max(8, Math.ceil(slots / 1000));
     const bytes = FlowTable.bytesFor(o);
     const buf = o.buffer ?? new ArrayBuffer(bytes);
+    this.buffer = buf;
     if (buf.byteLength < bytes) throw new RangeError(`FlowTable: the buffer has ${buf.byteLength} bytes, this table needs ${bytes}`);
     let at = 0;
     const f64 = (n: number): Float64Array => { const a = new Float64Array(buf, at, n); at += 8 * n; return a; };

@@ -16,6 +16,17 @@ import { MetricsError, serveMetrics } from "./metrics";
 import { TraceHub } from "./trace-hub";
 import { codeCache } from "./v8-context";
 import { VnfCounters, type HistogramTotals, type VnfCountersMessage } from "./vnf-counters";
+import { type VnfMemoryMessage } from "./vnf-memory";
+
+/** Each core's ctx.memory buffers, held here so a restarted core can be
+ *  handed its tables back (core -> name -> buffer). */
+export const heldMemory = {
+  cores: new Map<number, Map<string, SharedArrayBuffer>>(),
+  hold(m: VnfMemoryMessage): void {
+    if (!this.cores.has(m.core)) this.cores.set(m.core, new Map());
+    this.cores.get(m.core)!.set(m.name, m.buffer);
+  },
+};
 import type { TraceMessage } from "./tracer";
 import type { Socket } from "node:net";
 import { parsePorts, type PortSpec } from "./ports";
@@ -229,6 +240,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
         cores: layout.cores,
         bundleFile: bundle.file,
         config: config?.value,
+        rss: { key: [...rss.key], dist: layout.dist },
         portNames: vnfPorts,
         options: { rxBatch, txBatch, busyPoll, idleUs, cpu: layout.coreCpus[core] },
         control,
@@ -397,6 +409,7 @@ function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => 
     w.on("message", (m: { type: string; text?: string; core?: number }) => {
       if (m.type === "trace") traced(m as TraceMessage);
       else if (m.type === "vnf-counters" || m.type === "vnf-histogram") vnfCounters.add(m as unknown as VnfCountersMessage);
+      else if (m.type === "vnf-memory") heldMemory.hold(m as unknown as VnfMemoryMessage);
       else if (m.type === "ready") markReady();
       else if (m.type === "vnf-error") say(`vnf error (core ${m.core}): ${m.text}`);
       else if (m.type === "log") say(`[core ${m.core}] ${m.text}`);

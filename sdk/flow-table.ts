@@ -64,6 +64,18 @@ export class FlowTable {
     return 8 * HEADER + 8 * slots * nw + 4 * slots * (kw + 2 + vw) + slots;
   }
 
+  /**
+   * A table in the core's named memory (ctx.memory): a reload, or a core
+   * restarted with its memory, finds the same connections. The memory's
+   * name carries the table's shape, so a version with another shape gets
+   * memory of its own instead of overwriting what the running one uses.
+   */
+  static shared(ctx: { memory(name: string, bytes: number): ArrayBufferLike }, name: string, o: FlowTableOptions, now?: number): FlowTable {
+    const { slots, kw, vw, nw } = shape(o);
+    const buffer = ctx.memory(`${name}/${slots}x${kw}.${vw}.${nw}`, FlowTable.bytesFor(o));
+    return new FlowTable({ ...o, buffer }, now);
+  }
+
   readonly capacity: number;
   readonly slots: number;
   readonly valueWords: number;

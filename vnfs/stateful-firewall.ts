@@ -158,22 +158,21 @@ function describe(pkt: Packet, ctx: Ctx): string {
   return `${name} ${at(src, pkt.srcPort)} -> ${at(dst, pkt.dstPort)}${flags} from ${from}`;
 }
 
-function tables(p: Policy, prev?: FirewallState): { t4: FlowTable; t6: FlowTable } {
-  // A reload keeps the connections: the new tables attach to the old ones'
-  // memory when their shape is the same (new timeouts apply from now on).
+function tables(p: Policy, ctx: Ctx): { t4: FlowTable; t6: FlowTable } {
+  // In the core's memory: a reload (or a core given its memory back after
+  // a restart) attaches to the same connections when the tables' shape is
+  // the same; new timeouts apply from then on.
   const o4 = { capacity: p.capacity, timeouts: p.timeoutsMs, whenFull: p.whenFull, valueWords: 1 };
-  const o6 = { ...o4, capacity: p.capacity6, ipv6: true };
-  const b4 = prev?.t4.buffer, b6 = prev?.t6.buffer;
   return {
-    t4: new FlowTable(b4 && b4.byteLength >= FlowTable.bytesFor(o4) ? { ...o4, buffer: b4 } : o4),
-    t6: new FlowTable(b6 && b6.byteLength >= FlowTable.bytesFor(o6) ? { ...o6, buffer: b6 } : o6),
+    t4: FlowTable.shared(ctx, "conntrack4", o4),
+    t6: FlowTable.shared(ctx, "conntrack6", { ...o4, capacity: p.capacity6, ipv6: true }),
   };
 }
 
-function newState(ctx: Ctx, prev?: FirewallState): FirewallState {
+function newState(ctx: Ctx): FirewallState {
   const p = readPolicy(ctx.config, ctx);
   const n = ctx.counters(CAUSES);
-  const { t4, t6 } = tables(p, prev);
+  const { t4, t6 } = tables(p, ctx);
   return {
     p, t4, t6, in: ctx.port("in"), out: ctx.port("out"), n,
     hits: ctx.counters(Array.from({ length: p.rules }, (_, i) => `rule_${i + 1}`)),
@@ -424,11 +423,7 @@ export default defineVnf<FirewallState>({
     n[EVICTED] = t.stats[FT_EVICTED] + st.t6.stats[FT_EVICTED];
     n[UNTRACKED] = t.stats[FT_REFUSED] + st.t6.stats[FT_REFUSED];
   },
-  // A reload re-reads --config: new rules and timeouts, the same connections.
-  migrate(prev, ctx, fresh) {
-    const old = prev as FirewallState | null;
-    if (!old || !(old.t4 instanceof Object) || !old.t4.buffer) return fresh;
-    const { t4, t6 } = tables(fresh.p, old);
-    return { ...fresh, t4, t6 };
-  },
+  // A reload re-reads --config: new rules and timeouts; init() attached the
+  // same connections (ctx.memory), so there is nothing to carry.
+  migrate: (_prev, _ctx, fresh) => fresh,
 });

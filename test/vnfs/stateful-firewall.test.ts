@@ -110,7 +110,8 @@ describe("stateful firewall", () => {
   it("keeps its connections across a reload with new rules", () => {
     const r = start();
     send(r, [t4("10.0.0.1", "192.0.2.1", 1, 80, SYN), IN], [t4("192.0.2.1", "10.0.0.1", 80, 1, SYNACK), OUT]);
-    const ctx2 = makeCtx(PORTS, { config: { rules: [{ action: "deny", from: "in" }] } });
+    // The new version's ctx: the same core, so the same memory (ctx.memory).
+    const ctx2 = { ...makeCtx(PORTS, { config: { rules: [{ action: "deny", from: "in" }] } }), memory: r.ctx.memory };
     const st2 = fw.migrate!(r.st, ctx2, fw.init!(ctx2));
     const r2: Run = { ctx: ctx2, st: st2, logs: [] };
     expect(send(r2, [t4("10.0.0.1", "192.0.2.1", 1, 80, ACK), IN], [t4("10.0.0.1", "192.0.2.1", 2, 80, SYN), IN])).toEqual([TO_OUT, DROP]);

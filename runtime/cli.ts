@@ -18,7 +18,8 @@ import { resolve } from "node:path";
 
 const EXAMPLES = `
 Port specs (--port [name=]spec; unnamed specs fill the VNF's ports in order):
-  gen[:flows=N,size=64|64/594/1518|imix,ipv6=0..1,tcp=0..1,rate=PPS,count=N,dport=LO-HI]
+  gen[:flows=N,size=64|64/594/1518|imix,ipv6=0..1,tcp=0..1,rate=PPS,count=N,dport=LO-HI,
+      life=K|churn=R,handshake=1,reply=1]
                       synthetic traffic (198.18.0.0/15, 2001:2::/48)
   sink                count and free
   pcap:FILE[,read|,write][,loop[=N]]

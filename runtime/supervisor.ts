@@ -16,6 +16,7 @@ import { serveMetrics } from "./metrics";
 import { TraceHub } from "./trace-hub";
 import { codeCache } from "./v8-context";
 import { VnfCounters, type HistogramTotals, type VnfCountersMessage } from "./vnf-counters";
+import { HeldMemory, type VnfMemoryMessage } from "./vnf-memory";
 import type { TraceMessage } from "./tracer";
 import type { Socket } from "node:net";
 import { parsePorts, type PortSpec } from "./ports";
@@ -195,6 +196,7 @@ interface Running {
   reloader: Reloader;
   traces: TraceHub;
   vnfCounters: VnfCounters;
+  memory: HeldMemory;        // each core's ctx.memory buffers, for a restarted core
   timers: NodeJS.Timeout[];
   closers: { close(): void }[];
 }
@@ -215,7 +217,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
   const alerts = new Alerts({ specs: plan.specs, largeBuffers: opts.largeBuffers }, say);
   const r: Running = {
     engine, counters, stop: () => engine.stop(), control: new SharedArrayBuffer(CTL_WORDS * 4),
-    start, watches: [], workers: [], reloader: undefined!, traces: undefined!, vnfCounters: new VnfCounters(), timers: [], closers: [],
+    start, watches: [], workers: [], reloader: undefined!, traces: undefined!, vnfCounters: new VnfCounters(), memory: new HeldMemory(), timers: [], closers: [],
   };
   let stopped = false;
   const onSigint = () => { if (stopped) process.exit(130); stopped = true; r.stop(); };
@@ -269,6 +271,7 @@ async function startCores(r: Running, plan: Plan, bundle: Bundle, opts: RunOptio
       cores: layout.cores,
       bundleFile: bundle.file,
       config: plan.config?.value,
+      rss: { key: [...plan.rssKey], dist: layout.dist },
       portNames: plan.vnfPorts,
       options: { ...plan.core, cpu: layout.coreCpus[core] },
       control: r.control,
@@ -276,7 +279,7 @@ async function startCores(r: Running, plan: Plan, bundle: Bundle, opts: RunOptio
       reloadDiff: opts.reloadDiff,
       watch: r.watches[core],
       nativeForward: opts.nativeForward ? (opts.durationS ?? 1) * 1000 + warmupMs : undefined,
-    }, say, r.stop, (m) => r.traces.deliver(m), r.vnfCounters),
+    }, say, r.stop, (m) => r.traces.deliver(m), r.vnfCounters, r.memory),
   );
   await Promise.all(r.workers.map((w) => w.ready));
   r.engine.start();
@@ -420,7 +423,7 @@ function watchdog(watches: SharedArrayBuffer[], workers: RunningWorker[], limitS
   }, stepMs);
 }
 
-function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => void, traced: (m: TraceMessage) => void, vnfCounters: VnfCounters): RunningWorker {
+function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => void, traced: (m: TraceMessage) => void, vnfCounters: VnfCounters, memory: HeldMemory): RunningWorker {
   const w = new Worker(join(__dirname, "worker.js"), { workerData: init, transferList: [init.channel as MessagePort] });
   let fatal: string | undefined;
   let markReady: () => void = () => {};
@@ -430,6 +433,7 @@ function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => 
     w.on("message", (m: { type: string; text?: string; core?: number }) => {
       if (m.type === "trace") traced(m as TraceMessage);
       else if (m.type === "vnf-counters" || m.type === "vnf-histogram") vnfCounters.add(m as unknown as VnfCountersMessage);
+      else if (m.type === "vnf-memory") memory.hold(m as unknown as VnfMemoryMessage);
       else if (m.type === "ready") markReady();
       else if (m.type === "vnf-error") say(`vnf error (core ${m.core}): ${m.text}`);
       else if (m.type === "log") say(`[core ${m.core}] ${m.text}`);

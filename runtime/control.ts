@@ -11,7 +11,7 @@ export interface WorkerInit {
   cores: number;
   bundleFile: string;
   config?: unknown;             // --config's value: ctx.config of the first generation
-  rssKey: number[];             // the run's RSS key (40 bytes): ctx.rssKey, for sdk/rss-port.ts
+  rss: { key: number[]; dist: string };   // ctx.rss: how packets reach this core
   addresses: PortAddress[];     // --ip: ctx.addresses, for the SDK's sockets
   portNames: string[];
   options: CoreOptions;

@@ -4,8 +4,9 @@
 import { readFileSync } from "node:fs";
 import { ip4, ip6, mac, parsePrefix, parsePrefix6 } from "../sdk/addr";
 import type { PortSpec } from "./ports";
+import { UserError } from "./user-error";
 
-export class EndpointError extends Error {}
+export class EndpointError extends UserError {}
 
 export interface EndpointOptions {
   ip?: string[];        // [port=]ADDR/LEN, repeatable

@@ -14,7 +14,6 @@ import { Histogram } from "../sdk/histogram";
 export interface CoreView {
   core: number;
   cores: number;
-  rssKey: readonly number[];
   addresses: readonly PortAddress[];
   udpBound: Uint8Array;   // 65536 bytes: UDP ports bound on this core (native/core.h)
   portNames: string[];
@@ -29,6 +28,8 @@ export interface CoreView {
   log(text: string): void;
   counters(names: readonly string[]): Float64Array;   // the core's published counters (vnf-counters.ts)
   histogram(name: string, bounds: readonly number[]): Histogram;
+  rss: { key: readonly number[]; dist: string };
+  memory(name: string, bytes: number): SharedArrayBuffer;   // the core's named memory, the same across reloads
 }
 
 export interface Generation {
@@ -118,7 +119,6 @@ function loadModule(mod: { default?: LoadedVnf; Batch?: any }, gen: number, view
   const ctx: Ctx = {
     core: view.core,
     cores: view.cores,
-    rssKey: view.rssKey,
     addresses: view.addresses,
     udpBound: view.udpBound,
     ports: view.portNames,
@@ -127,6 +127,8 @@ function loadModule(mod: { default?: LoadedVnf; Batch?: any }, gen: number, view
     log: (...a: unknown[]) => view.log(a.map(String).join(" ")),
     counters: (names: readonly string[]) => view.counters(names),
     histogram: (name: string, bounds: readonly number[]) => view.histogram(name, bounds),
+    rss: view.rss,
+    memory: (name: string, bytes: number) => view.memory(name, bytes),
   };
   let fresh: { state: unknown } | undefined;
   const trial = (sample: Sample): Outcome => {

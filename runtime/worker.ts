@@ -13,6 +13,7 @@ import { errorLocation } from "./errors";
 import { Sampler, compare, type Diff } from "./sampler";
 import { Tracer } from "./tracer";
 import { CoreCounters } from "./vnf-counters";
+import { CoreMemory } from "./vnf-memory";
 import { loadBundle, loadSteps, type CoreView, type Generation, type Loaded } from "./v8-context";
 
 const init = workerData as WorkerInit;
@@ -42,7 +43,6 @@ function main(): void {
   const view: CoreView = {
     core: init.core,
     cores: init.cores,
-    rssKey: init.rssKey,
     addresses: init.addresses,
     udpBound: new Uint8Array(core.batch, L.bound, 65536),
     portNames: init.portNames,
@@ -57,7 +57,10 @@ function main(): void {
     log: (text) => post({ type: "log", core: init.core, text }),
     counters: (names) => vnfCounters.get(names),
     histogram: (name, bounds) => vnfCounters.histogram(name, bounds),
+    rss: init.rss,
+    memory: (name, bytes) => memory.get(name, bytes),
   };
+  const memory = new CoreMemory(init.core, post);
   const vnfCounters = new CoreCounters(init.core, post);
   const meta = new Float64Array(core.batch, L.meta, 1);
   const sampler = init.reloadDiff ? new Sampler(view) : undefined;

@@ -24,11 +24,11 @@ import { RSS_SYMMETRIC_KEY, rssCore, toeplitz } from "./rss";
 
 const RETA_MASK = 127;
 
-/** Where a core stands: its number, the core count, the run's RSS key (Ctx has all three). */
+/** Where a core stands: its number, the core count, the run's RSS key (a Ctx has all three). */
 export interface RssCoreInfo {
   readonly core: number;
   readonly cores: number;
-  readonly rssKey?: ArrayLike<number>;
+  readonly rss?: { readonly key: ArrayLike<number> };
 }
 
 /** The core an IPv4 TCP/UDP reply from remoteIp:remotePort to localIp:localPort lands on. */
@@ -74,7 +74,7 @@ export class RssPorts {
     if (!(Number.isInteger(lo) && Number.isInteger(hi) && lo >= 1 && lo <= hi && hi <= 65535))
       throw new RangeError(`RssPorts: the port range ${lo}-${hi} must be within 1-65535, low end first`);
     if (!(at.cores >= 1 && at.core >= 0 && at.core < at.cores)) throw new RangeError(`RssPorts: core ${at.core} of ${at.cores}`);
-    this.key = at.rssKey ?? RSS_SYMMETRIC_KEY;
+    this.key = at.rss?.key ?? RSS_SYMMETRIC_KEY;
     this.used = new Uint8Array(65536);
     // The local port is the last two input bytes: positions 10-11 (IPv4), 34-35 (IPv6).
     this.hiT = byteTable(this.key, 10);

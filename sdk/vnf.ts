@@ -10,9 +10,6 @@ export interface Ctx {
   /** This core's number, 0..cores-1. */
   core: number;
   cores: number;
-  /** The run's RSS key (40 bytes, --rss-key): with `cores`, which core a
-   *  flow lands on (sdk/rss.ts rssCore; sdk/rss-port.ts picks local ports). */
-  readonly rssKey: readonly number[];
   /** The ports' own addresses (--ip), for sockets: which port, the address
    *  as text, its prefix length. Empty without --ip. */
   readonly addresses: readonly PortAddress[];
@@ -37,6 +34,17 @@ export interface Ctx {
   /** A histogram of this core (name as for counters; upper bounds rising),
    *  shown like the counters; Prometheus gets it as a histogram. */
   histogram(name: string, bounds: readonly number[]): Histogram;
+  /** How packets reach this core: the RSS key (40 bytes) and the
+   *  distribution mode ("none", "hw", "sw1", "sw2"); sdk/rss-port uses it
+   *  to choose NAT ports whose replies come back to this core. */
+  readonly rss: { readonly key: readonly number[]; readonly dist: string };
+  /** The core's named shared memory of `bytes` (at least), zeroed when
+   *  first made and the same buffer again for the same name (after a
+   *  reload too): where a FlowTable keeps connections a new version
+   *  re-attaches (new FlowTable({ ..., buffer: ctx.memory("conns", FlowTable.bytesFor(o)) })).
+   *  The supervisor is told of each one, so a restarted core can be given
+   *  it back. */
+  memory(name: string, bytes: number): SharedArrayBuffer;
 }
 
 const COUNTER_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -104,13 +112,13 @@ export function defineVnf<S>(def: VnfDefinition<S>): VnfDefinition<S> {
 /** A Ctx for tests and simple hosts: port() resolves against `ports`. */
 export function makeCtx(
   ports: readonly string[],
-  opts: { core?: number; cores?: number; config?: unknown; rssKey?: readonly number[]; addresses?: readonly PortAddress[]; log?: (...a: unknown[]) => void } = {},
+  opts: { core?: number; cores?: number; config?: unknown; addresses?: readonly PortAddress[]; log?: (...a: unknown[]) => void; rss?: { key: readonly number[]; dist: string } } = {},
 ): Ctx {
   const names = ports.slice();
+  const memories = new Map<string, SharedArrayBuffer>();
   return {
     core: opts.core ?? 0,
     cores: opts.cores ?? 1,
-    rssKey: opts.rssKey ?? RSS_SYMMETRIC_KEY,
     addresses: opts.addresses ?? [],
     udpBound: new Uint8Array(65536),
     ports: names,
@@ -128,6 +136,12 @@ export function makeCtx(
     histogram(name: string, bounds: readonly number[]): Histogram {
       checkCounterNames([name]);
       return new Histogram(bounds);
+    },
+    rss: opts.rss ?? { key: RSS_SYMMETRIC_KEY, dist: (opts.cores ?? 1) > 1 ? "sw1" : "none" },
+    memory(name: string, bytes: number): SharedArrayBuffer {
+      let m = memories.get(name);
+      if (!m || m.byteLength < bytes) memories.set(name, (m = new SharedArrayBuffer(bytes)));
+      return m;
     },
   };
 }

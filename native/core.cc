@@ -1,7 +1,5 @@
 #include "core.h"
 
-#include "ports/vnet.h"
-
 #include <pthread.h>
 #include <sched.h>
 #include <time.h>
@@ -173,7 +171,7 @@ uint32_t Core::gather() {
     offsets[i] = s.buf * stride + s.off;
     lengths[i] = s.len;
     inPorts[i] = uint8_t(s.port);
-    flags[i] = uint8_t(s.flags & vnet::kSlotMeta);  // the checksum is left to offload
+    flags[i] = uint8_t(s.flags & kSlotMeta);  // the checksum is left to offload
   }
   memset(verdicts_, 0, n);
   memcpy(sentOffsets_.data(), offsets, n * 4);

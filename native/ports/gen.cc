@@ -30,25 +30,25 @@ class GenPort : public Port {
  public:
   GenPort(const PortConfig& cfg, Pool& pool, const Rss& rss) : Port(cfg), headroom_(cfg.headroom) {
     const PortOptions& o = cfg.options;
-    flows_ = uint32_t(optionU64(o, "flows", 1024));
-    count_ = optionU64(o, "count", 0);
+    flows_ = uint32_t(optionU64(o, "flows"));
+    count_ = optionU64(o, "count");
     // In hw mode each core's instance sends its share.
     if (count_ && cfg.queues > 1) count_ = count_ / cfg.queues + (cfg.queue < count_ % cfg.queues ? 1 : 0);
-    rate_ = optionF64(o, "rate", 0);
-    const double v6 = optionF64(o, "ipv6", 0), tcp = optionF64(o, "tcp", 0);
-    if (flows_ == 0) throw std::runtime_error("gen: flows must be at least 1");
+    rate_ = optionF64(o, "rate");
+    const double v6 = optionF64(o, "ipv6"), tcp = optionF64(o, "tcp");
+    if (flows_ == 0) throw std::runtime_error("flows must be at least 1");
     v6Permille_ = uint32_t(v6 * 1000 + 0.5);
     tcpPermille_ = uint32_t(tcp * 1000 + 0.5);
-    parseDports(optionStr(o, "dport", "1-1024"));
-    for (const std::string& s : split(optionStr(o, "size", "64"), '/')) sizes_.push_back(uint32_t(std::stoul(s)));
-    if (sizes_.empty() || sizes_.size() > 64) throw std::runtime_error("gen: give 1 to 64 sizes");
+    parseDports(optionStr(o, "dport"));
+    for (const std::string& s : split(optionStr(o, "size"), '/')) sizes_.push_back(uint32_t(std::stoul(s)));
+    if (sizes_.empty() || sizes_.size() > 64) throw std::runtime_error("give 1 to 64 sizes");
     // Frames longer than a small buffer (jumbo) go into large buffers.
     small_ = pool.bufSize() - headroom_;  // >= 64, so a fixed 64-byte copy always fits
     const uint32_t largest = std::min(pool.hasLarge() ? pool.largeCapacity() - headroom_ : small_, 0xffffu);
     stride_ = small_;
     for (uint32_t size : sizes_) {
       if (size < 64 || size - 4 > largest)
-        throw std::runtime_error("gen: size " + std::to_string(size) + " must be 64.." + std::to_string(largest + 4) +
+        throw std::runtime_error("size " + std::to_string(size) + " must be 64.." + std::to_string(largest + 4) +
                                  (pool.hasLarge() ? "" : " (larger sizes need large buffers: drop --large-buffers 0)"));
       stride_ = std::max(stride_, size - 4);
     }
@@ -143,7 +143,7 @@ class GenPort : public Port {
     const auto dash = spec.find('-');
     dportLo_ = uint32_t(std::stoul(spec.substr(0, dash)));
     const uint32_t hi = dash == std::string::npos ? dportLo_ : uint32_t(std::stoul(spec.substr(dash + 1)));
-    if (hi < dportLo_ || hi > 65535) throw std::runtime_error("gen: dport must be N or LO-HI within 0-65535");
+    if (hi < dportLo_ || hi > 65535) throw std::runtime_error("dport must be N or LO-HI within 0-65535");
     dportSpan_ = hi - dportLo_ + 1;
   }
 
@@ -297,6 +297,28 @@ static std::unique_ptr<Port> openGenPort(const PortConfig& cfg, Engine& engine) 
   return std::make_unique<GenPort>(cfg, engine.pool(), engine.rss());
 }
 
-static DriverRegistration registration("gen", openGenPort);
+// Frames longer than a small buffer (jumbo sizes) go into large buffers.
+static PoolNeeds genPool(const PortConfig& cfg) {
+  uint32_t longest = 0;
+  std::stringstream ss(optionStr(cfg.options, "size"));
+  for (std::string s; std::getline(ss, s, '/');) longest = std::max(longest, uint32_t(std::stoul(s)) - 4);
+  return {.maxFrame = longest};
+}
+
+static DriverRegistration registration({
+    .name = "gen",
+    .help = "synthetic traffic from the benchmarking ranges 198.18.0.0/15 and 2001:2::/48",
+    .options = {
+        {"flows", "quantity", "1-4294967295", "1024", "distinct 5-tuples, sent round-robin"},
+        {"size", "sizes", "64-65539", "64", "frame size counting the FCS (RFC 2544: 64 gives 60-byte frames), a mix as 64/594/1518, or imix"},
+        {"ipv6", "fraction", "", "0", "the share of flows that are IPv6"},
+        {"tcp", "fraction", "", "0", "the share of flows that are TCP (the others UDP)"},
+        {"rate", "quantity", "0-4294967295", "0", "frames per second (0: as fast as it can)"},
+        {"count", "quantity", "0-18446744073709551615", "0", "frames to send, then end (0: no end)"},
+        {"dport", "range", "0-65535", "1-1024", "destination ports, spread over the flows"},
+    },
+    .open = openGenPort,
+    .pool = genPool,
+});
 
 }  // namespace vnf

@@ -59,6 +59,13 @@ class PipePort : public Port {
 
 static std::unique_ptr<Port> openPipePort(const PortConfig& cfg, Engine& engine) { return std::make_unique<PipePort>(cfg, engine); }
 
-static DriverRegistration registration("pipe", openPipePort);
+static DriverRegistration registration({
+    .name = "pipe",
+    .arg = "NAME",
+    .argKeys = "name",
+    .help = "an in-process ring pair, the netmap pipe's twin: two ports naming the same pipe are wired together",
+    .options = {{"name", "text", "^[A-Za-z0-9_.-]{1,64}$", nullptr, "a pipe name"}},
+    .open = openPipePort,
+});
 
 }  // namespace vnf

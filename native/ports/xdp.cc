@@ -44,6 +44,7 @@
 
 #include "../engine.h"
 #include "../port.h"
+#include "iface.h"
 #include "vnet.h"
 #include "xdp_prog.h"
 
@@ -62,14 +63,14 @@ constexpr uint32_t kRingSize = 2048;      // descriptors in each of the four rin
 constexpr uint32_t kFillBatch = 64;       // refill the fill ring in steps of this
 constexpr uint32_t kMapEntries = 1024;    // XSKMAP size: rx queues an interface may have
 constexpr uint32_t kStatsEvery = 1024;    // receive() calls between XDP_STATISTICS reads
-constexpr uint32_t kEthHeader = 14, kVlanTag = 4;
 
 const std::string kCaps = "run as root, or grant CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW and CAP_IPC_LOCK (to pin the pool) "
                           "(setcap cap_net_admin,cap_bpf,cap_net_raw,cap_ipc_lock+ep \"$(command -v node)\")";
 
 class XdpError : public std::runtime_error {
  public:
-  XdpError(const std::string& where, const std::string& what) : std::runtime_error("xdp:" + where + ": " + what) {}
+  // openPort() names the port; `where` (IFNAME@QUEUE) is for the reader of the code.
+  XdpError(const std::string& where, const std::string& what) : std::runtime_error(what) {}
 };
 
 // One mmap'd ring. Producer rings (fill, tx): we write descriptors, then
@@ -251,41 +252,6 @@ std::shared_ptr<Attachment> attach(const std::string& where, int ifindex, const 
 
 // --- the port ----------------------------------------------------------------
 
-struct Iface {
-  int index = 0;
-  unsigned flags = 0;
-  int mtu = 0;
-  int queues = 0;      // rx queues (rx + combined channels), 0 when unknown
-  std::string driver;  // "veth", "mlx5_core", ...
-};
-
-Iface inspect(const std::string& where, const std::string& ifname) {
-  Iface i;
-  i.index = int(if_nametoindex(ifname.c_str()));
-  if (i.index == 0)
-    throw XdpError(where, "no interface " + ifname + " in this network namespace (ip link show lists them)");
-  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return i;
-  ifreq r;
-  std::memset(&r, 0, sizeof r);
-  std::strncpy(r.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
-  if (ioctl(s, SIOCGIFFLAGS, &r) == 0) i.flags = unsigned(uint16_t(r.ifr_flags));
-  if (ioctl(s, SIOCGIFMTU, &r) == 0) i.mtu = r.ifr_mtu;
-  ethtool_channels ch;
-  std::memset(&ch, 0, sizeof ch);
-  ch.cmd = ETHTOOL_GCHANNELS;
-  r.ifr_data = reinterpret_cast<char*>(&ch);
-  if (ioctl(s, SIOCETHTOOL, &r) == 0) i.queues = int(ch.rx_count + ch.combined_count);
-  ethtool_drvinfo info;
-  std::memset(&info, 0, sizeof info);
-  info.cmd = ETHTOOL_GDRVINFO;
-  r.ifr_data = reinterpret_cast<char*>(&info);
-  if (ioctl(s, SIOCETHTOOL, &r) == 0) i.driver.assign(info.driver, strnlen(info.driver, sizeof info.driver));
-  ::close(s);
-  return i;
-}
-
 // One AF_XDP socket: one rx queue of the interface, its four rings, and the
 // pool buffers the kernel holds through it.
 struct Xsk {
@@ -301,13 +267,11 @@ class XdpPort : public Port {
  public:
   XdpPort(const PortConfig& cfg, Engine& engine) : Port(cfg), pool_(engine.pool()) {
     const PortOptions& o = cfg.options;
-    ifname_ = optionStr(o, "ifname", "");
+    ifname_ = optionStr(o, "ifname");
     const bool oneQueue = o.count("queue") != 0;
     const uint32_t first = uint32_t(optionU64(o, "queue", 0)) + cfg.queue;
     where_ = ifname_ + (oneQueue ? "@" + std::to_string(first) : "");
-    const std::string mode = optionStr(o, "mode", "auto"), bind = optionStr(o, "bind", "auto");
-    if (mode != "auto" && mode != "native" && mode != "generic") throw XdpError(where_, "mode=" + mode + ": choose native, generic or auto");
-    if (bind != "auto" && bind != "zerocopy" && bind != "copy") throw XdpError(where_, "bind=" + bind + ": choose zerocopy, copy or auto");
+    const std::string mode = optionStr(o, "mode"), bind = optionStr(o, "bind");
     if (mode == "generic" && bind == "zerocopy") throw XdpError(where_, "bind=zerocopy needs native XDP: use mode=native or bind=copy");
 
     stride_ = pool_.stride();
@@ -320,14 +284,10 @@ class XdpPort : public Port {
       throw XdpError(where_, "headroom " + std::to_string(cfg.headroom) + " leaves no room for frames");
     maxRxFrame_ = bufSize_ - kXdpHeadroom - umemHeadroom_;
 
-    const Iface ifc = inspect(where_, ifname_);
+    const Iface ifc = Iface::inspect(ifname_);
+    ifc.mustExist().mustBeUp().frameFor(maxRxFrame_);
     ifindex_ = ifc.index;
     veth_ = ifc.driver == "veth";
-    if (ifc.flags && !(ifc.flags & IFF_UP)) throw XdpError(where_, ifname_ + " is down: ip link set dev " + ifname_ + " up");
-    if (ifc.mtu && uint32_t(ifc.mtu) + kEthHeader + kVlanTag > maxRxFrame_)
-      throw XdpError(where_, "the MTU of " + ifname_ + " (" + std::to_string(ifc.mtu) + ") is larger than a buffer holds (" +
-                                 std::to_string(maxRxFrame_) + "-byte frames): ip link set dev " + ifname_ + " mtu " +
-                                 std::to_string(std::min<uint32_t>(1500, maxRxFrame_ - kEthHeader - kVlanTag)));
     // Which rx queues this instance serves: the one asked for, or else its
     // share of all of them (every queue, outside hw mode), so no frame falls
     // through to the kernel unseen.
@@ -343,7 +303,7 @@ class XdpPort : public Port {
     queues_ = queues;
     if (queues.back() >= kMapEntries)
       throw XdpError(where_, "queue " + std::to_string(queues.back()) + " is beyond the " + std::to_string(kMapEntries) + " vnfrun supports");
-    maxTxLen_ = (ifc.mtu ? uint32_t(ifc.mtu) : 1500) + kEthHeader + kVlanTag;
+    maxTxLen_ = ifc.frameFor(maxRxFrame_);
     if (maxTxLen_ > bufSize_) maxTxLen_ = bufSize_;
 
     // Say plainly when the kernel has no AF_XDP, before the map and program
@@ -744,6 +704,24 @@ static std::unique_ptr<Port> openXdpPort(const PortConfig& cfg, Engine& engine) 
   return std::make_unique<XdpPort>(cfg, engine);
 }
 
-static DriverRegistration registration("xdp", openXdpPort);
+// The pool is the UMEM: a buffer per page.
+static PoolNeeds xdpPool(const PortConfig&) { return {.pageAligned = true}; }
+
+static DriverRegistration registration({
+    .name = "xdp",
+    .arg = "IFNAME[@QUEUE]",
+    .argKeys = "ifname@queue",
+    .help = "AF_XDP; the buffer pool is the UMEM (zero copy); without @QUEUE every rx queue",
+    .options = {
+        {"ifname", "ifname", "", nullptr, "an interface"},
+        {"queue", "uint", "0-4095", nullptr, "serve this rx queue only"},
+        {"mode", "choice", "native|generic|auto", "auto", "native XDP, generic (skb) XDP, or native where the driver has it"},
+        {"bind", "choice", "zerocopy|copy|auto", "auto", "zero-copy bind, copy, or zero copy where the NIC supports it"},
+    },
+    .open = openXdpPort,
+    .pool = xdpPool,
+    .host = {.socket = AF_XDP, .caps = "NET_ADMIN+BPF"},
+    .usable = "AF_XDP, the buffer pool is the UMEM",
+});
 
 }  // namespace vnf

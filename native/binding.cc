@@ -140,7 +140,10 @@ class PipeHostWrap : public Napi::ObjectWrap<PipeHostWrap> {
     const int n = end_->receive(*lane_, slots.data(), max, 0);
     if (n == Port::kExhausted) return info.Env().Null();
     Napi::Array out = Napi::Array::New(info.Env(), n);
+    uint64_t* c = lane_->counters.port(0);   // the host lane: frames enter here
+    c[rx_packets] += uint64_t(n);
     for (int i = 0; i < n; i++) {
+      c[rx_bytes] += slots[i].len;
       out[i] = Napi::Buffer<uint8_t>::Copy(info.Env(), engine_->pool().data(slots[i].buf) + slots[i].off, slots[i].len);
       cache_->free(slots[i].buf);
     }

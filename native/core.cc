@@ -1,7 +1,7 @@
 #include "core.h"
 
-#include <pthread.h>
-#include <sched.h>
+#include "thread.h"
+
 #include <time.h>
 
 #include <algorithm>
@@ -25,12 +25,7 @@ Core::Core(std::shared_ptr<Engine> engine, uint32_t id, CoreConfig cfg)
       cache_(eng_.pool()),
       lane_{cache_, eng_.counters().lane(id)},
       io_(makeCoreIO(eng_, id)) {
-  if (cfg_.cpu >= 0) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cfg_.cpu, &set);
-    pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-  }
+  pinTo(cfg_.cpu);
   const uint32_t b = cfg_.rxBatch;
   layout_.offsets = 0;
   layout_.lengths = alignUp(layout_.offsets + 4 * b, 64);

@@ -103,6 +103,24 @@ class Port {
 constexpr uint32_t kMinFrame = 14;
 std::string errnoText(int e = errno);
 
+// Where frames enter the engine (core_io.cc, distributor.cc, the host's
+// pipe ends): a port's receive(), its frames stamped with the port and
+// counted (rx_packets, rx_bytes) on the lane that took them, in this one
+// place, so that drivers count only what they drop.
+inline int receiveFrom(Port& port, Lane& lane, Slot* slots, uint32_t max, uint16_t index) {
+  const int got = port.receive(lane, slots, max);
+  if (got <= 0) return got;
+  uint64_t bytes = 0;
+  for (int i = 0; i < got; i++) {
+    slots[i].port = index;
+    bytes += slots[i].len;
+  }
+  uint64_t* c = lane.counters.port(index);
+  c[rx_packets] += uint64_t(got);
+  c[rx_bytes] += bytes;
+  return got;
+}
+
 // Shared state drivers may need beyond their own options (pipes find their
 // peer here).
 class Engine;

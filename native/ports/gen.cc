@@ -69,7 +69,6 @@ class GenPort : public Port {
     uint32_t n = lane.cache.allocBulk(bufs, max);
     c[rx_no_buffer] += max - n;
     Pool& pool = lane.cache.pool();
-    uint64_t bytes = 0;
     if (!frames_.empty()) {
       // Every flow's frame is ready-made: one fixed-size copy per frame.
       const uint32_t len = frameLen_, headroom = headroom_, flows = uint32_t(mine_.size());
@@ -84,7 +83,6 @@ class GenPort : public Port {
         if (++at == flows) at = 0;
       }
       at_ = at;
-      bytes = uint64_t(len) * n;
     } else {
       for (uint32_t i = 0; i < n; i++) {
         uint32_t buf = bufs[i];
@@ -99,15 +97,12 @@ class GenPort : public Port {
         }
         const uint32_t len = fill(pool.data(buf) + headroom_, mine_[at_], sizeAt_);
         slots[i] = Slot{buf, uint16_t(headroom_), uint16_t(len), 0, 0, 0};
-        bytes += len;
         if (++at_ == mine_.size()) at_ = 0;
         if (++sizeAt_ == sizes_.size()) sizeAt_ = 0;
       }
     }
     sent_ += n;
     tokens_ -= n;
-    c[rx_packets] += n;
-    c[rx_bytes] += bytes;
     return int(n);
   }
 

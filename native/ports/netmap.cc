@@ -164,7 +164,6 @@ class NetmapPort : public Port {
     // batch: it hands back the slots read last time and fetches new ones.
     if (rxReady() < max) ioctl(fd_, NIOCRXSYNC, nullptr);
     uint32_t n = 0;
-    uint64_t bytes = 0;
     const uint32_t rings = uint32_t(rx_.size());
     for (uint32_t k = 0; k < rings && n < max; k++) {
       netmap_ring* r = rx_[(rxNext_ + k) % rings];
@@ -173,15 +172,12 @@ class NetmapPort : public Port {
         uint32_t next;
         const int got = take(lane, pool, c, r, head, next, out + n, max - n, n == 0);
         if (got < 0) break;  // the rest of the frame, or room for it, comes later
-        for (int i = 0; i < got; i++) bytes += out[n + i].len;
         n += uint32_t(got);
         if (segNext_ == 0) head = next;
       }
       r->head = r->cur = head;
     }
     rxNext_ = rings ? (rxNext_ + 1) % rings : 0;
-    c[rx_packets] += n;
-    c[rx_bytes] += bytes;
     return int(n);
   }
 

@@ -110,14 +110,12 @@ class PacketPort : public Port, PoolWindow {
     uint64_t* c = lane.counters.port(index_);
     Pool& pool = lane.cache.pool();
     uint32_t n = 0;
-    uint64_t bytes = 0;
     while (n < max) {
       tpacket2_hdr* h = rxFrame(rxHead_);
       if (!(loadAcquire(h->tp_status) & TP_STATUS_USER)) break;
       bool lent = false;
       const int got = take(lane, pool, c, h, slots + n, max - n, n == 0, lent);
       if (got < 0) break;  // needs more slots than this batch has left, or no buffer
-      for (int i = 0; i < got; i++) bytes += slots[n + i].len;
       n += uint32_t(got);
       if (segNext_ == 0) {  // the ring frame is done: lent, or back to the kernel
         storeRelease(h->tp_status, lent ? kLent : uint32_t(TP_STATUS_KERNEL));
@@ -127,8 +125,6 @@ class PacketPort : public Port, PoolWindow {
     }
     // What the kernel dropped for want of a free ring frame, now and then.
     if (rxSinceStats_ >= 1024 || (n == 0 && rxSinceStats_)) countRingDrops(c);
-    c[rx_packets] += n;
-    c[rx_bytes] += bytes;
     return int(n);
   }
 

@@ -99,7 +99,6 @@ class PcapReadPort : public Port {
     // A frame longer than a small buffer goes into a large one, whole.
     const uint32_t small = room(pool.bufSize()), largest = pool.hasLarge() ? room(pool.largeCapacity()) : small;
     uint32_t n = 0;
-    uint64_t bytes = 0;
     while (n < max) {
       if (!pending_) {
         bool got;
@@ -114,11 +113,8 @@ class PcapReadPort : public Port {
       }
       std::memcpy(pool.data(buf) + headroom_, rec_.data, rec_.caplen);
       slots[n++] = Slot{buf, uint16_t(headroom_), uint16_t(rec_.caplen), 0, uint16_t(index()), 0};
-      bytes += rec_.caplen;
       pending_ = false;
     }
-    c[rx_packets] += n;
-    c[rx_bytes] += bytes;
     return n == 0 && done_ && !pending_ ? kExhausted : int(n);
   }
 

@@ -81,12 +81,10 @@ class TapPort : public Port {
     uint64_t* c = lane.counters.port(index_);
     Pool& pool = lane.cache.pool();
     uint32_t n = 0;
-    uint64_t bytes = 0;
     const uint32_t hdr = vnet_ ? vnet::kHdrLen : 0;
     while (n < max) {
       if (segNext_ < seg_.count()) {  // a super-frame still being split
         const uint32_t got = seg_.emit(lane.cache, slots + n, max - n, uint16_t(headroom_), uint16_t(index_), segNext_, c[rx_no_buffer]);
-        for (uint32_t j = 0; j < got; j++) bytes += slots[n + j].len;
         n += got;
         continue;
       }
@@ -129,7 +127,6 @@ class TapPort : public Port {
           const uint16_t f = vh.gso_type != vnet::VIRTIO_NET_HDR_GSO_NONE ? vnet::keep(big, vh, uint16_t(headroom_)) : 0;
           slots[n++] = Slot{armed_, uint16_t(headroom_), uint16_t(len), 0, uint16_t(index_), f};
           armed_ = kNone;
-          bytes += len;
           continue;
         }
         if (vh.gso_type != vnet::VIRTIO_NET_HDR_GSO_NONE || len > maxFrame_) {
@@ -145,10 +142,7 @@ class TapPort : public Port {
         flags = vnet::keep(b, vh, uint16_t(headroom_));
       }
       slots[n++] = Slot{buf, uint16_t(headroom_), uint16_t(len), 0, uint16_t(index_), flags};
-      bytes += len;
     }
-    c[rx_packets] += n;
-    c[rx_bytes] += bytes;
     return int(n);
   }
 

@@ -245,12 +245,13 @@ static std::string openError(const PortOptions& o) {
   return "";
 }
 
-// Receives until exhausted (or `limit` frames); copies frames out, frees buffers.
+// Receives until exhausted (or `limit` frames), as the engine does (counted
+// where frames enter); copies frames out, frees buffers.
 static std::vector<Bytes> drain(Harness& h, Port& port, uint32_t batch = 32, size_t limit = 1u << 24) {
   std::vector<Bytes> got;
   std::vector<Slot> slots(batch);
   for (int guard = 0; guard < 10000000 && got.size() < limit; guard++) {
-    int n = port.receive(h.lane, slots.data(), batch);
+    int n = receiveFrom(port, h.lane, slots.data(), batch, 0);
     if (n == Port::kExhausted) break;
     CHECK(n >= 0 && uint32_t(n) <= batch);
     for (int i = 0; i < n; i++) {

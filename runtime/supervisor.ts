@@ -25,8 +25,9 @@ import { CTL_WORDS, WATCH_BATCHES, WATCH_BUSY, type WorkerInit } from "./control
 import { Alerts } from "./alerts";
 import { readConfig, type VnfConfig } from "./config";
 import { UserError } from "./user-error";
+import { parseEndpoint, type EndpointOptions } from "./endpoint";
 
-export interface RunOptions extends CompileOptions {
+export interface RunOptions extends CompileOptions, EndpointOptions {
   vnf: string;
   ports?: string[];
   cores?: number;
@@ -146,6 +147,7 @@ interface Plan {
   layout: Layout;
   config?: VnfConfig;
   rssKey: Uint8Array;
+  endpoint?: ReturnType<typeof parseEndpoint>;   // --ip, --arp, --gateway, --mac
   core: Omit<CoreOptions, "cpu">;
 }
 
@@ -154,10 +156,11 @@ function planRun(bundle: Bundle, opts: RunOptions, say: (t: string) => void): Pl
   const specs = parsePorts(opts.ports ?? [], vnfPorts);
   const layout = layoutOf(opts);
   const config = readVnfConfig(opts.config);
+  const endpoint = parseEndpoint(opts, specs);
   const rss = parseRssKey(opts.rssKey);
   if (rss.warning && layout.cores > 1) say(`warning: ${rss.warning}`);
   const core = { rxBatch: opts.rxBatch ?? 256, txBatch: opts.txBatch ?? 32, idleUs: opts.idleUs ?? 100, busyPoll: !!opts.busyPoll };
-  return { vnfPorts, specs, layout, config, rssKey: rss.key, core };
+  return { vnfPorts, specs, layout, config, rssKey: rss.key, endpoint, core };
 }
 
 function buildEngine(plan: Plan, opts: RunOptions, countersFile: string | undefined): NativeEngine {
@@ -178,6 +181,7 @@ function buildEngine(plan: Plan, opts: RunOptions, countersFile: string | undefi
       overflow: opts.overflow ?? "auto",
       ports: plan.specs.map((s) => ({ name: s.name, driver: s.driver, options: s.options })),
       countersFile,
+      endpoint: plan.endpoint?.native,
     });
   } catch (e) {
     throw new RunError((e as Error).message);   // a driver's one line (a port that cannot open)
@@ -272,6 +276,7 @@ async function startCores(r: Running, plan: Plan, bundle: Bundle, opts: RunOptio
       bundleFile: bundle.file,
       config: plan.config?.value,
       rss: { key: [...plan.rssKey], dist: layout.dist },
+      addresses: plan.endpoint?.addresses ?? [],
       portNames: plan.vnfPorts,
       options: { ...plan.core, cpu: layout.coreCpus[core] },
       control: r.control,

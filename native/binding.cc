@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "core.h"
+#include "endpoint.h"
 #include "engine.h"
 #include "ports/pipe.h"
 
@@ -43,6 +44,10 @@ Napi::Value need(const Napi::Object& o, const char* key) {
   return v;
 }
 uint32_t u32(const Napi::Object& o, const char* key) { return need(o, key).As<Napi::Number>().Uint32Value(); }
+uint32_t u32(const Napi::Object& o, const char* key, uint32_t dflt) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : dflt;
+}
 
 // One of a fixed set of names (runtime/ checks what users type against the same set).
 template <typename T>
@@ -52,6 +57,8 @@ T choice(const Napi::Object& o, const char* key, const std::map<std::string, T>&
   if (it == names.end()) throw std::runtime_error(std::string(key) + " " + v + ": not one the engine knows");
   return it->second;
 }
+
+std::shared_ptr<EndpointSetup> endpointSetup(const Napi::Object& o);
 
 EngineConfig engineConfig(const Napi::Object& o) {
   EngineConfig cfg;
@@ -65,6 +72,7 @@ EngineConfig engineConfig(const Napi::Object& o) {
   cfg.txBatch = u32(o, "txBatch");
   cfg.idleUs = u32(o, "idleUs");
   cfg.busyPoll = need(o, "busyPoll").ToBoolean();
+  if (o.Get("endpoint").IsObject()) cfg.endpoint = endpointSetup(o.Get("endpoint").As<Napi::Object>());
   if (o.Get("countersFile").IsString()) cfg.countersFile = o.Get("countersFile").ToString().Utf8Value();
   cfg.count = uint64_t(need(o, "count").As<Napi::Number>().DoubleValue());
   cfg.dist = choice<Dist>(o, "dist", {{"none", Dist::kNone}, {"hw", Dist::kHw}, {"sw1", Dist::kSw1}, {"sw2", Dist::kSw2}});
@@ -88,6 +96,50 @@ EngineConfig engineConfig(const Napi::Object& o) {
     cfg.ports.push_back(std::move(pc));
   }
   return cfg;
+}
+
+// {v6: bool, bytes: number[16]} -> IpAddr (runtime/endpoint.ts checked it)
+IpAddr ipAddr(const Napi::Object& o) {
+  IpAddr a;
+  a.v6 = o.Get("v6").ToBoolean();
+  Napi::Array b = o.Get("bytes").As<Napi::Array>();
+  for (uint32_t i = 0; i < b.Length() && i < 16; i++) a.b[i] = uint8_t(b.Get(i).As<Napi::Number>().Uint32Value());
+  return a;
+}
+void macOf(const Napi::Value& v, uint8_t mac[6]) {
+  Napi::Array b = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < 6 && i < b.Length(); i++) mac[i] = uint8_t(b.Get(i).As<Napi::Number>().Uint32Value());
+}
+std::shared_ptr<EndpointSetup> endpointSetup(const Napi::Object& o) {
+  EndpointConfig c;
+  Napi::Array ports = o.Get("ports").As<Napi::Array>();
+  for (uint32_t i = 0; i < ports.Length(); i++) {
+    Napi::Object p = ports.Get(i).As<Napi::Object>();
+    EndpointPort ep;
+    Napi::Array addrs = p.Get("addrs").As<Napi::Array>();
+    for (uint32_t k = 0; k < addrs.Length(); k++) {
+      Napi::Object a = addrs.Get(k).As<Napi::Object>();
+      ep.addrs.push_back({ipAddr(a), a.Get("len").As<Napi::Number>().Uint32Value()});
+    }
+    macOf(p.Get("mac"), ep.mac);
+    if (p.Get("gw4").IsObject()) { ep.hasGw4 = true; ep.gw4 = ipAddr(p.Get("gw4").As<Napi::Object>()); }
+    if (p.Get("gw6").IsObject()) { ep.hasGw6 = true; ep.gw6 = ipAddr(p.Get("gw6").As<Napi::Object>()); }
+    c.ports.push_back(ep);
+  }
+  Napi::Array statics = o.Get("statics").As<Napi::Array>();
+  for (uint32_t i = 0; i < statics.Length(); i++) {
+    Napi::Object e = statics.Get(i).As<Napi::Object>();
+    EndpointConfig::Static st{ipAddr(e.Get("ip").As<Napi::Object>()), {}};
+    macOf(e.Get("mac"), st.mac);
+    c.statics.push_back(st);
+  }
+  c.retries = u32(o, "retries", c.retries);
+  c.queue = u32(o, "queue", c.queue);
+  if (o.Get("ageMs").IsNumber()) c.ageMs = o.Get("ageMs").As<Napi::Number>().DoubleValue();
+  if (o.Get("retryMs").IsNumber()) c.retryMs = o.Get("retryMs").As<Napi::Number>().DoubleValue();
+  if (o.Get("icmpRate").IsNumber()) c.icmpRate = o.Get("icmpRate").As<Napi::Number>().DoubleValue();
+  if (o.Get("icmpBurst").IsNumber()) c.icmpBurst = o.Get("icmpBurst").As<Napi::Number>().DoubleValue();
+  return std::make_shared<EndpointSetup>(std::move(c));
 }
 
 Napi::Array strings(Napi::Env env, const std::vector<std::string>& v) {
@@ -315,6 +367,10 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     layout.Set("verdicts", l.verdicts);
     layout.Set("flags", l.flags);
     layout.Set("meta", l.meta);
+    layout.Set("fresh", l.fresh);
+    layout.Set("ctl", l.ctl);
+    layout.Set("bound", l.bound);
+    layout.Set("maxFresh", kFresh);
     layout.Set("maxBatch", cfg.rxBatch);
     obj.Set("layout", layout);
     return obj;

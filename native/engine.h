@@ -47,6 +47,7 @@ struct EngineConfig {
   std::vector<uint8_t> rssKey = std::vector<uint8_t>(kSymmetricKey, kSymmetricKey + Toeplitz::kKeyLen);
   std::vector<PortConfig> ports;
   std::string countersFile;   // where the counters live, for readers outside the process; "": memory only
+  std::shared_ptr<struct EndpointSetup> endpoint;   // --ip and neighbours (endpoint.h); null: none
 
   uint32_t poolStride() const;
   // Large buffers for whole GSO super-frames and long frames: `largeBuffers`

@@ -1,6 +1,7 @@
 // The native engine's interface, and its loading: native/locate.js finds it
 // (a source build in build/Release, else the package's prebuild) and turns a
 // failure into one line.
+import type { NativeEndpoint } from "./endpoint";
 import { join } from "node:path";
 import { load } from "../native/locate.js";
 
@@ -48,6 +49,7 @@ export interface EngineConfig {
   rssKey: Uint8Array;
   overflow: "auto" | "drop" | "wait";
   countersFile?: string;   // map the counters from this file (native/counters.h)
+  endpoint?: NativeEndpoint;   // --ip and neighbours (native/endpoint.h)
   ports: { name: string; driver: string; spec?: string; options: Record<string, string> }[];   // spec: what the user wrote, for messages
 }
 
@@ -62,7 +64,7 @@ export interface CoreOptions {
 export interface NativeCore {
   pool: ArrayBuffer;
   batch: ArrayBuffer;
-  layout: { offsets: number; lengths: number; inPorts: number; verdicts: number; flags: number; meta: number; maxBatch: number };
+  layout: { offsets: number; lengths: number; inPorts: number; verdicts: number; flags: number; meta: number; fresh: number; ctl: number; bound: number; maxFresh: number; maxBatch: number };
   cycle(failed: number): number;
   finish(failed: number): void;
   runNativeForward(ms: number): number;

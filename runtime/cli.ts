@@ -81,6 +81,11 @@ function nameOption(v: string): string {
   }
 }
 
+/** A repeatable option: each use adds its value. */
+function collect(v: string, acc: string[]): string[] {
+  return [...acc, v];
+}
+
 function seconds(v: string): number {
   const n = Number(v);
   if (!(n > 0)) throw new InvalidArgumentError("give a positive number of seconds");
@@ -109,6 +114,13 @@ const program = new Command()
   .option("--cpus <list>", "pin I/O threads, then cores, to these CPUs (e.g. 0-4)")
   .option("--rss-key <key>", "symmetric (default: 0x6d5a repeated, both directions of a flow on one core), microsoft, or 80 hex digits")
   .option("--overflow <policy>", "sw1/sw2 when a core's ring is full: drop (counted as dist_drops) or wait; default: wait when every port is a file or generator, else drop", oneOf(OVERFLOW_POLICIES))
+  .option("--ip <[port=]addr/len>", "an address of the port (IPv4 or IPv6, repeatable; default port: the first): the runtime answers ARP, neighbour solicitations and ping for it", collect, [] as string[])
+  .option("--mac <[port=]mac>", "the port's MAC address, where the port has none (default: the interface's, else 02:00:00:00:00:0N)", collect, [] as string[])
+  .option("--gateway <[port=]ip>", "next hop for destinations outside the port's prefixes (IPv4 or IPv6)", collect, [] as string[])
+  .option("--arp <ip=mac>", "a static neighbour (IPv4 or IPv6): used without asking, never replaced", collect, [] as string[])
+  .option("--arp-retries <n>", "ARP/ND requests before frames waiting for a neighbour are dropped (neigh_unresolved)", int("--arp-retries", 1, 100), 3)
+  .option("--arp-queue <n>", "frames that may wait for neighbours, per core (over it: neigh_queue_full)", int("--arp-queue", 1, 65536), 256)
+  .option("--arp-age <s>", "seconds a learned neighbour is used before it is resolved again", seconds, 60)
   .option("--rx-batch <n>", "most packets per batch handed to the VNF (MAX_BATCH_RECV)", int("--rx-batch", 1, 1024), DEFAULTS.rxBatch)
   .option("--tx-batch <n>", "most frames per driver transmit (MAX_BATCH_SEND)", int("--tx-batch", 1, 1024), DEFAULTS.txBatch)
   .option("--busy-poll", "spin when idle instead of sleeping (BUSY_WAIT)", false)
@@ -143,6 +155,13 @@ const program = new Command()
         dist: o.dist,
         cpus: o.cpus,
         rssKey: o.rssKey,
+        ip: o.ip,
+        mac: o.mac,
+        gateway: o.gateway,
+        arp: o.arp,
+        arpRetries: o.arpRetries,
+        arpQueue: o.arpQueue,
+        arpAgeS: o.arpAge,
         overflow: o.overflow,
         rxBatch: o.rxBatch,
         txBatch: o.txBatch,

@@ -16,6 +16,7 @@ import { serveMetrics } from "./metrics";
 import { TraceHub } from "./trace-hub";
 import { codeCache } from "./v8-context";
 import { VnfCounters, type HistogramTotals, type VnfCountersMessage } from "./vnf-counters";
+import { HeldMemory, type VnfMemoryMessage } from "./vnf-memory";
 import type { TraceMessage } from "./tracer";
 import type { Socket } from "node:net";
 import { parsePorts, type PortSpec } from "./ports";
@@ -25,8 +26,9 @@ import { Alerts } from "./alerts";
 import { readConfig, type VnfConfig } from "./config";
 import { UserError } from "./user-error";
 import { DEFAULTS, DISTRIBUTIONS, OVERFLOW_POLICIES } from "./defaults";
+import { parseEndpoint, type EndpointOptions } from "./endpoint";
 
-export interface RunOptions extends CompileOptions {
+export interface RunOptions extends CompileOptions, EndpointOptions {
   vnf: string;
   ports?: string[];
   cores?: number;
@@ -147,6 +149,7 @@ interface Plan {
   layout: Layout;
   config?: VnfConfig;
   rssKey: Uint8Array;
+  endpoint?: ReturnType<typeof parseEndpoint>;   // --ip, --arp, --gateway, --mac
   core: Omit<CoreOptions, "cpu">;
 }
 
@@ -157,10 +160,11 @@ function planRun(bundle: Bundle, opts: RunOptions, say: (t: string) => void): Pl
   const config = readVnfConfig(opts.config);
   if (opts.overflow !== undefined && !OVERFLOW_POLICIES.includes(opts.overflow))
     throw new RunError(`--overflow ${opts.overflow}: choose ${OVERFLOW_POLICIES.join(", ")}`);
+  const endpoint = parseEndpoint(opts, specs);
   const rss = parseRssKey(opts.rssKey);
   if (rss.warning && layout.cores > 1) say(`warning: ${rss.warning}`);
   const core = { rxBatch: opts.rxBatch ?? DEFAULTS.rxBatch, txBatch: opts.txBatch ?? DEFAULTS.txBatch, idleUs: opts.idleUs ?? DEFAULTS.idleUs, busyPoll: !!opts.busyPoll };
-  return { vnfPorts, specs, layout, config, rssKey: rss.key, core };
+  return { vnfPorts, specs, layout, config, rssKey: rss.key, endpoint, core };
 }
 
 function buildEngine(plan: Plan, opts: RunOptions, countersFile: string | undefined): NativeEngine {
@@ -181,6 +185,7 @@ function buildEngine(plan: Plan, opts: RunOptions, countersFile: string | undefi
       overflow: opts.overflow ?? "auto",
       ports: plan.specs.map((s) => ({ name: s.name, driver: s.driver, spec: s.spec, options: s.options })),
       countersFile,
+      endpoint: plan.endpoint?.native,
     });
   } catch (e) {
     throw new RunError((e as Error).message);   // a driver's one line (a port that cannot open)
@@ -199,6 +204,7 @@ interface Running {
   reloader: Reloader;
   traces: TraceHub;
   vnfCounters: VnfCounters;
+  memory: HeldMemory;        // each core's ctx.memory buffers, for a restarted core
   timers: NodeJS.Timeout[];
   closers: { close(): void }[];
 }
@@ -219,7 +225,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
   const alerts = new Alerts({ specs: plan.specs, largeBuffers: opts.largeBuffers }, say);
   const r: Running = {
     engine, counters, stop: () => engine.stop(), control: new SharedArrayBuffer(CTL_WORDS * 4),
-    start, watches: [], workers: [], reloader: undefined!, traces: undefined!, vnfCounters: new VnfCounters(), timers: [], closers: [],
+    start, watches: [], workers: [], reloader: undefined!, traces: undefined!, vnfCounters: new VnfCounters(), memory: new HeldMemory(), timers: [], closers: [],
   };
   let stopped = false;
   const onSigint = () => { if (stopped) process.exit(130); stopped = true; r.stop(); };
@@ -273,6 +279,8 @@ async function startCores(r: Running, plan: Plan, bundle: Bundle, opts: RunOptio
       cores: layout.cores,
       bundleFile: bundle.file,
       config: plan.config?.value,
+      rss: { key: [...plan.rssKey], dist: layout.dist },
+      addresses: plan.endpoint?.addresses ?? [],
       portNames: plan.vnfPorts,
       options: { ...plan.core, cpu: layout.coreCpus[core] },
       control: r.control,
@@ -280,7 +288,7 @@ async function startCores(r: Running, plan: Plan, bundle: Bundle, opts: RunOptio
       reloadDiff: opts.reloadDiff,
       watch: r.watches[core],
       nativeForward: opts.nativeForward ? (opts.durationS ?? 1) * 1000 + warmupMs : undefined,
-    }, say, r.stop, (m) => r.traces.deliver(m), r.vnfCounters),
+    }, say, r.stop, (m) => r.traces.deliver(m), r.vnfCounters, r.memory),
   );
   await Promise.all(r.workers.map((w) => w.ready));
   r.engine.start();
@@ -424,7 +432,7 @@ function watchdog(watches: SharedArrayBuffer[], workers: RunningWorker[], limitS
   }, stepMs);
 }
 
-function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => void, traced: (m: TraceMessage) => void, vnfCounters: VnfCounters): RunningWorker {
+function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => void, traced: (m: TraceMessage) => void, vnfCounters: VnfCounters, memory: HeldMemory): RunningWorker {
   const w = new Worker(join(__dirname, "worker.js"), { workerData: init, transferList: [init.channel as MessagePort] });
   let fatal: string | undefined;
   let markReady: () => void = () => {};
@@ -434,6 +442,7 @@ function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => 
     w.on("message", (m: { type: string; text?: string; core?: number }) => {
       if (m.type === "trace") traced(m as TraceMessage);
       else if (m.type === "vnf-counters" || m.type === "vnf-histogram") vnfCounters.add(m as unknown as VnfCountersMessage);
+      else if (m.type === "vnf-memory") memory.hold(m as unknown as VnfMemoryMessage);
       else if (m.type === "ready") markReady();
       else if (m.type === "vnf-error") say(`vnf error (core ${m.core}): ${m.text}`);
       else if (m.type === "log") say(`[core ${m.core}] ${m.text}`);

@@ -29,8 +29,9 @@
 // VLAN tags the kernel stripped into metadata are put back into the frame.
 // Outgoing frames are ignored (PACKET_IGNORE_OUTGOING): the port sees only
 // what arrives on the wire. With `queues` > 1 each instance joins one
-// PACKET_FANOUT group in hash mode; the kernel's flow hash is symmetric, so
-// both directions of a flow meet on the same member index.
+// PACKET_FANOUT group whose classic BPF program computes the engine's RSS
+// (rss_bpf.h), so a frame meets the core the engine's hash names, and both
+// directions of a flow meet there under the symmetric key.
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
@@ -50,6 +51,7 @@
 #include "iface.h"
 #include "vnet.h"
 #include "../engine.h"
+#include "../rss_bpf.h"
 #include "../port.h"
 
 namespace vnf {
@@ -76,7 +78,7 @@ void storeRelease(T& v, T x) { __atomic_store_n(&v, x, __ATOMIC_RELEASE); }
 
 class PacketPort : public Port, PoolWindow {
  public:
-  PacketPort(const PortConfig& cfg, Pool& pool) : Port(cfg), pool_(pool), headroom_(cfg.headroom) {
+  PacketPort(const PortConfig& cfg, Pool& pool, const Rss& rss) : Port(cfg), pool_(pool), headroom_(cfg.headroom) {
     const PortOptions& o = cfg.options;
     ifname_ = optionStr(o, "ifname");
     vnet_ = optionFlag(o, "vnet");
@@ -98,7 +100,7 @@ class PacketPort : public Port, PoolWindow {
     }
     try {
       checkInterface();
-      setUp(cfg);
+      setUp(cfg, rss);
     } catch (...) {
       release();
       throw;
@@ -237,7 +239,7 @@ class PacketPort : public Port, PoolWindow {
       throw std::runtime_error("cannot " + what + ": " + errnoText());
   }
 
-  void setUp(const PortConfig& cfg) {
+  void setUp(const PortConfig& cfg, const Rss& rss) {
     set(SOL_PACKET, PACKET_VERSION, TPACKET_V2, "use TPACKET_V2");
     if (vnet_) set(SOL_PACKET, PACKET_VNET_HDR, 1, "enable the virtio-net header");
     if (bypass_) set(SOL_PACKET, PACKET_QDISC_BYPASS, 1, "bypass the qdisc");
@@ -324,10 +326,21 @@ class PacketPort : public Port, PoolWindow {
       // one from this process and interface so two runs never share by accident.
       fanoutId_ = f != cfg.options.end() ? uint16_t(std::stoul(f->second)) : uint16_t(getpid() * 31u + ifindex_);
       fanout_ = true;
-      const int arg = int(fanoutId_) | (PACKET_FANOUT_HASH << 16);
+      // In hw mode the members are the cores, joined in core order, and the
+      // engine's Toeplitz picks the member (rss_bpf.h), so a core can know
+      // where replies to its own packets land. A fanout=ID group shared with
+      // other processes keeps the kernel's flow hash.
+      const bool byRss = cfg.queues > 1 && f == cfg.options.end();
+      const int arg = int(fanoutId_) | ((byRss ? PACKET_FANOUT_CBPF : PACKET_FANOUT_HASH) << 16);
       if (setsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0)
         throw std::runtime_error("cannot join fanout group " + std::to_string(fanoutId_) + " on " +
                                  ifname_ + ": " + errnoText() + " (a group id names one interface and mode: pick another with fanout=ID)");
+      if (byRss && cfg.queue == 0) {
+        std::vector<sock_filter> prog = rssFanoutProgram(rss.toeplitz());
+        sock_fprog fp{uint16_t(prog.size()), prog.data()};
+        if (setsockopt(fd_, SOL_PACKET, PACKET_FANOUT_DATA, &fp, sizeof fp) != 0)
+          throw std::runtime_error("the kernel refused the RSS fanout program on " + ifname_ + ": " + errnoText());
+      }
     }
   }
 
@@ -553,7 +566,7 @@ class PacketPort : public Port, PoolWindow {
 }  // namespace
 
 static std::unique_ptr<Port> openPacketPort(const PortConfig& cfg, Engine& engine) {
-  return std::make_unique<PacketPort>(cfg, engine.pool());
+  return std::make_unique<PacketPort>(cfg, engine.pool(), engine.rss());
 }
 
 // With the virtio-net header, super-frames arrive whole: received where the

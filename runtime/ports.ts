@@ -221,13 +221,13 @@ export function synopsis(d: DriverSpec): string {
 /** What a value of this option looks like. */
 export function valueHint(x: OptionSpec): string {
   switch (x.type) {
-    case "choice": return x.values.replace(/\|/g, "|");
+    case "choice": return x.values;
     case "fraction": return "0..1";
     case "sizes": return "N/N...|imix";
     case "range": return "LO-HI";
     case "repeat": return "N";
     case "quantity": return "N";
-    case "uint": return x.values.replace("-", "..");
+    case "uint": return range(x.values)[1] > 65535 ? "N" : x.values.replace("-", "..");
     default: return x.key.toUpperCase();
   }
 }

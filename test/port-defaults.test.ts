@@ -41,7 +41,7 @@ describe("port spec defaults", () => {
   });
 
   it("fills every default a driver declares, and refuses values out of range with one kind of message", () => {
-    expect(one("gen")).toEqual({ flows: "1024", size: "64", ipv6: "0", tcp: "0", rate: "0", count: "0", dport: "1-1024" });
+    expect(one("gen")).toEqual({ flows: "1024", size: "64", ipv6: "0", tcp: "0", rate: "0", count: "0", dport: "1-1024", handshake: "0", reply: "0" });
     expect(one("gen:size=imix").size).toBe("64/64/64/64/64/64/64/594/594/594/594/1518");
     expect(one("pcap:x.pcap,loop").loop).toBe("0");
     expect(() => one("pcap:x.pcap,loop=-1")).toThrow(new SpecError(`--port pcap:x.pcap,loop=-1: loop=-1: give a count, or just "loop" to repeat forever`));

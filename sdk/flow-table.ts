@@ -1,7 +1,8 @@
 // FlowTable: connections keyed by their 5-tuple (IPv4 or IPv6), in typed
 // arrays. Open addressing with linear probing and backward-shift deletion
 // (no tombstones, so a long run never degrades), one stored hash per slot
-// so moving an entry never rehashes its key. Each entry has a timeout class
+// so moving an entry never rehashes its key. A slot's expiry, hash and key
+// sit side by side (24 bytes for IPv4), so a lookup is one cache line. Each entry has a timeout class
 // (TCP states can each have their own) and an expiry time; `tick(now)` once
 // per batch sweeps a few slots, so expiry is never a stop-the-world scan.
 // Capacity is fixed; when it is reached the table refuses new entries or
@@ -40,10 +41,14 @@ export interface FlowTableOptions {
 export const FT_ADDED = 0, FT_REMOVED = 1, FT_EXPIRED = 2, FT_REFUSED = 3, FT_EVICTED = 4;
 export const FLOW_TABLE_STATS = ["added", "removed", "expired", "refused", "evicted"] as const;
 
-const MAGIC = 0x464c4f57; // "FLOW"
+const MAGIC = 0x464c4f58; // "FLOX": this layout
 const HEADER = 16; // float64 words: shape, clock, cursor, count, stats
 const H_MAGIC = 0, H_SLOTS = 1, H_KEYW = 2, H_VALW = 3, H_NUMW = 4, H_CAP = 5, H_EPOCH = 6, H_CURSOR = 7, H_COUNT = 8, H_STATS = 9;
 const EVICT_SAMPLE = 8;
+// Expiries are int32 ms after the table's epoch: timeouts up to 2^29 ms
+// (6.2 days), and when the clock reaches 2^30 every expiry moves back 2^29
+// (one pass over the table, once in 6 days).
+const MAX_TIMEOUT = 2 ** 29, CLOCK_LIMIT = 2 ** 30, CLOCK_SHIFT = 2 ** 29;
 
 function shape(o: FlowTableOptions): { slots: number; kw: number; vw: number; nw: number } {
   const cap = o.capacity;
@@ -92,10 +97,9 @@ export class FlowTable {
   readonly attached: boolean;
   private readonly mask: number;
   private readonly keyWords: number;
-  private readonly keys: Int32Array;
-  private readonly hashes: Int32Array;
-  /** Expiry, ms after the epoch; 0 = empty slot. */
-  private readonly exp: Uint32Array;
+  /** Per slot, `stride` words: expiry (ms after the epoch; 0 = empty), hash, key. */
+  private readonly rec: Int32Array;
+  private readonly stride: number;
   private readonly cls: Uint8Array;
   private readonly timeouts: Uint32Array;
   private readonly header: Float64Array;
@@ -109,7 +113,7 @@ export class FlowTable {
     const { slots, kw, vw, nw } = shape(o);
     const t = o.timeouts ?? [30_000];
     if (!Array.isArray(t) || t.length < 1 || t.length > 255) throw new RangeError("FlowTable: timeouts must list 1..255 timeouts in ms");
-    for (const x of t) if (!Number.isFinite(x) || x < 1 || x > 2 ** 31) throw new RangeError(`FlowTable: a timeout is 1..2^31 ms, got ${x}`);
+    for (const x of t) if (!Number.isFinite(x) || x < 1 || x > MAX_TIMEOUT) throw new RangeError(`FlowTable: a timeout is 1..${MAX_TIMEOUT} ms (6 days), got ${x}`);
     if (o.whenFull !== undefined && o.whenFull !== "refuse" && o.whenFull !== "evict") {
       throw new RangeError(`FlowTable: whenFull must be "refuse" or "evict", got ${JSON.stringify(o.whenFull)}`);
     }
@@ -131,9 +135,8 @@ export class FlowTable {
     const u32 = (n: number): Uint32Array => { const a = new Uint32Array(buf, at, n); at += 4 * n; return a; };
     this.header = f64(HEADER);
     this.numbers = f64(slots * nw);
-    this.keys = new Int32Array(buf, at, slots * kw); at += 4 * slots * kw;
-    this.hashes = new Int32Array(buf, at, slots); at += 4 * slots;
-    this.exp = u32(slots);
+    this.stride = kw + 2;
+    this.rec = new Int32Array(buf, at, slots * this.stride); at += 4 * slots * this.stride;
     this.values = u32(slots * vw);
     this.cls = new Uint8Array(buf, at, slots);
     this.stats = this.header.subarray(H_STATS, H_STATS + FLOW_TABLE_STATS.length);
@@ -155,11 +158,19 @@ export class FlowTable {
 
   private clock(now: number): number {
     const t = now - this.epoch;
-    // The uint32 ms clock lasts 49 days; past ~45 the table restarts empty.
-    if (t >= 0 && t < 0xf0000000) return t >>> 0 || 1;
-    this.clear();
-    this.epoch = this.header[H_EPOCH] = now - 1;
-    return 1;
+    if (t >= 1 && t < CLOCK_LIMIT) return Math.floor(t);
+    if (t < 1) {   // a clock gone back (another host's epoch): start over
+      this.clear();
+      this.epoch = this.header[H_EPOCH] = now - 1;
+      return 1;
+    }
+    const rec = this.rec, S = this.stride;
+    for (let i = 0; i < this.slots; i++) {
+      const e = rec[i * S];
+      if (e !== 0) rec[i * S] = Math.max(1, e - CLOCK_SHIFT);
+    }
+    this.epoch = this.header[H_EPOCH] = this.epoch + CLOCK_SHIFT;
+    return this.clock(now);
   }
 
   /** Sets the table's time (ms, Date.now() scale) and expires a few slots;
@@ -167,10 +178,10 @@ export class FlowTable {
   tick(now: number, budget: number = this.sweep): number {
     this.now = this.clock(now);
     if (this.header[H_COUNT] === 0) return 0;
-    const exp = this.exp, mask = this.mask, t = this.now;
+    const rec = this.rec, S = this.stride, mask = this.mask, t = this.now;
     let c = this.header[H_CURSOR], gone = 0;
     for (let k = 0; k < budget; k++) {
-      const e = exp[c];
+      const e = rec[c * S];
       if (e !== 0 && e <= t) {
         this.removeSlot(c);    // may pull a later entry into c: look again
         gone++;
@@ -186,13 +197,13 @@ export class FlowTable {
   /** The slot of an IPv4 flow, or -1 (absent or expired). */
   find4(src: number, dst: number, sport: number, dport: number, proto: number): number {
     const ports = (sport << 16) | dport;
-    const keys = this.keys, exp = this.exp, mask = this.mask;
+    const rec = this.rec, mask = this.mask;
     let i = hash4(src, dst, ports, proto) & mask;
     for (;;) {
-      const e = exp[i];
+      const b = i * 6;   // IPv4 stride: expiry, hash, 4 key words
+      const e = rec[b];
       if (e === 0) return -1;
-      const b = i << 2;
-      if (keys[b] === (src | 0) && keys[b + 1] === (dst | 0) && keys[b + 2] === ports && keys[b + 3] === proto) return e > this.now ? i : -1;
+      if (rec[b + 2] === (src | 0) && rec[b + 3] === (dst | 0) && rec[b + 4] === ports && rec[b + 5] === proto) return e > this.now ? i : -1;
       i = (i + 1) & mask;
     }
   }
@@ -213,7 +224,7 @@ export class FlowTable {
     const ports = (sport << 16) | dport;
     const h = hash6(s0, s1, s2, s3, d0, d1, d2, d3, ports, proto);
     const i = this.probe(h, s0, s1, ports, proto, s2, s3, d0, d1, d2, d3);
-    return i >= 0 && this.exp[i] > this.now ? i : -1;
+    return i >= 0 && this.rec[i * 12] > this.now ? i : -1;
   }
 
   /** add4 for IPv6. */
@@ -231,7 +242,7 @@ export class FlowTable {
   /** Renews a slot's expiry under timeout class `cls`. */
   touch(slot: number, cls: number): void {
     this.cls[slot] = cls;
-    this.exp[slot] = (this.now + this.timeouts[cls]) >>> 0;
+    this.rec[slot * this.stride] = this.now + this.timeouts[cls];
   }
 
   /** The slot's timeout class. */
@@ -239,29 +250,29 @@ export class FlowTable {
 
   /** Removes a slot's entry (later entries may move back one slot). */
   remove(slot: number): void {
-    if (this.exp[slot] === 0) return;
+    if (this.rec[slot * this.stride] === 0) return;
     this.removeSlot(slot);
     this.stats[FT_REMOVED]++;
   }
 
   /** Whether a slot holds a live entry. */
-  live(slot: number): boolean { return this.exp[slot] > this.now; }
+  live(slot: number): boolean { return this.rec[slot * this.stride] > this.now; }
 
   /** ms until the slot's entry expires (<= 0: expired). */
-  remaining(slot: number): number { return this.exp[slot] - this.now; }
+  remaining(slot: number): number { return this.rec[slot * this.stride] - this.now; }
 
   /** Key word k of a slot (IPv4: src, dst, sport << 16 | dport, proto;
    *  IPv6: src 0..1, ports, proto, src 2..3, dst 0..3). */
-  keyWord(slot: number, k: number): number { return this.keys[slot * this.keyWords + k]; }
+  keyWord(slot: number, k: number): number { return this.rec[slot * this.stride + 2 + k]; }
 
   /** Calls f(slot) for each live entry (setup and reporting, not per packet). */
   forEach(f: (slot: number) => void): void {
-    for (let i = 0; i < this.slots; i++) if (this.exp[i] > this.now) f(i);
+    for (let i = 0; i < this.slots; i++) if (this.rec[i * this.stride] > this.now) f(i);
   }
 
   /** Empties the table (stats kept). */
   clear(): void {
-    this.exp.fill(0);
+    this.rec.fill(0);
     this.header[H_COUNT] = 0;
     this.header[H_CURSOR] = 0;
   }
@@ -269,12 +280,12 @@ export class FlowTable {
   // Slot of the key, or ~(empty slot where it would go).
   private probe(h: number, a: number, b: number, ports: number, proto: number,
     c: number, d: number, e: number, f: number, g: number, k: number): number {
-    const keys = this.keys, exp = this.exp, mask = this.mask, kw = this.keyWords;
+    const keys = this.rec, mask = this.mask, kw = this.keyWords, S = this.stride;
     let i = h & mask;
     for (;;) {
-      if (exp[i] === 0) return ~i;
-      const o = i * kw;
-      if (this.hashes[i] === h && keys[o] === a && keys[o + 1] === b && keys[o + 2] === ports && keys[o + 3] === proto &&
+      const o = i * S + 2;
+      if (keys[o - 2] === 0) return ~i;
+      if (keys[o - 1] === h && keys[o] === a && keys[o + 1] === b && keys[o + 2] === ports && keys[o + 3] === proto &&
         (kw === 4 || (keys[o + 4] === c && keys[o + 5] === d && keys[o + 6] === e && keys[o + 7] === f && keys[o + 8] === g && keys[o + 9] === k))) return i;
       i = (i + 1) & mask;
     }
@@ -284,7 +295,7 @@ export class FlowTable {
     c: number, d: number, e: number, f: number, g: number, k: number, cls: number): number {
     if (i >= 0) {
       // Present; an expired entry not yet swept is a new connection.
-      this.isNew = this.exp[i] <= this.now;
+      this.isNew = this.rec[i * this.stride] <= this.now;
       if (this.isNew) this.zero(i);
       this.touch(i, cls);
       return i;
@@ -294,10 +305,10 @@ export class FlowTable {
       i = this.probe(h, a, b, ports, proto, c, d, e, f, g, k);  // the eviction may have moved slots
     }
     i = ~i;
-    const kw = this.keyWords, keys = this.keys, o = i * kw;
+    const kw = this.keyWords, keys = this.rec, o = i * this.stride + 2;
+    keys[o - 1] = h;
     keys[o] = a; keys[o + 1] = b; keys[o + 2] = ports; keys[o + 3] = proto;
     if (kw === 10) { keys[o + 4] = c; keys[o + 5] = d; keys[o + 6] = e; keys[o + 7] = f; keys[o + 8] = g; keys[o + 9] = k; }
-    this.hashes[i] = h;
     this.zero(i);
     this.touch(i, cls);
     this.header[H_COUNT]++;
@@ -315,16 +326,16 @@ export class FlowTable {
   // Evicts the entry nearest expiry among a few occupied slots after the
   // sweep position (sampled LRU, as Redis does: no list to keep per packet).
   private evictOne(): boolean {
-    const exp = this.exp, mask = this.mask;
+    const rec = this.rec, S = this.stride, mask = this.mask;
     let c = this.header[H_CURSOR], best = -1, seen = 0;
     for (let k = 0; k <= mask && seen < EVICT_SAMPLE; k++, c = (c + 1) & mask) {
-      if (exp[c] === 0) continue;
+      if (rec[c * S] === 0) continue;
       seen++;
-      if (best < 0 || exp[c] < exp[best]) best = c;
+      if (best < 0 || rec[c * S] < rec[best * S]) best = c;
     }
     if (best < 0) return false;
     this.header[H_CURSOR] = (best + 1) & mask;
-    const expired = exp[best] <= this.now;
+    const expired = rec[best * S] <= this.now;
     this.removeSlot(best);
     this.stats[expired ? FT_EXPIRED : FT_EVICTED]++;
     return true;
@@ -333,24 +344,22 @@ export class FlowTable {
   // Backward-shift deletion: pull later entries of the probe run back so
   // every entry stays reachable from its home slot without tombstones.
   private removeSlot(i: number): void {
-    const exp = this.exp, mask = this.mask, kw = this.keyWords, vw = this.valueWords, nw = this.numberWords;
-    const keys = this.keys, hashes = this.hashes, values = this.values, numbers = this.numbers, cls = this.cls;
+    const rec = this.rec, S = this.stride, mask = this.mask, vw = this.valueWords, nw = this.numberWords;
+    const values = this.values, numbers = this.numbers, cls = this.cls;
     let j = i;
     for (;;) {
       j = (j + 1) & mask;
-      if (exp[j] === 0) break;
-      const home = hashes[j] & mask;
+      if (rec[j * S] === 0) break;
+      const home = rec[j * S + 1] & mask;
       // j's entry may move to i only if its home is not in (i, j] (cyclically).
       if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
-      for (let k = 0; k < kw; k++) keys[i * kw + k] = keys[j * kw + k];
+      for (let k = 0; k < S; k++) rec[i * S + k] = rec[j * S + k];   // expiry, hash, key
       for (let k = 0; k < vw; k++) values[i * vw + k] = values[j * vw + k];
       for (let k = 0; k < nw; k++) numbers[i * nw + k] = numbers[j * nw + k];
-      hashes[i] = hashes[j];
-      exp[i] = exp[j];
       cls[i] = cls[j];
       i = j;
     }
-    exp[i] = 0;
+    rec[i * S] = 0;
     this.header[H_COUNT]--;
   }
 }

@@ -203,7 +203,7 @@ function lookupIn(st: NatState, out: number, port: number, proto: number): numbe
   if (r < 0) return -1;
   const a = st.rev.values[r * 2], ip = st.rev.values[r * 2 + 1];
   const f = st.fwd.find4(a, 0, ip, 0, proto);
-  if (f < 0 || st.fwd.values[f * 2] !== out || (st.fwd.values[f * 2 + 1] & 0xffff) !== port) {
+  if (f < 0 || (st.fwd.values[f * 2] | 0) !== (out | 0) || (st.fwd.values[f * 2 + 1] & 0xffff) !== port) {
     st.rev.remove(r);   // its binding expired: the port is free again
     return -1;
   }
@@ -269,7 +269,7 @@ function outbound(st: NatState, pkt: Packet): number {
 }
 
 /** outside -> inside. Returns the port index, or -cause. */
-function inbound(st: NatState, pkt: Packet): number {
+function inbound(st: NatState, pkt: Packet, forwards = true): number {
   const ip = pkt.ipv4;
   if (ip === null) return -NON_IP;
   const dst = ip.dst >>> 0, src = ip.src | 0;
@@ -286,7 +286,7 @@ function inbound(st: NatState, pkt: Packet): number {
   } else return -UNSUPPORTED;
   if (port < 0) return -UNSUPPORTED;
   const slot = lookupIn(st, dst | 0, port, proto);
-  if (slot < 0) return forward(st, pkt, proto, dst, port);
+  if (slot < 0) return forwards ? forward(st, pkt, proto, dst, port) : -NO_BINDING;
   const fwd = st.fwd, v = fwd.values;
   const key0 = fwd.keyWord(slot, 0), inPort = fwd.keyWord(slot, 2) >>> 16;
   const f = st.cfg.filtering;
@@ -329,7 +329,7 @@ function forward(st: NatState, pkt: Packet, proto: number, dst: number, port: nu
     const ip = pkt.ipv4!;
     st.filt.add4(f.in, ip.src | 0, f.inPort, st.cfg.filtering === 2 ? pkt.srcPort : 0, proto, fwd.classOf(slot));
   }
-  return inbound(st, pkt);
+  return inbound(st, pkt, false);
 }
 
 const isError = (type: number): boolean => type === 3 || type === 11 || type === 12 || type === 4;

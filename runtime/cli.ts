@@ -4,12 +4,13 @@ import { Command, InvalidArgumentError } from "commander";
 import { existsSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { CompileError } from "./compile";
-import { SpecError, parseQuantity } from "./ports";
-import { RunError, run, type Summary } from "./supervisor";
+import { parseQuantity } from "./ports";
+import { run, type Summary } from "./supervisor";
+import { UserError } from "./user-error";
 import { diagnose, formatFindings } from "./doctor";
 import { diagnoseInterface } from "./doctor-interface";
 import { formatSummary } from "./summary";
-import { InstanceError, checkName, listInstances, requestInstance } from "./instance";
+import { checkName, listInstances, requestInstance } from "./instance";
 import { formatPs, top } from "./top";
 import { trace } from "./trace-client";
 import { describeReload } from "./reload";
@@ -171,7 +172,7 @@ const program = new Command()
       });
     } catch (e) {
       if (e instanceof CompileError) { process.stderr.write(e.message + "\n"); process.exit(1); }
-      if (e instanceof SpecError || e instanceof RunError || e instanceof InstanceError) fail(e.message);
+      if (e instanceof UserError) fail(e.message);
       throw e;
     }
     if (live) process.stderr.write("\r\x1b[K");

@@ -1,6 +1,7 @@
 // Port specs: `--port [name=]driver[:arg][,key=value...]`, parsed and checked
 // here so the native drivers receive clean options and users get one-line
 // errors that say what to fix.
+import { UserError } from "./user-error";
 
 export interface PortSpec {
   name: string;
@@ -9,7 +10,7 @@ export interface PortSpec {
   text: string;          // what the user wrote, for messages
 }
 
-export class SpecError extends Error {}
+export class SpecError extends UserError {}
 
 type Check = (arg: string | undefined, opts: Record<string, string>, index: number) => void;
 

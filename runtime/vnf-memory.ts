@@ -25,4 +25,14 @@ export class CoreMemory {
   adopt(name: string, buffer: SharedArrayBuffer): void { this.buffers.set(name, buffer); }
 }
 
+/** The supervisor's side: each core's buffers (core -> name -> buffer), held
+ *  so a restarted core can be handed its tables back. */
+export class HeldMemory {
+  readonly cores = new Map<number, Map<string, SharedArrayBuffer>>();
+  hold(m: VnfMemoryMessage): void {
+    if (!this.cores.has(m.core)) this.cores.set(m.core, new Map());
+    this.cores.get(m.core)!.set(m.name, m.buffer);
+  }
+}
+
 export interface VnfMemoryMessage { type: "vnf-memory"; core: number; name: string; buffer: SharedArrayBuffer }

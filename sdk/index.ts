@@ -31,3 +31,5 @@ export { FlowTable, FLOW_TABLE_STATS, FT_ADDED, FT_REMOVED, FT_EXPIRED, FT_REFUS
 export type { FlowTableOptions } from "./flow-table";
 export { ConfigReader, ConfigError } from "./config";
 export type { NumberRule } from "./config";
+export { Maglev } from "./maglev";
+export type { MaglevBackend } from "./maglev";

@@ -1,8 +1,10 @@
 // FlowTable: connections keyed by their 5-tuple (IPv4 or IPv6), in typed
 // arrays. Open addressing with linear probing and backward-shift deletion
 // (no tombstones, so a long run never degrades), one stored hash per slot
-// so moving an entry never rehashes its key. A slot's expiry, hash and key
-// sit side by side (24 bytes for IPv4), so a lookup is one cache line. Each entry has a timeout class
+// so moving an entry never rehashes its key. A slot is one record: expiry,
+// hash, timeout class, key and value words side by side (IPv4 with two
+// values: 36 bytes), so finding, renewing and reading an entry touches one
+// cache line (mostly), not one per array. Each entry has a timeout class
 // (TCP states can each have their own) and an expiry time; `tick(now)` once
 // per batch sweeps a few slots, so expiry is never a stop-the-world scan.
 // Capacity is fixed; when it is reached the table refuses new entries or
@@ -20,7 +22,7 @@ export interface FlowTableOptions {
   capacity: number;
   /** IPv6 5-tuples (10 key words) instead of IPv4 (4). */
   ipv6?: boolean;
-  /** uint32 value words per entry (default 1): `values[slot * valueWords + k]`. */
+  /** uint32 value words per entry (default 1): `values[table.at(slot) + k]`. */
   valueWords?: number;
   /** float64 value words per entry (default 0), for byte counts: `numbers[slot * numberWords + k]`. */
   numberWords?: number;
@@ -29,9 +31,9 @@ export interface FlowTableOptions {
   /** At capacity: refuse the new entry (default), or evict the one nearest
    *  expiry among `EVICT_SAMPLE` occupied slots after the sweep position. */
   whenFull?: "refuse" | "evict";
-  /** Slots looked at per tick() (default: enough to pass every slot about
-   *  once a second at 1,000 ticks a second, at least 8). */
-  sweep?: number;
+  /** ms to pass over every slot once (expiring what is due), spread over
+   *  the ticks by the time between them (default 1000). */
+  sweepMs?: number;
   /** Memory to build in, at least bytesFor(options) long; when it already
    *  holds a table of the same shape, that table is attached as it is. */
   buffer?: ArrayBufferLike;
@@ -41,7 +43,7 @@ export interface FlowTableOptions {
 export const FT_ADDED = 0, FT_REMOVED = 1, FT_EXPIRED = 2, FT_REFUSED = 3, FT_EVICTED = 4;
 export const FLOW_TABLE_STATS = ["added", "removed", "expired", "refused", "evicted"] as const;
 
-const MAGIC = 0x464c4f58; // "FLOX": this layout
+const MAGIC = 0x464c4f59; // "FLOY": this layout
 const HEADER = 16; // float64 words: shape, clock, cursor, count, stats
 const H_MAGIC = 0, H_SLOTS = 1, H_KEYW = 2, H_VALW = 3, H_NUMW = 4, H_CAP = 5, H_EPOCH = 6, H_CURSOR = 7, H_COUNT = 8, H_STATS = 9;
 const EVICT_SAMPLE = 8;
@@ -66,7 +68,7 @@ export class FlowTable {
   static bytesFor(o: FlowTableOptions): number {
     const { slots, kw, vw, nw } = shape(o);
     // float64 parts first (header, numbers), then the 4-byte arrays, then classes.
-    return 8 * HEADER + 8 * slots * nw + 4 * slots * (kw + 2 + vw) + slots;
+    return 8 * HEADER + 8 * slots * nw + 4 * slots * (3 + kw + vw);
   }
 
   /**
@@ -85,7 +87,7 @@ export class FlowTable {
   readonly slots: number;
   readonly valueWords: number;
   readonly numberWords: number;
-  /** uint32 values, valueWords per slot. */
+  /** The records as uint32: a slot's value words start at at(slot). */
   readonly values: Uint32Array;
   /** float64 values, numberWords per slot. */
   readonly numbers: Float64Array;
@@ -97,14 +99,17 @@ export class FlowTable {
   readonly attached: boolean;
   private readonly mask: number;
   private readonly keyWords: number;
-  /** Per slot, `stride` words: expiry (ms after the epoch; 0 = empty), hash, key. */
+  /** Per slot, `stride` words: expiry (ms after the epoch; 0 = empty), hash,
+   *  timeout class, key (keyWords), values (valueWords). */
   private readonly rec: Int32Array;
   private readonly stride: number;
-  private readonly cls: Uint8Array;
+  private readonly valueAt: number;   // 3 + keyWords
   private readonly timeouts: Uint32Array;
   private readonly header: Float64Array;
   private readonly evict: boolean;
-  private readonly sweep: number;
+  /** Slots owed to the sweep per ms. */
+  private readonly perMs: number;
+  private owed = 0;
   private epoch: number;
   /** Now, ms after the epoch (at least 1), set by tick(). */
   private now = 1;
@@ -125,7 +130,9 @@ export class FlowTable {
     this.numberWords = nw;
     this.timeouts = Uint32Array.from(t, (x) => Math.round(x));
     this.evict = o.whenFull === "evict";
-    this.sweep = o.sweep ?? Math.max(8, Math.ceil(slots / 1000));
+    const sweepMs = o.sweepMs ?? 1000;
+    if (!(sweepMs >= 1)) throw new RangeError(`FlowTable: sweepMs must be 1 or more, got ${sweepMs}`);
+    this.perMs = slots / sweepMs;
     const bytes = FlowTable.bytesFor(o);
     const buf = o.buffer ?? new ArrayBuffer(bytes);
     this.buffer = buf;
@@ -135,10 +142,10 @@ export class FlowTable {
     const u32 = (n: number): Uint32Array => { const a = new Uint32Array(buf, at, n); at += 4 * n; return a; };
     this.header = f64(HEADER);
     this.numbers = f64(slots * nw);
-    this.stride = kw + 2;
-    this.rec = new Int32Array(buf, at, slots * this.stride); at += 4 * slots * this.stride;
-    this.values = u32(slots * vw);
-    this.cls = new Uint8Array(buf, at, slots);
+    this.stride = 3 + kw + vw;
+    this.valueAt = 3 + kw;
+    this.rec = new Int32Array(buf, at, slots * this.stride);
+    this.values = u32(slots * this.stride);
     this.stats = this.header.subarray(H_STATS, H_STATS + FLOW_TABLE_STATS.length);
     const h = this.header;
     this.attached = h[H_MAGIC] === MAGIC && h[H_SLOTS] === slots && h[H_KEYW] === kw && h[H_VALW] === vw && h[H_NUMW] === nw;
@@ -173,11 +180,19 @@ export class FlowTable {
     return this.clock(now);
   }
 
-  /** Sets the table's time (ms, Date.now() scale) and expires a few slots;
-   *  once per batch. Returns how many entries expired. */
-  tick(now: number, budget: number = this.sweep): number {
+  /** Sets the table's time (ms, Date.now() scale) and expires what is due
+   *  in the slots the sweep owes since the last tick (a whole pass per
+   *  sweepMs, at most 1/16 of the table per tick); once per batch. Returns
+   *  how many entries expired. `budget` overrides the slots looked at. */
+  tick(now: number, budget?: number): number {
+    const before = this.now;
     this.now = this.clock(now);
-    if (this.header[H_COUNT] === 0) return 0;
+    if (budget === undefined) {
+      this.owed = Math.min(this.owed + (this.now - before) * this.perMs, this.slots / 16);
+      budget = this.owed | 0;
+      this.owed -= budget;
+    }
+    if (this.header[H_COUNT] === 0 || budget <= 0) return 0;
     const rec = this.rec, S = this.stride, mask = this.mask, t = this.now;
     let c = this.header[H_CURSOR], gone = 0;
     for (let k = 0; k < budget; k++) {
@@ -200,10 +215,10 @@ export class FlowTable {
     const rec = this.rec, mask = this.mask;
     let i = hash4(src, dst, ports, proto) & mask;
     for (;;) {
-      const b = i * 6;   // IPv4 stride: expiry, hash, 4 key words
+      const b = i * this.stride;
       const e = rec[b];
       if (e === 0) return -1;
-      if (rec[b + 2] === (src | 0) && rec[b + 3] === (dst | 0) && rec[b + 4] === ports && rec[b + 5] === proto) return e > this.now ? i : -1;
+      if (rec[b + 3] === (src | 0) && rec[b + 4] === (dst | 0) && rec[b + 5] === ports && rec[b + 6] === proto) return e > this.now ? i : -1;
       i = (i + 1) & mask;
     }
   }
@@ -224,7 +239,7 @@ export class FlowTable {
     const ports = (sport << 16) | dport;
     const h = hash6(s0, s1, s2, s3, d0, d1, d2, d3, ports, proto);
     const i = this.probe(h, s0, s1, ports, proto, s2, s3, d0, d1, d2, d3);
-    return i >= 0 && this.rec[i * 12] > this.now ? i : -1;
+    return i >= 0 && this.rec[i * this.stride] > this.now ? i : -1;
   }
 
   /** add4 for IPv6. */
@@ -241,12 +256,16 @@ export class FlowTable {
 
   /** Renews a slot's expiry under timeout class `cls`. */
   touch(slot: number, cls: number): void {
-    this.cls[slot] = cls;
-    this.rec[slot * this.stride] = this.now + this.timeouts[cls];
+    const o = slot * this.stride;
+    this.rec[o] = this.now + this.timeouts[cls];
+    this.rec[o + 2] = cls;
   }
 
   /** The slot's timeout class. */
-  classOf(slot: number): number { return this.cls[slot]; }
+  classOf(slot: number): number { return this.rec[slot * this.stride + 2]; }
+
+  /** Index in `values` of the slot's first value word. */
+  at(slot: number): number { return slot * this.stride + this.valueAt; }
 
   /** Removes a slot's entry (later entries may move back one slot). */
   remove(slot: number): void {
@@ -263,7 +282,7 @@ export class FlowTable {
 
   /** Key word k of a slot (IPv4: src, dst, sport << 16 | dport, proto;
    *  IPv6: src 0..1, ports, proto, src 2..3, dst 0..3). */
-  keyWord(slot: number, k: number): number { return this.rec[slot * this.stride + 2 + k]; }
+  keyWord(slot: number, k: number): number { return this.rec[slot * this.stride + 3 + k]; }
 
   /** Calls f(slot) for each live entry (setup and reporting, not per packet). */
   forEach(f: (slot: number) => void): void {
@@ -283,9 +302,9 @@ export class FlowTable {
     const keys = this.rec, mask = this.mask, kw = this.keyWords, S = this.stride;
     let i = h & mask;
     for (;;) {
-      const o = i * S + 2;
-      if (keys[o - 2] === 0) return ~i;
-      if (keys[o - 1] === h && keys[o] === a && keys[o + 1] === b && keys[o + 2] === ports && keys[o + 3] === proto &&
+      const o = i * S + 3;
+      if (keys[o - 3] === 0) return ~i;
+      if (keys[o - 2] === h && keys[o] === a && keys[o + 1] === b && keys[o + 2] === ports && keys[o + 3] === proto &&
         (kw === 4 || (keys[o + 4] === c && keys[o + 5] === d && keys[o + 6] === e && keys[o + 7] === f && keys[o + 8] === g && keys[o + 9] === k))) return i;
       i = (i + 1) & mask;
     }
@@ -305,8 +324,8 @@ export class FlowTable {
       i = this.probe(h, a, b, ports, proto, c, d, e, f, g, k);  // the eviction may have moved slots
     }
     i = ~i;
-    const kw = this.keyWords, keys = this.rec, o = i * this.stride + 2;
-    keys[o - 1] = h;
+    const kw = this.keyWords, keys = this.rec, o = i * this.stride + 3;
+    keys[o - 2] = h;
     keys[o] = a; keys[o + 1] = b; keys[o + 2] = ports; keys[o + 3] = proto;
     if (kw === 10) { keys[o + 4] = c; keys[o + 5] = d; keys[o + 6] = e; keys[o + 7] = f; keys[o + 8] = g; keys[o + 9] = k; }
     this.zero(i);
@@ -319,7 +338,8 @@ export class FlowTable {
 
   private zero(i: number): void {
     const vw = this.valueWords, nw = this.numberWords;
-    for (let k = 0; k < vw; k++) this.values[i * vw + k] = 0;
+    const v = i * this.stride + this.valueAt;
+    for (let k = 0; k < vw; k++) this.rec[v + k] = 0;
     for (let k = 0; k < nw; k++) this.numbers[i * nw + k] = 0;
   }
 
@@ -344,8 +364,8 @@ export class FlowTable {
   // Backward-shift deletion: pull later entries of the probe run back so
   // every entry stays reachable from its home slot without tombstones.
   private removeSlot(i: number): void {
-    const rec = this.rec, S = this.stride, mask = this.mask, vw = this.valueWords, nw = this.numberWords;
-    const values = this.values, numbers = this.numbers, cls = this.cls;
+    const rec = this.rec, S = this.stride, mask = this.mask, nw = this.numberWords;
+    const numbers = this.numbers;
     let j = i;
     for (;;) {
       j = (j + 1) & mask;
@@ -353,10 +373,8 @@ export class FlowTable {
       const home = rec[j * S + 1] & mask;
       // j's entry may move to i only if its home is not in (i, j] (cyclically).
       if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
-      for (let k = 0; k < S; k++) rec[i * S + k] = rec[j * S + k];   // expiry, hash, key
-      for (let k = 0; k < vw; k++) values[i * vw + k] = values[j * vw + k];
+      for (let k = 0; k < S; k++) rec[i * S + k] = rec[j * S + k];   // the whole record
       for (let k = 0; k < nw; k++) numbers[i * nw + k] = numbers[j * nw + k];
-      cls[i] = cls[j];
       i = j;
     }
     rec[i * S] = 0;

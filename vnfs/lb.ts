@@ -131,23 +131,25 @@ function toBackend(st: LbState, pkt: Packet, v: number, src: number, dst: number
     if (slot < 0) return -FULL;
     const bport = be.port < 0 ? dp : be.port;
     const idx = st.byName.get(be.name)!;
-    vals[slot * 3] = be.address; vals[slot * 3 + 1] = bport; vals[slot * 3 + 2] = (st.tag << 16) | idx;
+    const at = fwd.at(slot);
+    vals[at] = be.address; vals[at + 1] = bport; vals[at + 2] = (st.tag << 16) | idx;
     const r = st.rev.add4(be.address, src, bport, sp, proto, 0);
-    if (r >= 0) { st.rev.values[r * 2] = dst; st.rev.values[r * 2 + 1] = dp; }
+    if (r >= 0) { st.rev.values[st.rev.at(r)] = dst; st.rev.values[st.rev.at(r) + 1] = dp; }
     st.flows[idx]++;
     st.n[NEW]++;
   } else fwd.touch(slot, classOf(proto, flags));
-  let w = vals[slot * 3 + 2];
+  const at = fwd.at(slot);
+  let w = vals[at + 2];
   if (w >>> 16 !== st.tag) {   // made by another version: find its counters again (or none: removed)
-    const addr = ip4str(vals[slot * 3]);
-    const idx = st.byName.get(`${addr}:${vals[slot * 3 + 1]}`) ?? st.byName.get(`${addr}:*`);
-    w = vals[slot * 3 + 2] = (st.tag << 16) | (idx ?? 0xffff);
+    const addr = ip4str(vals[at]);
+    const idx = st.byName.get(`${addr}:${vals[at + 1]}`) ?? st.byName.get(`${addr}:*`);
+    w = vals[at + 2] = (st.tag << 16) | (idx ?? 0xffff);
   }
   const idx = w & 0xffff;
   if (idx !== 0xffff) st.bytes[idx] += pkt.length;
   const ip = pkt.ipv4!;
-  ip.rewriteDst(vals[slot * 3]);
-  const bport = vals[slot * 3 + 1];
+  ip.rewriteDst(vals[at]);
+  const bport = vals[at + 1];
   if (bport !== dp) { if (proto === 6) pkt.tcp!.rewriteDstPort(bport); else pkt.udp!.rewriteDstPort(bport); }
   return st.out;
 }
@@ -176,10 +178,10 @@ export default defineVnf<LbState>({
       } else {
         const r = st.rev.find4(src, dst, sp, dp, proto);
         if (r >= 0) {
-          const vals = st.rev.values;
+          const vals = st.rev.values, ra = st.rev.at(r);
           st.rev.touch(r, 0);
-          ip.rewriteSrc(vals[r * 2]);
-          const vport = vals[r * 2 + 1];
+          ip.rewriteSrc(vals[ra]);
+          const vport = vals[ra + 1];
           if (vport !== sp) { if (proto === 6) pkt.tcp!.rewriteSrcPort(vport); else pkt.udp!.rewriteSrcPort(vport); }
           replies++;
         } else passed++;

@@ -187,12 +187,12 @@ function bind(st: NatState, a: number, port: number, proto: number, cls: number)
   if (p < 0) return -NO_PORT;
   slot = fwd.add4(a, 0, port, 0, proto, cls);
   if (slot < 0) return -FULL;
-  fwd.values[slot * 2] = out;
-  fwd.values[slot * 2 + 1] = p;
+  fwd.values[fwd.at(slot)] = out;
+  fwd.values[fwd.at(slot) + 1] = p;
   const r = rev.add4(out, 0, p, 0, proto, 0);
   if (r < 0) { fwd.remove(fwd.find4(a, 0, port, 0, proto)); return -FULL; }
-  rev.values[r * 2] = a;
-  rev.values[r * 2 + 1] = port;
+  rev.values[rev.at(r)] = a;
+  rev.values[rev.at(r) + 1] = port;
   st.n[NEW]++;
   return slot;   // adding to rev moves nothing in fwd
 }
@@ -201,9 +201,9 @@ function bind(st: NatState, a: number, port: number, proto: number, cls: number)
 function lookupIn(st: NatState, out: number, port: number, proto: number): number {
   const r = st.rev.find4(out, 0, port, 0, proto);
   if (r < 0) return -1;
-  const a = st.rev.values[r * 2], ip = st.rev.values[r * 2 + 1];
+  const a = st.rev.values[st.rev.at(r)], ip = st.rev.values[st.rev.at(r) + 1];
   const f = st.fwd.find4(a, 0, ip, 0, proto);
-  if (f < 0 || (st.fwd.values[f * 2] | 0) !== (out | 0) || (st.fwd.values[f * 2 + 1] & 0xffff) !== port) {
+  if (f < 0 || (st.fwd.values[st.fwd.at(f)] | 0) !== (out | 0) || (st.fwd.values[st.fwd.at(f) + 1] & 0xffff) !== port) {
     st.rev.remove(r);   // its binding expired: the port is free again
     return -1;
   }
@@ -245,10 +245,11 @@ function outbound(st: NatState, pkt: Packet): number {
   const slot = bind(st, src, id, proto, fresh);
   if (slot < 0) return slot;
   const fwd = st.fwd, v = fwd.values;
-  const out = v[slot * 2], w = v[slot * 2 + 1], port = w & 0xffff;
+  const at = fwd.at(slot);
+  const out = v[at], w = v[at + 1], port = w & 0xffff;
   if (proto === 6) {
     const seenIn = (w & SEEN_IN) !== 0;
-    if (flags & 5) v[slot * 2 + 1] = w | FIN_SEEN;
+    if (flags & 5) v[at + 1] = w | FIN_SEEN;
     fwd.touch(slot, tcpClass(flags, seenIn && !(w & FIN_SEEN)));
   } else fwd.touch(slot, fresh);
   if (st.cfg.filtering !== 0) st.filt.add4(src, dst, id, st.cfg.filtering === 2 ? pkt.dstPort : 0, proto, fwd.classOf(slot));
@@ -292,8 +293,8 @@ function inbound(st: NatState, pkt: Packet, forwards = true): number {
   const f = st.cfg.filtering;
   if (f !== 0 && st.filt.find4(key0, src, inPort, f === 2 ? pkt.srcPort : 0, proto) < 0) return -FILTERED;
   if (proto === 6) {
-    const flags = pkt.tcp!.flags, w = v[slot * 2 + 1];
-    v[slot * 2 + 1] = w | SEEN_IN | (flags & 5 ? FIN_SEEN : 0);
+    const flags = pkt.tcp!.flags, at = fwd.at(slot), w = v[at + 1];
+    v[at + 1] = w | SEEN_IN | (flags & 5 ? FIN_SEEN : 0);
     fwd.touch(slot, tcpClass(flags, !(w & FIN_SEEN)));
   } else fwd.touch(slot, fwd.classOf(slot));
   ip.rewriteDst(key0);
@@ -318,11 +319,11 @@ function forward(st: NatState, pkt: Packet, proto: number, dst: number, port: nu
     if (slot < 0) return -FULL;
     const r = st.rev.add4(f.out, 0, f.outPort, 0, proto, 0);
     if (r < 0) return -FULL;
-    st.rev.values[r * 2] = f.in;
-    st.rev.values[r * 2 + 1] = f.inPort;
+    st.rev.values[st.rev.at(r)] = f.in;
+    st.rev.values[st.rev.at(r) + 1] = f.inPort;
     slot = fwd.find4(f.in, 0, f.inPort, 0, proto);
-    fwd.values[slot * 2] = f.out;
-    fwd.values[slot * 2 + 1] = f.outPort | SEEN_IN;
+    fwd.values[fwd.at(slot)] = f.out;
+    fwd.values[fwd.at(slot) + 1] = f.outPort | SEEN_IN;
     st.n[NEW]++;
   }
   if (st.cfg.filtering !== 0) {
@@ -367,7 +368,7 @@ function icmpError(st: NatState, pkt: Packet, fromOutside: boolean): number {
   } else {
     slot = st.fwd.find4(qaddr, 0, qport, 0, qproto);
     if (slot < 0) return -NO_BINDING;
-    newAddr = st.fwd.values[slot * 2]; newPort = st.fwd.values[slot * 2 + 1] & 0xffff;
+    newAddr = st.fwd.values[st.fwd.at(slot)]; newPort = st.fwd.values[st.fwd.at(slot) + 1] & 0xffff;
   }
   // The quoted header: address (its checksum), port (its checksum, when quoted).
   wr32(b, addrAt, newAddr);

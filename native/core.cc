@@ -1,9 +1,7 @@
 #include "core.h"
 
-#include "ports/vnet.h"
+#include "thread.h"
 
-#include <pthread.h>
-#include <sched.h>
 #include <time.h>
 
 #include <algorithm>
@@ -27,12 +25,7 @@ Core::Core(std::shared_ptr<Engine> engine, uint32_t id, CoreConfig cfg)
       cache_(eng_.pool()),
       lane_{cache_, eng_.counters().lane(id)},
       io_(makeCoreIO(eng_, id)) {
-  if (cfg_.cpu >= 0) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cfg_.cpu, &set);
-    pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-  }
+  pinTo(cfg_.cpu);
   const uint32_t rx = cfg_.rxBatch, b = rx + kFresh;  // entries: received, then originated
   layout_.offsets = 0;
   layout_.lengths = alignUp(layout_.offsets + 4 * b, 64);
@@ -227,7 +220,7 @@ uint32_t Core::gather() {
     offsets[i] = s.buf * stride + s.off;
     lengths[i] = s.len;
     inPorts[i] = uint8_t(s.port);
-    flags[i] = uint8_t(s.flags & vnet::kSlotMeta);  // the checksum is left to offload
+    flags[i] = uint8_t(s.flags & kSlotMeta);  // the checksum is left to offload
   }
   memset(verdicts_, 0, n);
   memcpy(sentOffsets_.data(), offsets, n * 4);

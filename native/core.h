@@ -21,11 +21,12 @@
 
 namespace vnf {
 
+// Every value comes from runtime/ (runtime/defaults.ts holds the defaults).
 struct CoreConfig {
-  uint32_t rxBatch = 256;    // most packets per batch (the seed's MAX_BATCH_RECV)
-  uint32_t txBatch = 32;     // most frames per driver transmit (MAX_BATCH_SEND)
+  uint32_t rxBatch = 0;      // most packets per batch (the seed's MAX_BATCH_RECV)
+  uint32_t txBatch = 0;      // most frames per driver transmit (MAX_BATCH_SEND)
   bool busyPoll = false;     // spin when idle instead of sleeping (BUSY_WAIT)
-  uint32_t idleUs = 100;     // longest sleep when idle and not busy-polling
+  uint32_t idleUs = 0;       // longest sleep when idle and not busy-polling
   int cpu = -1;              // pin the calling thread here (-1: leave it)
 };
 

@@ -34,7 +34,7 @@ export type Distribution = "none" | "hw" | "sw1" | "sw2";
 
 export interface EngineConfig {
   buffers: number;
-  largeBuffers?: number;
+  largeBuffers: number;
   bufSize: number;
   headroom: number;
   ringSize: number;
@@ -50,7 +50,7 @@ export interface EngineConfig {
   overflow: "auto" | "drop" | "wait";
   countersFile?: string;   // map the counters from this file (native/counters.h)
   endpoint?: NativeEndpoint;   // --ip and neighbours (native/endpoint.h)
-  ports: { name: string; driver: string; options: Record<string, string> }[];
+  ports: { name: string; driver: string; spec?: string; options: Record<string, string> }[];   // spec: what the user wrote, for messages
 }
 
 export interface CoreOptions {
@@ -78,15 +78,42 @@ export interface CounterInfo {
   drop: boolean;
 }
 
+/** One option of a driver (native/port.h's OptionSpec). */
+export interface OptionSpec {
+  key: string;
+  type: string;      // uint | quantity | fraction | flag | choice | sizes | range | repeat | ifname | text
+  values: string;
+  default?: string;
+  help: string;
+}
+
+/** A driver as its file declares it (native/port.h's DriverSpec). */
+export interface DriverSpec {
+  name: string;
+  arg: string;
+  argKeys: string;
+  help: string;
+  options: OptionSpec[];
+  host: { socket: number; caps: string; device: string; deviceFix: string; built: boolean; builtFix: string };
+  usable: string;
+}
+
+/** What a port needs from the buffer pool (native/port.h's PoolNeeds). */
+export interface PoolNeeds {
+  pageAligned: boolean;
+  maxFrame: number;
+  windowBytes: number;
+}
+
 interface Addon {
   Engine: new (cfg: EngineConfig) => NativeEngine;
   attach(engineId: number, core: number, opts: CoreOptions): NativeCore;
   toeplitz(key: Uint8Array, input: Uint8Array): number;
   frameHash(key: Uint8Array, frame: Uint8Array): number;
   socketProbe(domain: number, type: number): string;
-  drivers(): string[];
   counterList(): { core: CounterInfo[]; port: CounterInfo[] };
-  netmapBuilt(): boolean;
+  driverSpecs(): DriverSpec[];
+  poolNeeds(port: { index: number; name: string; driver: string; options: Record<string, string> }): PoolNeeds;
 }
 
 let addon: Addon | undefined;

@@ -35,8 +35,9 @@ export interface Ctx {
    *  shown like the counters; Prometheus gets it as a histogram. */
   histogram(name: string, bounds: readonly number[]): Histogram;
   /** How packets reach this core: the RSS key (40 bytes) and the
-   *  distribution mode ("none", "hw", "sw1", "sw2"); sdk/rss-port uses it
-   *  to choose NAT ports whose replies come back to this core. */
+   *  distribution mode ("none", "hw", "sw1", "sw2"): with `cores`, which
+   *  core a flow lands on (sdk/rss.ts rssCore); sdk/rss-port.ts picks local
+   *  ports (sockets, NAT bindings) whose replies come back to this core. */
   readonly rss: { readonly key: readonly number[]; readonly dist: string };
   /** The core's named shared memory of `bytes` (at least), zeroed when
    *  first made and the same buffer again for the same name (after a
@@ -112,7 +113,7 @@ export function defineVnf<S>(def: VnfDefinition<S>): VnfDefinition<S> {
 /** A Ctx for tests and simple hosts: port() resolves against `ports`. */
 export function makeCtx(
   ports: readonly string[],
-  opts: { core?: number; cores?: number; config?: unknown; addresses?: readonly PortAddress[]; log?: (...a: unknown[]) => void; rss?: { key: readonly number[]; dist: string } } = {},
+  opts: { core?: number; cores?: number; config?: unknown; log?: (...a: unknown[]) => void; rss?: { key: readonly number[]; dist: string }; addresses?: readonly PortAddress[] } = {},
 ): Ctx {
   const names = ports.slice();
   const memories = new Map<string, SharedArrayBuffer>();

@@ -6,7 +6,7 @@
 // sender counted exactly by udp-sink.
 //
 //   [A: a0 10.200.0.1, fd00::1] ---veth--- [V: v0 | vnfrun --ip 10.200.0.99/24 --ip fd00::99/64]
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { canUseNetns, createTopology, whyNoNetns, type Topology } from "../helpers/netns";
 import { missing, start, succeeds, waitFor, type Running } from "./fixtures/live";
@@ -63,7 +63,7 @@ describe("the runtime answers for the port's addresses", () => {
   const why = missing(canUseNetns, whyNoNetns, ["ping"]);
   it.skipIf(!!why)(`ping, ping -6, and the kernel's neighbour table learns the port's MAC${why ? ` (skipped: ${why})` : ""}`, async () => {
     await withHost(async (topo) => {
-      const run = start(topo, "test/fixtures/host.ts", ["--port", "packet:v0", "--ip", `${VNF_IP}/24`, "--ip", `${VNF_IP6}/64`], 6);
+      const run = start(topo, "test/fixtures/host.ts", ["--port", "packet:v0", "--ip", `${VNF_IP}/24`, "--ip", `${VNF_IP6}/64`], 8);
       try {
         await waitFor("ping", 10_000, () => succeeds(topo.a, ["ping", "-c", "1", "-W", "0.5", VNF_IP]), run);
         expect(succeeds(topo.a, ["ping", "-c", "3", "-i", "0.2", "-W", "1", VNF_IP])).toBe(true);
@@ -75,11 +75,18 @@ describe("the runtime answers for the port's addresses", () => {
         // UDP to a closed port: the kernel's sender hears port unreachable (ECONNREFUSED).
         const refused = topo.exec(topo.a, ["python3", "-c", `import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.connect(("${VNF_IP}",4444))\ns.settimeout(2)\ns.send(b"x")\ntry:\n s.recv(10)\nexcept ConnectionRefusedError:\n print("refused")\nexcept socket.timeout:\n print("timeout")`]);
         expect(refused.trim()).toBe("refused");
+        // 2000 echo requests at 5000 a second: answers stop at the rate limit
+        // (1000 a second after a burst of 50), the rest are counted.
+        const t0 = Date.now();
+        spawnSync("ip", ["netns", "exec", topo.a, "ping", "-q", "-c", "2000", "-i", "0.0002", "-W", "1", VNF_IP], { stdio: "ignore", timeout: 20_000 });
+        const flood = (Date.now() - t0) / 1000;
         const s = (await run.done) as any;
-        const core = s.cores?.[0] ?? {};
+        const answered = s.cores.reduce((a: number, c: any) => a + c.echo_answered, 0);
         expect(s.drops.endpoint_malformed).toBe(0);
         expect(s.drops.udp_closed).toBe(1);
-        if (core.echo_answered !== undefined) expect(core.echo_answered).toBeGreaterThanOrEqual(7);
+        expect(s.drops.icmp_rate_limited).toBeGreaterThan(0);
+        expect(answered + s.drops.icmp_rate_limited).toBeGreaterThanOrEqual(2007);   // each request answered or counted (2000 + 3 + 3 + the probes)
+        expect(answered - 7).toBeLessThanOrEqual(50 + 1000 * flood + 50);
       } finally {
         run.kill();
       }

@@ -1,5 +1,6 @@
 // UDP echo on the SDK's sockets (bench/endpoint.mjs): every datagram to
-// port 7 goes back to its sender from its own buffer (receive, swap, send).
+// port 7 goes back to its sender from its own buffer (receive, swap, send:
+// UdpSocket.echo, which sums no byte).
 import { Udp, defineVnf } from "../sdk";
 
 export default defineVnf({
@@ -11,6 +12,6 @@ export default defineVnf({
   process(batch, st) {
     st.udp.receive(batch);
     const s = st.sock;
-    for (let k = 0; k < s.count; k++) s.reply(batch, k, s.length[k]);
+    for (let k = 0; k < s.count; k++) s.echo(batch, k);
   },
 });

@@ -99,7 +99,7 @@ export function loadBundle(file: string, gen: number, view: CoreView, config: un
   return loaded!;
 }
 
-function loadModule(mod: { default?: LoadedVnf; Batch?: any }, gen: number, view: CoreView, config: unknown): Loaded {
+export function loadModule(mod: { default?: LoadedVnf; Batch?: any }, gen: number, view: CoreView, config: unknown): Loaded {
   const vnf = mod.default as LoadedVnf;
   if (!vnf || typeof vnf.process !== "function" || !Array.isArray(vnf.ports))
     throw new Error("the default export must be defineVnf({ ports, process, ... })");

@@ -245,6 +245,21 @@ program
     process.stdout.write(o.json ? JSON.stringify(findings, null, 2) + "\n" : formatFindings(findings));
   });
 
+program
+  .command("init")
+  .description("start a VNF project: package.json, src/NAME.ts, tests on vnfrun/test with a golden capture, README")
+  .argument("<name>", "the new folder (its last part names the package and the VNF)")
+  .option("--force", "write into a folder that is not empty", false)
+  .action(async (name: string, o) => {
+    const { init, InitError } = await import("./init");
+    try {
+      process.stdout.write(await init(name, { force: o.force }));
+    } catch (e) {
+      if (e instanceof InitError) fail(e.message);
+      throw e;
+    }
+  });
+
 function fail(msg: string): never {
   process.stderr.write(`vnfrun: ${msg}\n`);
   process.exit(1);

@@ -367,6 +367,27 @@ Napi::Value SocketProbe(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), "");
 }
 
+// counterList() -> { core, port }: each counter's name, help and whether it
+// is a drop cause, in layout order (counters.h)
+Napi::Value CounterList(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto list = [&](const std::vector<CounterSet::Info>& v) {
+    Napi::Array a = Napi::Array::New(env, v.size());
+    for (size_t i = 0; i < v.size(); i++) {
+      Napi::Object c = Napi::Object::New(env);
+      c.Set("name", v[i].name);
+      c.Set("help", v[i].help);
+      c.Set("drop", v[i].drop);
+      a[i] = c;
+    }
+    return a;
+  };
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("core", list(CounterSet::coreList()));
+  o.Set("port", list(CounterSet::portList()));
+  return o;
+}
+
 // drivers() -> the port drivers built into this engine
 
 Napi::Value Drivers(const Napi::CallbackInfo& info) { return strings(info.Env(), registeredDrivers()); }
@@ -380,6 +401,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("frameHash", Napi::Function::New(env, FrameHash));
   exports.Set("socketProbe", Napi::Function::New(env, SocketProbe));
   exports.Set("drivers", Napi::Function::New(env, Drivers));
+  exports.Set("counterList", Napi::Function::New(env, CounterList));
   exports.Set("netmapBuilt", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), vnf::netmapBuilt()); }));
   return exports;
 }

@@ -69,6 +69,13 @@ export interface NativeCore {
   detach(): void;
 }
 
+/** One counter of native/counters.h: a drop cause when `drop`. */
+export interface CounterInfo {
+  name: string;
+  help: string;
+  drop: boolean;
+}
+
 interface Addon {
   Engine: new (cfg: EngineConfig) => NativeEngine;
   attach(engineId: number, core: number, opts: CoreOptions): NativeCore;
@@ -76,6 +83,7 @@ interface Addon {
   frameHash(key: Uint8Array, frame: Uint8Array): number;
   socketProbe(domain: number, type: number): string;
   drivers(): string[];
+  counterList(): { core: CounterInfo[]; port: CounterInfo[] };
   netmapBuilt(): boolean;
 }
 

@@ -4,12 +4,13 @@ import { Command, InvalidArgumentError } from "commander";
 import { existsSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { CompileError } from "./compile";
-import { SpecError, parseQuantity } from "./ports";
-import { RunError, run, type Summary } from "./supervisor";
+import { parseQuantity } from "./ports";
+import { run, type Summary } from "./supervisor";
+import { UserError } from "./user-error";
 import { diagnose, formatFindings } from "./doctor";
 import { diagnoseInterface } from "./doctor-interface";
 import { formatSummary } from "./summary";
-import { InstanceError, checkName, listInstances, requestInstance } from "./instance";
+import { checkName, listInstances, requestInstance } from "./instance";
 import { formatPs, top } from "./top";
 import { trace } from "./trace-client";
 import { describeReload } from "./reload";
@@ -17,7 +18,8 @@ import { resolve } from "node:path";
 
 const EXAMPLES = `
 Port specs (--port [name=]spec; unnamed specs fill the VNF's ports in order):
-  gen[:flows=N,size=64|64/594/1518|imix,ipv6=0..1,tcp=0..1,rate=PPS,count=N,dport=LO-HI]
+  gen[:flows=N,size=64|64/594/1518|imix,ipv6=0..1,tcp=0..1,rate=PPS,count=N,dport=LO-HI,
+      life=K|churn=R,handshake=1,reply=1]
                       synthetic traffic (198.18.0.0/15, 2001:2::/48)
   sink                count and free
   pcap:FILE[,read|,write][,loop[=N]]
@@ -170,7 +172,7 @@ const program = new Command()
       });
     } catch (e) {
       if (e instanceof CompileError) { process.stderr.write(e.message + "\n"); process.exit(1); }
-      if (e instanceof SpecError || e instanceof RunError || e instanceof InstanceError) fail(e.message);
+      if (e instanceof UserError) fail(e.message);
       throw e;
     }
     if (live) process.stderr.write("\r\x1b[K");

@@ -10,6 +10,7 @@ export interface WorkerInit {
   cores: number;
   bundleFile: string;
   config?: unknown;             // --config's value: ctx.config of the first generation
+  rss: { key: number[]; dist: string };   // ctx.rss: how packets reach this core
   portNames: string[];
   options: CoreOptions;
   control: SharedArrayBuffer;   // Int32Array of CTL_WORDS, for control messages

@@ -1,6 +1,7 @@
 // Port specs: `--port [name=]driver[:arg][,key=value...]`, parsed and checked
 // here so the native drivers receive clean options and users get one-line
 // errors that say what to fix.
+import { UserError } from "./user-error";
 
 export interface PortSpec {
   name: string;
@@ -9,7 +10,7 @@ export interface PortSpec {
   text: string;          // what the user wrote, for messages
 }
 
-export class SpecError extends Error {}
+export class SpecError extends UserError {}
 
 type Check = (arg: string | undefined, opts: Record<string, string>, index: number) => void;
 
@@ -126,7 +127,8 @@ const MAX_GEN_SIZE = MAX_FRAME + 4;
 
 function checkGen(arg: string | undefined, o: Record<string, string>): void {
   if (arg) throw new SpecError(`gen takes key=value options, not "${arg}"`);
-  allowOnly(o, ["flows", "size", "ipv6", "tcp", "rate", "count", "dport"], "gen");
+  allowOnly(o, ["flows", "size", "ipv6", "tcp", "rate", "count", "dport", "churn", "life", "handshake", "reply"], "gen");
+  checkGenSessions(o);
   if (o.flows !== undefined) {
     const f = parseQuantity(o.flows, "flows");
     if (f < 1 || f > 2 ** 32 - 1) throw new SpecError(`flows=${o.flows}: must be 1 or more`);
@@ -153,6 +155,23 @@ function checkGen(arg: string | undefined, o: Record<string, string>): void {
     if (!m || +m[1] > 65535 || (m[2] !== undefined && (+m[2] > 65535 || +m[2] < +m[1])))
       throw new SpecError(`dport=${o.dport}: give a port or a range LO-HI within 0-65535`);
   }
+}
+
+// Sessions for stateful VNFs (gen.cc says how the two sides keep in step).
+function checkGenSessions(o: Record<string, string>): void {
+  for (const k of ["handshake", "reply"]) {
+    if (o[k] === undefined) continue;
+    if (o[k] === "true") o[k] = "1";
+    if (o[k] !== "0" && o[k] !== "1") throw new SpecError(`${k}=${o[k]}: give 0 or 1`);
+  }
+  if (o.churn !== undefined) {
+    o.churn = String(parseQuantity(o.churn, "churn"));
+    if (+o.churn < 1) throw new SpecError(`churn=${o.churn}: give new flows a second, 1 or more`);
+    if (o.rate === undefined) throw new SpecError("churn=R (new flows a second) needs rate=PPS to pace it, or give life=K frames per flow");
+    if (o.life !== undefined) throw new SpecError("give churn=R or life=K, not both");
+  }
+  if (o.life !== undefined && (!/^\d+$/.test(o.life) || +o.life < 1)) throw new SpecError(`life=${o.life}: give frames per flow, 1 or more (4 or more with handshake)`);
+  if (o.handshake === "1" && o.life !== undefined && +o.life < 4) throw new SpecError(`life=${o.life}: a handshake flow lives at least 4 frames (SYN, ACK, FIN, ACK)`);
 }
 
 function checkPcap(arg: string | undefined, o: Record<string, string>, index: number): void {

@@ -24,6 +24,8 @@ export interface CoreView {
   log(text: string): void;
   counters(names: readonly string[]): Float64Array;   // the core's published counters (vnf-counters.ts)
   histogram(name: string, bounds: readonly number[]): Histogram;
+  rss: { key: readonly number[]; dist: string };
+  memory(name: string, bytes: number): SharedArrayBuffer;   // the core's named memory, the same across reloads
 }
 
 export interface Generation {
@@ -116,6 +118,8 @@ export function loadModule(mod: { default?: LoadedVnf; Batch?: any }, gen: numbe
     log: (...a: unknown[]) => view.log(a.map(String).join(" ")),
     counters: (names: readonly string[]) => view.counters(names),
     histogram: (name: string, bounds: readonly number[]) => view.histogram(name, bounds),
+    rss: view.rss,
+    memory: (name: string, bytes: number) => view.memory(name, bytes),
   };
   let fresh: { state: unknown } | undefined;
   const trial = (sample: Sample): Outcome => {

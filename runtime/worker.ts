@@ -13,6 +13,7 @@ import { errorLocation } from "./errors";
 import { Sampler, compare, type Diff } from "./sampler";
 import { Tracer } from "./tracer";
 import { CoreCounters } from "./vnf-counters";
+import { CoreMemory } from "./vnf-memory";
 import { loadBundle, loadSteps, type CoreView, type Generation, type Loaded } from "./v8-context";
 
 const init = workerData as WorkerInit;
@@ -52,7 +53,10 @@ function main(): void {
     log: (text) => post({ type: "log", core: init.core, text }),
     counters: (names) => vnfCounters.get(names),
     histogram: (name, bounds) => vnfCounters.histogram(name, bounds),
+    rss: init.rss,
+    memory: (name, bytes) => memory.get(name, bytes),
   };
+  const memory = new CoreMemory(init.core, post);
   const vnfCounters = new CoreCounters(init.core, post);
   const meta = new Float64Array(core.batch, L.meta, 1);
   const sampler = init.reloadDiff ? new Sampler(view) : undefined;

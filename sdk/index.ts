@@ -27,3 +27,7 @@ export { U32Set } from "./u32set";
 export { compileAcl4, compileAcl6 } from "./acl";
 export type { AclOptions, AclRule4, AclRule6, Match4, Match6, PortRange } from "./acl";
 export { toeplitz, rssCore, rssHashOf, RSS_SYMMETRIC_KEY, RSS_MICROSOFT_KEY } from "./rss";
+export { FlowTable, FLOW_TABLE_STATS, FT_ADDED, FT_REMOVED, FT_EXPIRED, FT_REFUSED, FT_EVICTED, hash4 } from "./flow-table";
+export type { FlowTableOptions } from "./flow-table";
+export { ConfigReader, ConfigError } from "./config";
+export type { NumberRule } from "./config";

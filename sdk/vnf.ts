@@ -1,5 +1,6 @@
 import type { Batch } from "./batch";
 import { Histogram } from "./histogram";
+import { RSS_SYMMETRIC_KEY } from "./rss";
 
 /** What a VNF sees of the core it runs on. */
 export interface Ctx {
@@ -23,6 +24,17 @@ export interface Ctx {
   /** A histogram of this core (name as for counters; upper bounds rising),
    *  shown like the counters; Prometheus gets it as a histogram. */
   histogram(name: string, bounds: readonly number[]): Histogram;
+  /** How packets reach this core: the RSS key (40 bytes) and the
+   *  distribution mode ("none", "hw", "sw1", "sw2"); sdk/rss-port uses it
+   *  to choose NAT ports whose replies come back to this core. */
+  readonly rss: { readonly key: readonly number[]; readonly dist: string };
+  /** The core's named shared memory of `bytes` (at least), zeroed when
+   *  first made and the same buffer again for the same name (after a
+   *  reload too): where a FlowTable keeps connections a new version
+   *  re-attaches (new FlowTable({ ..., buffer: ctx.memory("conns", FlowTable.bytesFor(o)) })).
+   *  The supervisor is told of each one, so a restarted core can be given
+   *  it back. */
+  memory(name: string, bytes: number): SharedArrayBuffer;
 }
 
 const COUNTER_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -82,9 +94,10 @@ export function defineVnf<S>(def: VnfDefinition<S>): VnfDefinition<S> {
 /** A Ctx for tests and simple hosts: port() resolves against `ports`. */
 export function makeCtx(
   ports: readonly string[],
-  opts: { core?: number; cores?: number; config?: unknown; log?: (...a: unknown[]) => void } = {},
+  opts: { core?: number; cores?: number; config?: unknown; log?: (...a: unknown[]) => void; rss?: { key: readonly number[]; dist: string } } = {},
 ): Ctx {
   const names = ports.slice();
+  const memories = new Map<string, SharedArrayBuffer>();
   return {
     core: opts.core ?? 0,
     cores: opts.cores ?? 1,
@@ -103,6 +116,12 @@ export function makeCtx(
     histogram(name: string, bounds: readonly number[]): Histogram {
       checkCounterNames([name]);
       return new Histogram(bounds);
+    },
+    rss: opts.rss ?? { key: RSS_SYMMETRIC_KEY, dist: (opts.cores ?? 1) > 1 ? "sw1" : "none" },
+    memory(name: string, bytes: number): SharedArrayBuffer {
+      let m = memories.get(name);
+      if (!m || m.byteLength < bytes) memories.set(name, (m = new SharedArrayBuffer(bytes)));
+      return m;
     },
   };
 }

@@ -4,6 +4,17 @@
 //
 // Addresses come from the benchmarking ranges (198.18.0.0/15, 2001:2::/48).
 // `size` counts the 4-byte FCS as RFC 2544 does: size=64 gives 60-byte frames.
+//
+// Sessions, for stateful VNFs: `life=K` (or `churn=R` new flows a second at
+// `rate`) replaces each flow by a new one after K frames, and `handshake=1`
+// makes every flow a TCP connection: SYN, data, FIN, ACK from this side, or
+// with `reply=1` the other side's SYN-ACK, ACKs, FIN-ACK with addresses and
+// ports swapped. Two gen ports with the same options, one of them `reply=1`,
+// polled by one core, send both directions in step: the frames go out in
+// rounds (one per flow slot), and in each round a slot's reply follows its
+// request (the request port is polled first). Flow slot j's flow in round r
+// is j + N * floor((r + j) / K) (the slots change flows in a staggered way,
+// so new flows arrive at an even rate), at phase (r + j) % K.
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
@@ -35,7 +46,17 @@ class GenPort : public Port {
     // In hw mode each core's instance sends its share.
     if (count_ && cfg.queues > 1) count_ = count_ / cfg.queues + (cfg.queue < count_ % cfg.queues ? 1 : 0);
     rate_ = optionF64(o, "rate", 0);
-    const double v6 = optionF64(o, "ipv6", 0), tcp = optionF64(o, "tcp", 0);
+    handshake_ = optionU64(o, "handshake", 0) != 0;
+    reply_ = optionU64(o, "reply", 0) != 0;
+    life_ = uint32_t(optionU64(o, "life", 0));
+    const double churn = optionF64(o, "churn", 0);
+    if (churn > 0) {
+      if (rate_ <= 0) throw std::runtime_error("gen: churn=R (new flows a second) needs rate=PPS, or give life=K frames per flow");
+      life_ = uint32_t(std::max(4.0, rate_ / churn + 0.5));
+    }
+    if (handshake_ && life_ != 0 && life_ < 4) throw std::runtime_error("gen: a handshake flow's life is at least 4 frames (SYN, ACK, FIN, ACK)");
+    if (life_ && cfg.queues > 1) throw std::runtime_error("gen: life/churn replaces flows as it goes, which one queue per core (hw) cannot split; use --dist sw1");
+    const double v6 = optionF64(o, "ipv6", 0), tcp = handshake_ ? 1 : optionF64(o, "tcp", 0);
     if (flows_ == 0) throw std::runtime_error("gen: flows must be at least 1");
     v6Permille_ = uint32_t(v6 * 1000 + 0.5);
     tcpPermille_ = uint32_t(tcp * 1000 + 0.5);
@@ -52,6 +73,8 @@ class GenPort : public Port {
                                  (pool.hasLarge() ? "" : " (larger sizes need large buffers: drop --large-buffers 0)"));
       stride_ = std::max(stride_, size - 4);
     }
+    if (sessions() && (sizes_.size() != 1 || sizes_[0] - 4 > small_))
+      throw std::runtime_error("gen: life/churn/handshake/reply take one size of at most " + std::to_string(small_ + 4));
     mixed_ = (v6Permille_ % 1000) != 0 || (tcpPermille_ % 1000) != 0;
     kind0_ = (v6Permille_ >= 1000 ? 2 : 0) + (tcpPermille_ >= 1000 ? 1 : 0);
     buildTemplates();
@@ -70,7 +93,16 @@ class GenPort : public Port {
     c[rx_no_buffer] += max - n;
     Pool& pool = lane.cache.pool();
     uint64_t bytes = 0;
-    if (!frames_.empty()) {
+    if (sessions()) {
+      for (uint32_t i = 0; i < n; i++) {
+        // Small frames only (validated above), so a small buffer holds it.
+        const uint32_t f = sessionFlow();
+        const uint32_t len = fill(pool.data(bufs[i]) + headroom_, f, 0, flagsNow());
+        slots[i] = Slot{bufs[i], uint16_t(headroom_), uint16_t(len), 0, 0, 0};
+        bytes += len;
+        if (++at_ == mine_.size()) { at_ = 0; round_++; }
+      }
+    } else if (!frames_.empty()) {
       // Every flow's frame is ready-made: one fixed-size copy per frame.
       const uint32_t len = frameLen_, headroom = headroom_, flows = uint32_t(mine_.size());
       const uint8_t* frames = frames_.data();
@@ -128,6 +160,9 @@ class GenPort : public Port {
     s << ", " << v6Permille_ / 10.0 << "% IPv6, " << tcpPermille_ / 10.0 << "% TCP";
     if (rate_ > 0) s << ", " << rate_ << " pps";
     if (count_) s << ", " << count_ << " frames";
+    if (handshake_) s << ", TCP handshakes";
+    if (life_) s << ", a new flow every " << life_ << " frames per slot";
+    if (reply_) s << ", reply side";
     return s.str();
   }
 
@@ -178,7 +213,7 @@ class GenPort : public Port {
   static constexpr uint32_t kFrameStride = 64;
   static constexpr uint32_t kMaxPrebuiltFlows = 65536;
   void prebuildFrames() {
-    if (sizes_.size() != 1 || mine_.empty() || mine_.size() > kMaxPrebuiltFlows) return;
+    if (sessions() || sizes_.size() != 1 || mine_.empty() || mine_.size() > kMaxPrebuiltFlows) return;
     frameLen_ = tpl_[kindOf(mine_[0])].len;
     for (uint32_t f : mine_)   // one length for all, as the copy loop assumes
       if (tpl_[kindOf(f)].len != frameLen_ || frameLen_ > kFrameStride) return;
@@ -240,8 +275,29 @@ class GenPort : public Port {
 
   uint32_t lenOf(uint32_t f, uint32_t sizeIdx) const { return tpl_[kindOf(f) * uint32_t(sizes_.size()) + sizeIdx].len; }
 
+  bool sessions() const { return life_ != 0 || handshake_ || reply_; }
+
+  // The flow in slot at_ this round (life_: slots change flows, staggered).
+  uint32_t sessionFlow() const {
+    const uint32_t j = mine_[at_];
+    if (!life_) return j;
+    return j + flows_ * uint32_t((round_ + j) / life_);
+  }
+
+  // TCP flags of this frame in its flow's life (0: the template's PSH|ACK).
+  uint8_t flagsNow() const {
+    if (!handshake_) return 0;
+    const uint64_t j = mine_[at_];
+    const uint64_t phase = life_ ? (round_ + j) % life_ : std::min<uint64_t>(round_, 1);
+    if (phase == 0) return reply_ ? 0x12 : 0x02;                 // SYN-ACK : SYN
+    if (life_ && phase == life_ - 2) return 0x11;                 // FIN|ACK
+    if (life_ && phase == life_ - 1) return 0x10;                 // ACK
+    return reply_ ? 0x10 : 0x18;                                  // ACK : data
+  }
+
   // Write flow f's frame of size sizes_[sizeIdx] into `d`; returns its length.
-  uint32_t fill(uint8_t* d, uint32_t f, uint32_t sizeIdx) const {
+  // `flags` (TCP) replaces the template's; reply_ swaps the two ends.
+  uint32_t fill(uint8_t* d, uint32_t f, uint32_t sizeIdx, uint8_t flags = 0) const {
     const Kind k = kindOf(f);
     const uint32_t idx = k * uint32_t(sizes_.size()) + sizeIdx;
     const Template& t = tpl_[idx];
@@ -261,8 +317,20 @@ class GenPort : public Port {
     put16(h + 2, uint16_t(dport));
     const bool tcp = k == kV4Tcp || k == kV6Tcp;
     uint16_t sum = csumAdd(t.l4Sum, (addr >> 16) + (addr & 0xffff) + sport + dport);
+    if (tcp && flags) {   // RFC 1624: add the new word and the old one's complement
+      sum = csumAdd(sum, uint32_t(0xffff - get16(h + 12)) + (0x5000u | flags));
+      h[13] = flags;
+    }
     if (!tcp && sum == 0) sum = 0xffff;
     put16(h + (tcp ? 16 : 6), sum);
+    // The other end's frame: swapping addresses and ports leaves every sum as it is.
+    if (reply_) {
+      uint8_t tmp[16];
+      memcpy(tmp, d, 6); memcpy(d, d + 6, 6); memcpy(d + 6, tmp, 6);
+      const uint32_t a = k < kV6Udp ? 26 : 22, w = k < kV6Udp ? 4 : 16;
+      memcpy(tmp, d + a, w); memcpy(d + a, d + a + w, w); memcpy(d + a + w, tmp, w);
+      memcpy(tmp, h, 2); memcpy(h, h + 2, 2); memcpy(h + 2, tmp, 2);
+    }
     return t.len;
   }
 
@@ -285,6 +353,9 @@ class GenPort : public Port {
   bool mixed_ = false;   // flows differ in kind; else every flow is kind0_
   uint32_t kind0_ = 0;
   uint64_t count_ = 0, sent_ = 0;
+  bool handshake_ = false, reply_ = false;
+  uint32_t life_ = 0;     // frames per flow per slot (0: flows live for ever)
+  uint64_t round_ = 0;    // rounds of every slot sent (sessions)
   double rate_ = 0, tokens_ = 0, last_ = 0;
   std::vector<uint32_t> sizes_;
   std::vector<Template> tpl_;

@@ -15,6 +15,7 @@ import { SYMMETRIC_KEY } from "../rss";
 import { readLanes } from "../stats";
 import { loadBundle, loadModule, type CoreView, type Generation } from "../v8-context";
 import { CoreCounters, VnfCounters, type HistogramTotals } from "../vnf-counters";
+import { CoreMemory } from "../vnf-memory";
 import { Batch } from "../../sdk/batch";
 import { rssCore } from "../../sdk/rss";
 import { frameOf, type PacketLike } from "./packet";
@@ -152,6 +153,7 @@ function runEngine(portNames: string[], inputs: Inputs, opts: RunVnfOptions, cor
       attached.push(core);
       const L = core.layout;
       const counters = new CoreCounters(c, (m) => vnfCounters.add(m));
+      const memory = new CoreMemory(c, () => {});
       const view: CoreView = {
         core: c, cores, portNames,
         pool: new Uint8Array(core.pool),
@@ -163,6 +165,8 @@ function runEngine(portNames: string[], inputs: Inputs, opts: RunVnfOptions, cor
         log: (text) => logs.push(cores > 1 ? `[core ${c}] ${text}` : text),
         counters: (names) => counters.get(names),
         histogram: (name, bounds) => counters.histogram(name, bounds),
+        rss: { key: [...SYMMETRIC_KEY], dist },
+        memory: (name, bytes) => memory.get(name, bytes),
       };
       return { core, view, gen: load(view).start(), meta: new Float64Array(core.batch, L.meta, 1), inFlight: [] as number[], failed: 0 };
     });

@@ -127,6 +127,7 @@ const program = new Command()
   .option("--typecheck", "run tsc on the VNF before it starts and before each reload, and refuse it on a type error", false)
   .option("--canary <s>", "a reload runs on core 0 alone for this long first, and goes no further if its VNF error rate is worse than the old version's", seconds)
   .option("--reload-diff", "at each reload, say how many of the last 4096 packets per core the new version treats differently (keeps copies: costs a copy per packet)", false)
+  .option("--save-failed <dir>", "keep each batch whose process() threw as DIR/coreC-genG-N.pcap with a .json (error, TS line, in-ports) for `vnfrun replay`; at most one a second per core, 100 files, 64 MiB")
   .option("--metrics <host:port>", "serve the counters for Prometheus at http://HOST:PORT/metrics")
   .option("--name <name>", "name this run for `vnfrun reload NAME` (its pid always works)", nameOption)
   .option("--allow-node", "let the VNF import Node built-ins (not sandboxable)", false)
@@ -166,6 +167,7 @@ const program = new Command()
         canaryS: o.canary,
         typecheck: o.typecheck,
         reloadDiff: o.reloadDiff,
+        saveFailed: o.saveFailed,
         metrics: o.metrics,
         onLine: live ? (l) => process.stderr.write(`\r\x1b[K${l}`) : undefined,
         onMessage: (t) => process.stderr.write(`${live ? "\r\x1b[K" : ""}${t}\n`),
@@ -253,13 +255,21 @@ program
   .argument("<name>", "the new folder (its last part names the package and the VNF)")
   .option("--force", "write into a folder that is not empty", false)
   .action(async (name: string, o) => {
-    const { init, InitError } = await import("./init");
-    try {
-      process.stdout.write(await init(name, { force: o.force }));
-    } catch (e) {
-      if (e instanceof InitError) fail(e.message);
-      throw e;
-    }
+    process.stdout.write(await (await import("./init")).init(name, { force: o.force }));
+  });
+
+program
+  .command("replay")
+  .description("run a batch kept by --save-failed (or any pcap) through a VNF again, in this process, each packet on its in-port")
+  .argument("<file>", "the saved batch (coreC-genG-N.pcap; its .json beside it gives the in-ports)")
+  .argument("<vnf>", "the VNF module")
+  .option("--config <file|json>", "the VNF's ctx.config, as for a run")
+  .option("--inspect-brk [[host:]port]", "wait for a debugger (default 127.0.0.1:9229) and stop at the first line of process(), in the TS source")
+  .option("--allow-node", "let the VNF import Node built-ins", false)
+  .action(async (file: string, vnf: string, o) => {
+    const r = await (await import("./replay")).replay(file, vnf, { config: o.config, inspectBrk: o.inspectBrk, allowNode: o.allowNode });
+    process.stdout.write(r.text);
+    process.exit(r.threw ? 1 : 0);
   });
 
 function fail(msg: string): never {

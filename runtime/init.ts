@@ -7,7 +7,9 @@ import { runVnf } from "./harness/run-vnf";
 import { pkt } from "./harness/packet";
 import { writeCapture } from "./harness/pcap-file";
 
-export class InitError extends Error {}
+import { UserError } from "./user-error";
+
+export class InitError extends UserError {}
 
 const ROOT = join(__dirname, "..");
 const TEMPLATE = join(ROOT, "templates", "init");

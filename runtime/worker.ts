@@ -11,6 +11,7 @@ import { loadAddon } from "./addon";
 import { CTL_SEQ, CTL_TRACE, WATCH_BATCHES, WATCH_BUSY, type FromCore, type ToCore, type WorkerInit } from "./control";
 import { errorLocation } from "./errors";
 import { Sampler, compare, type Diff } from "./sampler";
+import { FailedBatches } from "./failed-batches";
 import { Tracer } from "./tracer";
 import { CoreCounters } from "./vnf-counters";
 import { CoreMemory } from "./vnf-memory";
@@ -60,6 +61,7 @@ function main(): void {
   const vnfCounters = new CoreCounters(init.core, post);
   const meta = new Float64Array(core.batch, L.meta, 1);
   const sampler = init.reloadDiff ? new Sampler(view) : undefined;
+  const saver = init.saveFailed ? new FailedBatches(init.saveFailed, view) : undefined;
   const tracer = new Tracer(view, post);
   const generations = new Generations(loadBundle(init.bundleFile, 1, view, init.config).start(), view, sampler);
   post({ type: "ready", core: init.core });
@@ -74,12 +76,14 @@ function main(): void {
     failed = 0;
     if (n > 0) {
       sampler?.record(n);
+      saver?.keep(n);
       watch[WATCH_BUSY] = 1;   // plain stores: the watchdog only needs to see them eventually
       try {
         generations.live.process(n, meta[0]);
       } catch (e) {
         failed = 1;
         errors.report(e);
+        saver?.save(e, generations.live.gen);
       }
       watch[WATCH_BUSY] = 0;
       watch[WATCH_BATCHES]++;

@@ -55,7 +55,7 @@ export async function replay(file: string, vnfFile: string, opts: ReplayOptions 
     const config = opts.config === undefined ? undefined : readConfig(opts.config).value;
     const gen = loadModule(mod, info?.generation ?? 1, view, config).start();
     if (opts.inspectBrk) await stopAtProcess(vnf.process, opts.inspectBrk);
-    const where = `${frames.length} packets from ${file}${info ? ` (core ${info.core}, gen ${info.generation}; it threw: ${info.error})` : ""}`;
+    const where = `${frames.length} packets from ${file}${info?.error ? ` (core ${info.core}, gen ${info.generation}; it threw: ${info.error})` : ""}`;
     try {
       gen.process(frames.length, performance.now());
     } catch (e) {

@@ -1,8 +1,8 @@
 // --save-failed keeps the batch whose process() threw, as it arrived, with
 // what threw where; vnfrun replay runs it again with its in-ports and throws
 // at the same TS line; the saving is bounded.
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -68,6 +68,31 @@ describe("--save-failed and vnfrun replay", () => {
     tiny.keep(2);
     expect(tiny.save(new Error("big"), 1)).toBeUndefined();   // over the byte bound
     expect(tiny.suppressed).toBe(1);
+  });
+
+  it("replay --inspect-brk waits for a debugger and stops at process()'s first line, the TS source through the source map", async () => {
+    writeCapture(join(dir, "one.pcap"), [pkt.eth().ipv4().udp({ dport: 666 }).build()]);
+    writeFileSync(join(dir, "one.json"), JSON.stringify({ inPorts: ["out"] }));   // the in-ports, as --save-failed writes them
+    const child = spawn(process.execPath, [join(ROOT, "bin/vnfrun.js"), "replay", "one.pcap", VNF, "--inspect-brk", "0"], { cwd: dir });
+    try {
+      let err = "";
+      const url = await new Promise<string>((res, rej) => {
+        child.stderr.on("data", (d) => { err += d; const m = /waiting for a debugger at (ws:\/\/\S+)/.exec(err); if (m) res(m[1]); });
+        child.on("exit", () => rej(new Error(`replay exited: ${err}`)));
+      });
+      const dbg = spawnSync(process.execPath, ["--experimental-websocket", join(ROOT, "test/helpers/cdp-paused.mjs"), url], { encoding: "utf8", timeout: 30_000 });
+      const paused = JSON.parse(dbg.stdout.trim().split("\n").at(-1)!);
+      const src = readFileSync(VNF, "utf8").split("\n");
+      const first = src.findIndex((l) => l.includes("process(batch)")) + 2;   // the line after the signature
+      expect(paused.functionName).toBe("process");
+      expect(join(dir, paused.mapped.source.startsWith("/") ? "" : "x", paused.mapped.source)).toMatch(/test\/fixtures\/throws-on-port\.ts$/);
+      expect(paused.mapped.line).toBe(first);
+      expect(paused.mapped.content).toBe(readFileSync(VNF, "utf8"));   // DevTools shows the TS itself
+      const code = await new Promise<number | null>((res) => child.on("exit", res));
+      expect(code).toBe(1);   // and once resumed, it throws as the batch did
+    } finally {
+      child.kill("SIGKILL");
+    }
   });
 
   it("replay refuses what it cannot run with one line", () => {

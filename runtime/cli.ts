@@ -128,6 +128,7 @@ const program = new Command()
   .option("--canary <s>", "a reload runs on core 0 alone for this long first, and goes no further if its VNF error rate is worse than the old version's", seconds)
   .option("--reload-diff", "at each reload, say how many of the last 4096 packets per core the new version treats differently (keeps copies: costs a copy per packet)", false)
   .option("--save-failed <dir>", "keep each batch whose process() threw as DIR/coreC-genG-N.pcap with a .json (error, TS line, in-ports) for `vnfrun replay`; at most one a second per core, 100 files, 64 MiB")
+  .option("--profile", "run under V8's deopt and inlining traces; at the end, deopts and calls not inlined at their TS lines, batches per second and time per batch", false)
   .option("--metrics <host:port>", "serve the counters for Prometheus at http://HOST:PORT/metrics")
   .option("--name <name>", "name this run for `vnfrun reload NAME` (its pid always works)", nameOption)
   .option("--allow-node", "let the VNF import Node built-ins (not sandboxable)", false)
@@ -138,6 +139,13 @@ const program = new Command()
   .showHelpAfterError("(vnfrun --help shows port specs and examples)")
   .action(async (vnf: string, o) => {
     if (!existsSync(vnf)) fail(`${vnf}: no such file`);
+    if (o.profile) {
+      const { profileRun, formatProfile } = await import("./profile");
+      const { summary, profile } = await profileRun(join(ROOT, "bin", "vnfrun.js"), process.argv.slice(2), vnf, o.allowNode);
+      if (o.json) process.stdout.write(JSON.stringify({ ...summary, profile }, null, 2) + "\n");
+      else process.stdout.write((o.quiet ? "" : formatSummary(summary)) + formatProfile(profile));
+      return;
+    }
     const live = !o.quiet && !o.json && process.stderr.isTTY;
     let summary: Summary;
     try {
@@ -168,6 +176,7 @@ const program = new Command()
         typecheck: o.typecheck,
         reloadDiff: o.reloadDiff,
         saveFailed: o.saveFailed,
+        profileBatches: process.env.VNFRUN_PROFILING === "1",   // set by --profile for its child (profile.ts)
         metrics: o.metrics,
         onLine: live ? (l) => process.stderr.write(`\r\x1b[K${l}`) : undefined,
         onMessage: (t) => process.stderr.write(`${live ? "\r\x1b[K" : ""}${t}\n`),

@@ -20,6 +20,7 @@ export interface WorkerInit {
   nativeForward?: number;       // run the C++ l2fwd for this many ms instead of JS
   reloadDiff?: boolean;         // keep copies of recent packets to compare versions on (sampler.ts)
   saveFailed?: SaveFailed;      // --save-failed: keep batches whose process() threw (failed-batches.ts)
+  profile?: boolean;            // --profile: time each process() call (profile.ts)
 }
 
 // Stopping is the engine's job (inputs stop, rings drain, each core's cycle

@@ -54,6 +54,7 @@ export interface RunOptions extends CompileOptions {
   metrics?: string;         // HOST:PORT to serve Prometheus metrics on
   reloadDiff?: boolean;     // compare old and new versions on recent packets at each reload
   saveFailed?: string;      // --save-failed DIR: keep batches whose process() threw (failed-batches.ts)
+  profileBatches?: boolean; // time each process() call (--profile's child run, profile.ts)
   typecheck?: boolean;      // tsc must pass before the VNF starts or a reload goes live
   onLine?: (line: string) => void;     // live rate line, once a second
   onMessage?: (text: string) => void;  // VNF errors, logs and warnings
@@ -280,6 +281,7 @@ async function startCores(r: Running, plan: Plan, bundle: Bundle, opts: RunOptio
       channel: channels[core].port2,
       reloadDiff: opts.reloadDiff,
       saveFailed: saveFailedFor(opts, layout.cores),
+      profile: opts.profileBatches,
       watch: r.watches[core],
       nativeForward: opts.nativeForward ? (opts.durationS ?? 1) * 1000 + warmupMs : undefined,
     }, say, r.stop, (m) => r.traces.deliver(m), r.vnfCounters, r.memory),

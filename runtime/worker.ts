@@ -12,6 +12,7 @@ import { CTL_SEQ, CTL_TRACE, WATCH_BATCHES, WATCH_BUSY, type FromCore, type ToCo
 import { errorLocation } from "./errors";
 import { Sampler, compare, type Diff } from "./sampler";
 import { FailedBatches } from "./failed-batches";
+import { BATCH_HISTOGRAM, BATCH_US_BOUNDS } from "./profile";
 import { Tracer } from "./tracer";
 import { CoreCounters } from "./vnf-counters";
 import { CoreMemory } from "./vnf-memory";
@@ -62,6 +63,7 @@ function main(): void {
   const meta = new Float64Array(core.batch, L.meta, 1);
   const sampler = init.reloadDiff ? new Sampler(view) : undefined;
   const saver = init.saveFailed ? new FailedBatches(init.saveFailed, view) : undefined;
+  const batchTimes = init.profile ? vnfCounters.histogram(BATCH_HISTOGRAM, BATCH_US_BOUNDS) : undefined;
   const tracer = new Tracer(view, post);
   const generations = new Generations(loadBundle(init.bundleFile, 1, view, init.config).start(), view, sampler);
   post({ type: "ready", core: init.core });
@@ -78,6 +80,7 @@ function main(): void {
       sampler?.record(n);
       saver?.keep(n);
       watch[WATCH_BUSY] = 1;   // plain stores: the watchdog only needs to see them eventually
+      const t0 = batchTimes === undefined ? 0 : performance.now();
       try {
         generations.live.process(n, meta[0]);
       } catch (e) {
@@ -85,6 +88,7 @@ function main(): void {
         errors.report(e);
         saver?.save(e, generations.live.gen);
       }
+      batchTimes?.observe((performance.now() - t0) * 1000);
       watch[WATCH_BUSY] = 0;
       watch[WATCH_BATCHES]++;
       const want = control[CTL_TRACE];   // a plain read: a trace may start a batch late

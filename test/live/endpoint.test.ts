@@ -212,3 +212,32 @@ describe("dns.ts answers dig", () => {
       });
     }, 60_000);
 });
+
+describe("udp-blast through neighbour discovery and a gateway", () => {
+  const why = missing(canUseNetns, whyNoNetns, ["python3"]);
+  // [what, the VNF's extra options, destination, the receiver's family and address]
+  const cases = [
+    ["IPv6: the next hop resolved by a neighbour solicitation", ["--ip", `${VNF_IP6}/64`], "[fd00::1]:9000", "AF_INET6", "fd00::1"],
+    ["IPv4 off-link: sent to --gateway's MAC", ["--ip", `${VNF_IP}/24`, "--gateway", "10.200.0.1"], "192.0.2.1:9000", "AF_INET", "192.0.2.1"],
+  ] as const;
+  for (const [what, opts, to, family, addr] of cases)
+    it.skipIf(!!why)(`${what}: a kernel receiver counts every datagram${why ? ` (skipped: ${why})` : ""}`, async () => {
+      await withHost(async (topo) => {
+        if (addr === "192.0.2.1") topo.exec(topo.a, ["ip", "addr", "add", "192.0.2.1/32", "dev", "lo"]);   // A is the gateway and the host
+        const recv = topo.spawn(topo.a, ["python3", "-c", RECEIVER.replace("socket.AF_INET,", `socket.${family},`).replace('"10.200.0.1"', `"${addr}"`), "2"]);
+        const got = output(recv);
+        let run: Running | undefined;
+        try {
+          await waitFor("the kernel receiver", 10_000, () => got.text().includes("ready"));
+          run = start(topo, "vnfs/udp-blast.ts", ["--port", "packet:v0", ...opts, "--config", JSON.stringify({ to, size: 500, rate: 2000, count: 2000 })], 3);
+          const s = (await run.done) as any;
+          await got.closed;
+          expect(got.text().split("\n")[1]).toBe("2000 1000000");
+          expect(s.cores.reduce((a: number, c: any) => a + c.neigh_requests, 0)).toBeGreaterThanOrEqual(1);
+        } finally {
+          run?.kill();
+          recv.kill("SIGKILL");
+        }
+      });
+    }, 60_000);
+});

@@ -16,7 +16,7 @@ import { BATCH_HISTOGRAM, BATCH_US_BOUNDS } from "./profile";
 import { Tracer } from "./tracer";
 import { CoreCounters } from "./vnf-counters";
 import { CoreMemory } from "./vnf-memory";
-import { loadBundle, loadSteps, type CoreView, type Generation, type Loaded } from "./v8-context";
+import { batchArrays, loadBundle, loadSteps, type CoreView, type Generation, type Loaded } from "./v8-context";
 
 const init = workerData as WorkerInit;
 const post = (m: unknown) => parentPort!.postMessage(m);
@@ -45,13 +45,9 @@ function main(): void {
   const view: CoreView = {
     core: init.core,
     cores: init.cores,
+    addresses: init.addresses,
     portNames: init.portNames,
-    pool: new Uint8Array(core.pool),
-    offsets: new Uint32Array(core.batch, L.offsets, L.maxBatch),
-    lengths: new Uint32Array(core.batch, L.lengths, L.maxBatch),
-    inPorts: new Uint8Array(core.batch, L.inPorts, L.maxBatch),
-    verdicts: new Uint8Array(core.batch, L.verdicts, L.maxBatch),
-    flags: new Uint8Array(core.batch, L.flags, L.maxBatch),
+    ...batchArrays(core),
     log: (text) => post({ type: "log", core: init.core, text }),
     counters: (names) => vnfCounters.get(names),
     histogram: (name, bounds) => vnfCounters.histogram(name, bounds),
@@ -76,7 +72,7 @@ function main(): void {
   for (;;) {
     const n = core.cycle(failed);
     failed = 0;
-    if (n > 0) {
+    if (n > 0 || (n === 0 && generations.live.originates)) {
       sampler?.record(n);
       saver?.keep(n);
       watch[WATCH_BUSY] = 1;   // plain stores: the watchdog only needs to see them eventually

@@ -13,7 +13,8 @@ import { readConfig } from "../config";
 import { errorLocation } from "../errors";
 import { SYMMETRIC_KEY } from "../rss";
 import { readLanes } from "../stats";
-import { loadBundle, loadModule, type CoreView, type Generation } from "../v8-context";
+import { batchArrays, loadBundle, loadModule, type CoreView, type Generation } from "../v8-context";
+import { DEFAULTS } from "../defaults";
 import { CoreCounters, VnfCounters, type HistogramTotals } from "../vnf-counters";
 import { CoreMemory } from "../vnf-memory";
 import { Batch } from "../../sdk/batch";
@@ -133,7 +134,7 @@ function runEngine(portNames: string[], inputs: Inputs, opts: RunVnfOptions, cor
   const rxBatch = opts.rxBatch ?? 256;
   const tag = `vnfrun-test-${process.pid}-${seq++}`;
   const engine: NativeEngine = new addon.Engine({
-    buffers: 8192, bufSize: 2048, headroom: 64, ringSize: 1024, cores, dist, rxBatch, txBatch: 32, idleUs: 0, busyPoll: true,
+    buffers: 8192, largeBuffers: DEFAULTS.largeBuffers, bufSize: DEFAULTS.bufSize, headroom: DEFAULTS.headroom, ringSize: DEFAULTS.ringSize, cores, dist, rxBatch, txBatch: 32, idleUs: 0, busyPoll: true,
     count: 0, ioCpus: [], rssKey: SYMMETRIC_KEY, overflow: "wait",
     ports: portNames.map((name) => ({ name, driver: "pipe", options: { name: `${tag}-${name}` } })),
   });
@@ -156,12 +157,8 @@ function runEngine(portNames: string[], inputs: Inputs, opts: RunVnfOptions, cor
       const memory = new CoreMemory(c, () => {});
       const view: CoreView = {
         core: c, cores, portNames,
-        pool: new Uint8Array(core.pool),
-        offsets: new Uint32Array(core.batch, L.offsets, L.maxBatch),
-        lengths: new Uint32Array(core.batch, L.lengths, L.maxBatch),
-        inPorts: new Uint8Array(core.batch, L.inPorts, L.maxBatch),
-        verdicts: new Uint8Array(core.batch, L.verdicts, L.maxBatch),
-        flags: new Uint8Array(core.batch, L.flags, L.maxBatch),
+        addresses: [],
+        ...batchArrays(core),
         log: (text) => logs.push(cores > 1 ? `[core ${c}] ${text}` : text),
         counters: (names) => counters.get(names),
         histogram: (name, bounds) => counters.histogram(name, bounds),

@@ -33,3 +33,6 @@ export { ConfigReader, ConfigError } from "./config";
 export type { NumberRule } from "./config";
 export { Maglev } from "./maglev";
 export type { MaglevBackend } from "./maglev";
+export { Lpm4 } from "./lpm";
+export { TokenBucket, SrTcm, TrTcm, GREEN, YELLOW, RED } from "./meter";
+export type { Color } from "./meter";

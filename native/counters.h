@@ -20,7 +20,17 @@ namespace vnf {
   D(vnf_error_drops, "packets dropped because process() threw")               \
   D(bad_verdicts, "packets dropped for a verdict naming no port")             \
   D(bad_bounds, "packets dropped for an offset/length outside their buffer")  \
-  D(dist_drops, "packets the distributor dropped: this core's pipe was full")
+  D(dist_drops, "packets the distributor dropped: this core's pipe was full") \
+  D(neigh_unresolved, "packets dropped: their next hop did not answer ARP/ND") \
+  D(neigh_queue_full, "packets dropped: too many already waited for ARP/ND") \
+  D(no_route, "packets dropped: no address of the port reaches them, no gateway") \
+  D(icmp_rate_limited, "ICMP answers not sent: over the rate limit")        \
+  D(endpoint_malformed, "frames to the port's addresses dropped: truncated or lying") \
+  D(udp_closed, "UDP datagrams to a port no socket is bound to")             \
+  X(arp_answered, "ARP requests for the port's addresses answered")         \
+  X(nd_answered, "IPv6 neighbour solicitations answered")                   \
+  X(echo_answered, "ICMP/ICMPv6 echo requests answered")                    \
+  X(neigh_requests, "ARP requests and neighbour solicitations sent")
 
 #define VNF_PORT_COUNTERS(X, D)                                               \
   X(rx_packets, "frames received")                                            \

@@ -7,6 +7,7 @@ import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import { loadAddon, type CoreOptions, type Distribution, type NativeEngine } from "./addon";
 import { parseCpuList } from "./cpus";
 import { parseRssKey } from "./rss";
+import { SAVE_LIMITS, type SaveFailed } from "./failed-batches";
 import { CompileError, compileVnf, type Bundle, type CompileOptions } from "./compile";
 import { InstanceError, openInstance, type ControlRequest, type Instance } from "./instance";
 import { Reloader, describeReload, type ReloadOutcome } from "./reload";
@@ -25,8 +26,10 @@ import { CTL_WORDS, WATCH_BATCHES, WATCH_BUSY, type WorkerInit } from "./control
 import { Alerts } from "./alerts";
 import { readConfig, type VnfConfig } from "./config";
 import { UserError } from "./user-error";
+import { DEFAULTS, DISTRIBUTIONS, OVERFLOW_POLICIES } from "./defaults";
+import { parseEndpoint, type EndpointOptions } from "./endpoint";
 
-export interface RunOptions extends CompileOptions {
+export interface RunOptions extends CompileOptions, EndpointOptions {
   vnf: string;
   ports?: string[];
   cores?: number;
@@ -52,6 +55,8 @@ export interface RunOptions extends CompileOptions {
   canaryS?: number;         // a reload goes live on core 0 alone for this long first (reload.ts)
   metrics?: string;         // HOST:PORT to serve Prometheus metrics on
   reloadDiff?: boolean;     // compare old and new versions on recent packets at each reload
+  saveFailed?: string;      // --save-failed DIR: keep batches whose process() threw (failed-batches.ts)
+  profileBatches?: boolean; // time each process() call (--profile's child run, profile.ts)
   typecheck?: boolean;      // tsc must pass before the VNF starts or a reload goes live
   onLine?: (line: string) => void;     // live rate line, once a second
   onMessage?: (text: string) => void;  // VNF errors, logs and warnings
@@ -125,6 +130,7 @@ function layoutOf(opts: RunOptions): Layout {
   const cores = opts.cores ?? 1;
   if (!Number.isInteger(cores) || cores < 1 || cores > 64) throw new RunError(`--cores ${cores}: give 1 to 64`);
   const dist = opts.dist ?? (cores === 1 ? "none" : "sw1");
+  if (!DISTRIBUTIONS.includes(dist)) throw new RunError(`--dist ${dist}: choose ${DISTRIBUTIONS.join(", ")}`);
   if (dist === "none" && cores > 1) throw new RunError(`--dist none runs one core; for ${cores} use hw, sw1 or sw2`);
   const io = dist === "sw1" ? 1 : dist === "sw2" ? 2 : 0;
   if (!opts.cpus) return { cores, dist, coreCpus: Array(cores).fill(-1), ioCpus: [] };
@@ -146,6 +152,7 @@ interface Plan {
   layout: Layout;
   config?: VnfConfig;
   rssKey: Uint8Array;
+  endpoint?: ReturnType<typeof parseEndpoint>;   // --ip, --arp, --gateway, --mac
   core: Omit<CoreOptions, "cpu">;
 }
 
@@ -154,21 +161,24 @@ function planRun(bundle: Bundle, opts: RunOptions, say: (t: string) => void): Pl
   const specs = parsePorts(opts.ports ?? [], vnfPorts);
   const layout = layoutOf(opts);
   const config = readVnfConfig(opts.config);
+  if (opts.overflow !== undefined && !OVERFLOW_POLICIES.includes(opts.overflow))
+    throw new RunError(`--overflow ${opts.overflow}: choose ${OVERFLOW_POLICIES.join(", ")}`);
+  const endpoint = parseEndpoint(opts, specs);
   const rss = parseRssKey(opts.rssKey);
   if (rss.warning && layout.cores > 1) say(`warning: ${rss.warning}`);
-  const core = { rxBatch: opts.rxBatch ?? 256, txBatch: opts.txBatch ?? 32, idleUs: opts.idleUs ?? 100, busyPoll: !!opts.busyPoll };
-  return { vnfPorts, specs, layout, config, rssKey: rss.key, core };
+  const core = { rxBatch: opts.rxBatch ?? DEFAULTS.rxBatch, txBatch: opts.txBatch ?? DEFAULTS.txBatch, idleUs: opts.idleUs ?? DEFAULTS.idleUs, busyPoll: !!opts.busyPoll };
+  return { vnfPorts, specs, layout, config, rssKey: rss.key, endpoint, core };
 }
 
 function buildEngine(plan: Plan, opts: RunOptions, countersFile: string | undefined): NativeEngine {
   const { Engine } = loadAddon();
   try {
     return new Engine({
-      buffers: opts.buffers ?? 32768,
-      largeBuffers: opts.largeBuffers,
-      bufSize: 2048,
-      headroom: 64,
-      ringSize: opts.ringSize ?? 1024,
+      buffers: opts.buffers ?? DEFAULTS.buffers,
+      largeBuffers: opts.largeBuffers ?? DEFAULTS.largeBuffers,
+      bufSize: DEFAULTS.bufSize,
+      headroom: DEFAULTS.headroom,
+      ringSize: opts.ringSize ?? DEFAULTS.ringSize,
       cores: plan.layout.cores,
       dist: plan.layout.dist,
       ...plan.core,
@@ -176,8 +186,9 @@ function buildEngine(plan: Plan, opts: RunOptions, countersFile: string | undefi
       ioCpus: plan.layout.ioCpus,
       rssKey: plan.rssKey,
       overflow: opts.overflow ?? "auto",
-      ports: plan.specs.map((s) => ({ name: s.name, driver: s.driver, options: s.options })),
+      ports: plan.specs.map((s) => ({ name: s.name, driver: s.driver, spec: s.spec, options: s.options })),
       countersFile,
+      endpoint: plan.endpoint?.native,
     });
   } catch (e) {
     throw new RunError((e as Error).message);   // a driver's one line (a port that cannot open)
@@ -272,17 +283,26 @@ async function startCores(r: Running, plan: Plan, bundle: Bundle, opts: RunOptio
       bundleFile: bundle.file,
       config: plan.config?.value,
       rss: { key: [...plan.rssKey], dist: layout.dist },
+      addresses: plan.endpoint?.addresses ?? [],
       portNames: plan.vnfPorts,
       options: { ...plan.core, cpu: layout.coreCpus[core] },
       control: r.control,
       channel: channels[core].port2,
       reloadDiff: opts.reloadDiff,
+      saveFailed: saveFailedFor(opts, layout.cores),
+      profile: opts.profileBatches,
       watch: r.watches[core],
       nativeForward: opts.nativeForward ? (opts.durationS ?? 1) * 1000 + warmupMs : undefined,
     }, say, r.stop, (m) => r.traces.deliver(m), r.vnfCounters, r.memory),
   );
   await Promise.all(r.workers.map((w) => w.ready));
   r.engine.start();
+}
+
+/** Each core's share of --save-failed's bounds. */
+function saveFailedFor(opts: RunOptions, cores: number): SaveFailed | undefined {
+  if (!opts.saveFailed) return undefined;
+  return { dir: resolve(opts.saveFailed), vnf: resolve(opts.vnf), maxFiles: Math.max(1, Math.floor(SAVE_LIMITS.files / cores)), maxBytes: Math.floor(SAVE_LIMITS.bytes / cores) };
 }
 
 /** What `vnfrun ps` and `vnfrun top` read beside the counters file. */
@@ -311,7 +331,7 @@ async function watchRun(r: Running, plan: Plan, bundle: Bundle, opts: RunOptions
   closers.push({ close: () => r.traces.end() });
   if (!opts.nativeForward) closers.push(...(await startReloading(bundle, opts, r.reloader, instance, say, publish, r.traces)));
   const warmupMs = (opts.warmupS ?? 0) * 1000;
-  timers.push(watchdog(r.watches, r.workers, opts.vnfTimeoutS ?? 5, r.stop));
+  timers.push(watchdog(r.watches, r.workers, opts.vnfTimeoutS ?? DEFAULTS.vnfTimeoutS, r.stop));
   timers.push(setInterval(() => alerts.check(counters.snapshot()), ALERT_POLL_MS));
   if (warmupMs > 0) timers.push(setTimeout(() => warmedUp(counters.snapshot()), warmupMs));
   if (opts.durationS !== undefined) timers.push(setTimeout(r.stop, opts.durationS * 1000 + warmupMs));

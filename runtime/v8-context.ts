@@ -7,13 +7,34 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import vm from "node:vm";
-import type { Ctx } from "../sdk/vnf";
+import type { Ctx, PortAddress } from "../sdk/vnf";
 import { Histogram } from "../sdk/histogram";
+import type { NativeCore } from "./addon";
+
+/** A core's batch arrays, laid over the engine's memory as core.layout
+ *  says: received packets' slots first, then originated frames' (the one
+ *  place that reads the layout, for the worker and the test harness). */
+export function batchArrays(core: NativeCore): Pick<CoreView, "pool" | "offsets" | "lengths" | "inPorts" | "verdicts" | "flags" | "fresh" | "ctl" | "udpBound"> {
+  const L = core.layout, n = L.maxBatch + L.maxFresh;
+  return {
+    pool: new Uint8Array(core.pool),
+    offsets: new Uint32Array(core.batch, L.offsets, n),
+    lengths: new Uint32Array(core.batch, L.lengths, n),
+    inPorts: new Uint8Array(core.batch, L.inPorts, n),
+    verdicts: new Uint8Array(core.batch, L.verdicts, n),
+    flags: new Uint8Array(core.batch, L.flags, n),
+    fresh: new Uint32Array(core.batch, L.fresh, L.maxFresh),
+    ctl: new Uint32Array(core.batch, L.ctl, 4),
+    udpBound: new Uint8Array(core.batch, L.bound, 65536),
+  };
+}
 
 /** The core's batch memory, shared by every generation it loads. */
 export interface CoreView {
   core: number;
   cores: number;
+  addresses: readonly PortAddress[];
+  udpBound: Uint8Array;   // 65536 bytes: UDP ports bound on this core (native/core.h)
   portNames: string[];
   pool: Uint8Array;
   offsets: Uint32Array;
@@ -21,6 +42,8 @@ export interface CoreView {
   inPorts: Uint8Array;
   verdicts: Uint8Array;
   flags: Uint8Array;
+  fresh: Uint32Array;   // fresh buffers for originated frames (native/core.h)
+  ctl: Uint32Array;
   log(text: string): void;
   counters(names: readonly string[]): Float64Array;   // the core's published counters (vnf-counters.ts)
   histogram(name: string, bounds: readonly number[]): Histogram;
@@ -32,6 +55,8 @@ export interface Generation {
   readonly gen: number;
   readonly migrated: boolean;   // state came from migrate(prev), not init()
   readonly state: unknown;
+  /** process() runs on empty cycles too (the VNF originates frames). */
+  readonly originates: boolean;
   process(count: number, now: number): void;   // throws what the VNF throws
   trial(sample: Sample): Outcome;
 }
@@ -45,6 +70,7 @@ interface LoadedVnf {
   ports: readonly string[];
   init?(ctx: Ctx): unknown;
   process(batch: unknown, state: unknown, ctx: Ctx): void;
+  originates?: boolean;
   migrate?(prev: unknown, ctx: Ctx, fresh: unknown): unknown;
 }
 
@@ -101,17 +127,19 @@ export function loadBundle(file: string, gen: number, view: CoreView, config: un
   return loaded!;
 }
 
-function loadModule(mod: { default?: LoadedVnf; Batch?: any }, gen: number, view: CoreView, config: unknown): Loaded {
+export function loadModule(mod: { default?: LoadedVnf; Batch?: any }, gen: number, view: CoreView, config: unknown): Loaded {
   const vnf = mod.default as LoadedVnf;
   if (!vnf || typeof vnf.process !== "function" || !Array.isArray(vnf.ports))
     throw new Error("the default export must be defineVnf({ ports, process, ... })");
   if (vnf.ports.join("\0") !== view.portNames.join("\0"))
     throw new Error(`this version's ports (${vnf.ports.join(", ")}) differ from the running ones (${view.portNames.join(", ")}): ports are fixed while running; restart to change them`);
   // Each bundle carries its own SDK, so its own Batch and packet views.
-  const batch = new mod.Batch!(view.pool, view.offsets, view.lengths, view.inPorts, view.verdicts, view.portNames, view.flags);
+  const batch = new mod.Batch!(view.pool, view.offsets, view.lengths, view.inPorts, view.verdicts, view.portNames, view.flags, view.fresh, view.ctl);
   const ctx: Ctx = {
     core: view.core,
     cores: view.cores,
+    addresses: view.addresses,
+    udpBound: view.udpBound,
     ports: view.portNames,
     config,
     port: (name: string) => batch.port(name),
@@ -148,6 +176,7 @@ function loadModule(mod: { default?: LoadedVnf; Batch?: any }, gen: number, view
         migrated,
         state,
         trial,
+        originates: vnf.originates === true,
         process(count: number, now: number) {
           batch.count = count;
           batch.now = now;

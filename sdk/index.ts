@@ -31,6 +31,10 @@ export { FlowTable, FLOW_TABLE_STATS, FT_ADDED, FT_REMOVED, FT_EXPIRED, FT_REFUS
 export type { FlowTableOptions } from "./flow-table";
 export { ConfigReader, ConfigError } from "./config";
 export type { NumberRule } from "./config";
+export { RssPorts, replyCore4, replyCore6 } from "./rss-port";
+export type { RssCoreInfo } from "./rss-port";
+export { CTL_AVAILABLE, CTL_CAPACITY, CTL_USED } from "./batch";
+export { Udp, UdpSocket, FLAG_RESOLVE, UDP_COUNTERS } from "./udp";
 export { Maglev } from "./maglev";
 export type { MaglevBackend } from "./maglev";
 export { Lpm4 } from "./lpm";

@@ -41,40 +41,41 @@ class GenPort : public Port {
  public:
   GenPort(const PortConfig& cfg, Pool& pool, const Rss& rss) : Port(cfg), headroom_(cfg.headroom) {
     const PortOptions& o = cfg.options;
-    flows_ = uint32_t(optionU64(o, "flows", 1024));
-    count_ = optionU64(o, "count", 0);
+    flows_ = uint32_t(optionU64(o, "flows"));
+    count_ = optionU64(o, "count");
     // In hw mode each core's instance sends its share.
     if (count_ && cfg.queues > 1) count_ = count_ / cfg.queues + (cfg.queue < count_ % cfg.queues ? 1 : 0);
-    rate_ = optionF64(o, "rate", 0);
-    handshake_ = optionU64(o, "handshake", 0) != 0;
-    reply_ = optionU64(o, "reply", 0) != 0;
+    rate_ = optionF64(o, "rate");
+    handshake_ = optionFlag(o, "handshake");
+    reply_ = optionFlag(o, "reply");
     life_ = uint32_t(optionU64(o, "life", 0));
-    const double churn = optionF64(o, "churn", 0);
+    const double churn = double(optionU64(o, "churn", 0));
+    if (churn > 0 && o.count("life")) throw std::runtime_error("give churn=R or life=K, not both");
     if (churn > 0) {
-      if (rate_ <= 0) throw std::runtime_error("gen: churn=R (new flows a second) needs rate=PPS, or give life=K frames per flow");
+      if (rate_ <= 0) throw std::runtime_error("churn=R (new flows a second) needs rate=PPS to pace it, or give life=K frames per flow");
       life_ = uint32_t(std::max(4.0, rate_ / churn + 0.5));
     }
-    if (handshake_ && life_ != 0 && life_ < 4) throw std::runtime_error("gen: a handshake flow's life is at least 4 frames (SYN, ACK, FIN, ACK)");
-    if (life_ && cfg.queues > 1) throw std::runtime_error("gen: life/churn replaces flows as it goes, which one queue per core (hw) cannot split; use --dist sw1");
-    const double v6 = optionF64(o, "ipv6", 0), tcp = handshake_ ? 1 : optionF64(o, "tcp", 0);
-    if (flows_ == 0) throw std::runtime_error("gen: flows must be at least 1");
+    if (handshake_ && life_ != 0 && life_ < 4) throw std::runtime_error("a handshake flow's life is at least 4 frames (SYN, ACK, FIN, ACK)");
+    if (life_ && cfg.queues > 1) throw std::runtime_error("life/churn replaces flows as it goes, which one queue per core (hw) cannot split; use --dist sw1");
+    const double v6 = optionF64(o, "ipv6"), tcp = handshake_ ? 1 : optionF64(o, "tcp");
+    if (flows_ == 0) throw std::runtime_error("flows must be at least 1");
     v6Permille_ = uint32_t(v6 * 1000 + 0.5);
     tcpPermille_ = uint32_t(tcp * 1000 + 0.5);
-    parseDports(optionStr(o, "dport", "1-1024"));
-    for (const std::string& s : split(optionStr(o, "size", "64"), '/')) sizes_.push_back(uint32_t(std::stoul(s)));
-    if (sizes_.empty() || sizes_.size() > 64) throw std::runtime_error("gen: give 1 to 64 sizes");
+    parseDports(optionStr(o, "dport"));
+    for (const std::string& s : split(optionStr(o, "size"), '/')) sizes_.push_back(uint32_t(std::stoul(s)));
+    if (sizes_.empty() || sizes_.size() > 64) throw std::runtime_error("give 1 to 64 sizes");
     // Frames longer than a small buffer (jumbo) go into large buffers.
     small_ = pool.bufSize() - headroom_;  // >= 64, so a fixed 64-byte copy always fits
     const uint32_t largest = std::min(pool.hasLarge() ? pool.largeCapacity() - headroom_ : small_, 0xffffu);
     stride_ = small_;
     for (uint32_t size : sizes_) {
       if (size < 64 || size - 4 > largest)
-        throw std::runtime_error("gen: size " + std::to_string(size) + " must be 64.." + std::to_string(largest + 4) +
+        throw std::runtime_error("size " + std::to_string(size) + " must be 64.." + std::to_string(largest + 4) +
                                  (pool.hasLarge() ? "" : " (larger sizes need large buffers: drop --large-buffers 0)"));
       stride_ = std::max(stride_, size - 4);
     }
     if (sessions() && (sizes_.size() != 1 || sizes_[0] - 4 > small_))
-      throw std::runtime_error("gen: life/churn/handshake/reply take one size of at most " + std::to_string(small_ + 4));
+      throw std::runtime_error("life/churn/handshake/reply take one size of at most " + std::to_string(small_ + 4));
     mixed_ = (v6Permille_ % 1000) != 0 || (tcpPermille_ % 1000) != 0;
     kind0_ = (v6Permille_ >= 1000 ? 2 : 0) + (tcpPermille_ >= 1000 ? 1 : 0);
     buildTemplates();
@@ -92,14 +93,12 @@ class GenPort : public Port {
     uint32_t n = lane.cache.allocBulk(bufs, max);
     c[rx_no_buffer] += max - n;
     Pool& pool = lane.cache.pool();
-    uint64_t bytes = 0;
     if (sessions()) {
       for (uint32_t i = 0; i < n; i++) {
         // Small frames only (validated above), so a small buffer holds it.
         const uint32_t f = sessionFlow();
         const uint32_t len = fill(pool.data(bufs[i]) + headroom_, f, 0, flagsNow());
         slots[i] = Slot{bufs[i], uint16_t(headroom_), uint16_t(len), 0, 0, 0};
-        bytes += len;
         if (++at_ == mine_.size()) { at_ = 0; round_++; }
       }
     } else if (!frames_.empty()) {
@@ -116,7 +115,6 @@ class GenPort : public Port {
         if (++at == flows) at = 0;
       }
       at_ = at;
-      bytes = uint64_t(len) * n;
     } else {
       for (uint32_t i = 0; i < n; i++) {
         uint32_t buf = bufs[i];
@@ -131,15 +129,12 @@ class GenPort : public Port {
         }
         const uint32_t len = fill(pool.data(buf) + headroom_, mine_[at_], sizeAt_);
         slots[i] = Slot{buf, uint16_t(headroom_), uint16_t(len), 0, 0, 0};
-        bytes += len;
         if (++at_ == mine_.size()) at_ = 0;
         if (++sizeAt_ == sizes_.size()) sizeAt_ = 0;
       }
     }
     sent_ += n;
     tokens_ -= n;
-    c[rx_packets] += n;
-    c[rx_bytes] += bytes;
     return int(n);
   }
 
@@ -178,7 +173,7 @@ class GenPort : public Port {
     const auto dash = spec.find('-');
     dportLo_ = uint32_t(std::stoul(spec.substr(0, dash)));
     const uint32_t hi = dash == std::string::npos ? dportLo_ : uint32_t(std::stoul(spec.substr(dash + 1)));
-    if (hi < dportLo_ || hi > 65535) throw std::runtime_error("gen: dport must be N or LO-HI within 0-65535");
+    if (hi < dportLo_ || hi > 65535) throw std::runtime_error("dport must be N or LO-HI within 0-65535");
     dportSpan_ = hi - dportLo_ + 1;
   }
 
@@ -368,6 +363,32 @@ static std::unique_ptr<Port> openGenPort(const PortConfig& cfg, Engine& engine) 
   return std::make_unique<GenPort>(cfg, engine.pool(), engine.rss());
 }
 
-static DriverRegistration registration("gen", openGenPort);
+// Frames longer than a small buffer (jumbo sizes) go into large buffers.
+static PoolNeeds genPool(const PortConfig& cfg) {
+  uint32_t longest = 0;
+  std::stringstream ss(optionStr(cfg.options, "size"));
+  for (std::string s; std::getline(ss, s, '/');) longest = std::max(longest, uint32_t(std::stoul(s)) - 4);
+  return {.maxFrame = longest};
+}
+
+static DriverRegistration registration({
+    .name = "gen",
+    .help = "synthetic traffic from the benchmarking ranges 198.18.0.0/15 and 2001:2::/48",
+    .options = {
+        {"flows", "quantity", "1-4294967295", "1024", "distinct 5-tuples, sent round-robin"},
+        {"size", "sizes", "64-65539", "64", "frame size counting the FCS (RFC 2544: 64 gives 60-byte frames), a mix as 64/594/1518, or imix"},
+        {"ipv6", "fraction", "", "0", "the share of flows that are IPv6"},
+        {"tcp", "fraction", "", "0", "the share of flows that are TCP (the others UDP)"},
+        {"rate", "quantity", "0-4294967295", "0", "frames per second (0: as fast as it can)"},
+        {"count", "quantity", "0-18446744073709551615", "0", "frames to send, then end (0: no end)"},
+        {"dport", "range", "0-65535", "1-1024", "destination ports, spread over the flows"},
+        {"life", "uint", "1-4294967295", nullptr, "frames per flow, then a new flow takes its slot (4 or more with handshake)"},
+        {"churn", "quantity", "1-4294967295", nullptr, "new flows a second at rate= (instead of life)"},
+        {"handshake", "flag", "", "0", "every flow a TCP connection: SYN, data, FIN, ACK"},
+        {"reply", "flag", "", "0", "the other side of the same flows: SYN-ACK, ACKs, FIN-ACK, ends swapped"},
+    },
+    .open = openGenPort,
+    .pool = genPool,
+});
 
 }  // namespace vnf

@@ -28,7 +28,7 @@ function send(r: Run, ...pkts: [Uint8Array, number][]): number[] {
   const b = Batch.fromFrames(pkts.map((p) => p[0]), PORTS);
   pkts.forEach((p, i) => { b.inPorts[i] = p[1]; });
   fw.process(b, r.st, r.ctx);
-  return Array.from(b.verdicts);
+  return Array.from(b.verdicts.subarray(0, b.count));
 }
 
 const count = (r: Run, name: string): number => r.st.n[["passed", "new", "invalid", "denied", "defaulted", "untracked", "related", "nonIp", "malformed", "expired", "evicted", "logSuppressed"].indexOf(name)];

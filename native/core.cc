@@ -60,7 +60,7 @@ Core::~Core() {
   io_->finish();
 }
 
-void Core::finish(bool failed) {
+void Core::finish(uint32_t failed) {
   retire(failed);
   io_->finish();
 }
@@ -70,7 +70,7 @@ void Core::drain() {
   held_n_ = 0;
 }
 
-void Core::retire(bool failed) {
+void Core::retire(uint32_t failed) {
   const uint32_t n = held_n_, ports = eng_.portCount();
   const Pool& pool = eng_.pool();
   const uint32_t stride = pool.stride();
@@ -79,8 +79,8 @@ void Core::retire(bool failed) {
   uint64_t* core = lane_.counters.core;
   if (failed) {
     for (uint32_t i = 0; i < n; i++) cache_.free(held_[i].buf);
-    core[vnf_errors]++;
-    core[vnf_error_drops] += n;
+    if (failed == kThrew) core[vnf_errors]++;
+    core[failed == kCpuBudget ? vnf_cpu_budget : failed == kMemory ? vnf_memory : failed == kRestart ? vnf_restart : vnf_error_drops] += n;
     return;
   }
   if (retireToOnePort(n)) return;
@@ -187,7 +187,7 @@ uint32_t Core::gather() {
   return n;
 }
 
-int Core::cycle(bool failed) {
+int Core::cycle(uint32_t failed) {
   retire(failed);
   const uint32_t n = gather();
   if (n == 0) {
@@ -204,13 +204,13 @@ uint64_t Core::runNativeForward(double ms) {
   const double end = monotonicMs() + ms;
   uint64_t total = 0;
   for (uint32_t iter = 0;; iter++) {
-    const int n = cycle(false);
+    const int n = cycle(kOk);
     if (n == kDone) break;
     for (int i = 0; i < n; i++) verdicts_[i] = uint8_t((inPorts_[i] ^ 1) + 1);
     total += uint64_t(n);
     if ((iter & 63) == 0 && monotonicMs() >= end) break;
   }
-  retire(false);
+  retire(kOk);
   return total;
 }
 

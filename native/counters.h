@@ -15,6 +15,9 @@ namespace vnf {
   X(vnf_drops, "packets the VNF dropped (or gave no verdict)")                \
   X(vnf_errors, "batches whose process() threw")                              \
   X(vnf_error_drops, "packets dropped because process() threw")               \
+  X(vnf_cpu_budget, "packets dropped: their batch ran past --cpu-budget")      \
+  X(vnf_memory, "packets dropped: their batch ran out of --memory-limit")      \
+  X(vnf_restart, "packets dropped: in flight when their core restarted")       \
   X(bad_verdicts, "packets dropped for a verdict naming no port")             \
   X(bad_bounds, "packets dropped for an offset/length outside their buffer")  \
   X(dist_drops, "packets the distributor dropped: this core's pipe was full")

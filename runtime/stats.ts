@@ -55,7 +55,7 @@ export function diff(a: Snapshot, b: Snapshot): Snapshot {
 }
 
 export const DROP_KEYS_PORT = ["rx_malformed", "rx_oversize", "rx_no_buffer", "rx_ring_full", "tx_ring_full", "tx_errors", "tx_oversize", "tx_no_buffer", "tx_no_output"];
-export const DROP_KEYS_CORE = ["vnf_drops", "vnf_error_drops", "bad_verdicts", "bad_bounds", "dist_drops"];
+export const DROP_KEYS_CORE = ["vnf_drops", "vnf_error_drops", "vnf_cpu_budget", "vnf_memory", "vnf_restart", "bad_verdicts", "bad_bounds", "dist_drops"];
 
 /** Every drop, by cause, summed over ports and cores. */
 export function drops(s: Snapshot): Record<string, number> {

@@ -23,6 +23,9 @@ import { Counters, diff, drops, rateLine, sum, type Snapshot } from "./stats";
 import { CTL_WORDS, WATCH_BATCHES, WATCH_BUSY, type WorkerInit } from "./control";
 import { Alerts } from "./alerts";
 import { ConfigError, readConfig, type VnfConfig } from "./config";
+import { limitsRefused, v8Limits } from "./limits";
+import { sandboxedPorts } from "./quickjs-context";
+import { Restarts, type RestartMessage, type RestartRecord } from "./restart";
 
 export interface RunOptions extends CompileOptions {
   vnf: string;
@@ -45,6 +48,9 @@ export interface RunOptions extends CompileOptions {
   nativeForward?: boolean;  // replace the VNF with the C++ l2fwd (the engine's ceiling)
   config?: string;          // --config: a JSON file or inline JSON, the VNF's ctx.config (config.ts)
   vnfTimeoutS?: number;     // a process() call running longer than this stops the run (default 5)
+  context?: "v8" | "quickjs";   // the kind of context each core runs the VNF in (default v8)
+  memoryLimit?: number;     // bytes per core's context (quickjs: its runtime; v8: the worker's heap)
+  cpuBudgetMs?: number;     // quickjs: CPU time per batch
   watch?: boolean;          // reload whenever a file the VNF is built from changes
   name?: string;            // the instance's name for `vnfrun reload NAME` (its pid always works)
   canaryS?: number;         // a reload goes live on core 0 alone for this long first (reload.ts)
@@ -78,6 +84,7 @@ export interface Summary {
   vnf_histograms: Record<string, HistogramTotals>;   // the VNF's ctx.histogram()s, summed over cores
   reloads: (ReloadOutcome & { at: string })[];
   warnings: string[];          // the set-up warnings printed during the run (alerts.ts)
+  restarts: RestartRecord[];   // cores whose context was lost and started again (restart.ts)
 }
 
 export class RunError extends Error {}
@@ -153,7 +160,9 @@ function readVnfConfig(arg: string | undefined): VnfConfig | undefined {
 
 async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
   const say = opts.onMessage ?? ((t: string) => process.stderr.write(t + "\n"));
-  const vnfPorts = loadVnfPorts(bundle);
+  const vnfPorts = opts.context === "quickjs" ? await sandboxedPorts(bundle).catch((e) => { throw new RunError(`${bundle.source}: ${(e as Error).message}`); }) : loadVnfPorts(bundle);
+  const refused = limitsRefused(opts);
+  if (refused) throw new RunError(refused);
   const specs = parsePorts(opts.ports ?? [], vnfPorts);
   const layout = plan(opts);
   const config = readVnfConfig(opts.config);
@@ -215,6 +224,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
   let reloader!: Reloader;
   let traces!: TraceHub;
   const vnfCounters = new VnfCounters();
+  const restarts = new Restarts(say);
   const closers: { close(): void }[] = [];
   try {
     const watches = Array.from({ length: layout.cores }, () => new SharedArrayBuffer(8));
@@ -235,8 +245,10 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
         channel: channels[core].port2,
         reloadDiff: opts.reloadDiff,
         watch: watches[core],
+        context: opts.context ?? "v8",
+        limits: { memoryBytes: opts.memoryLimit, cpuBudgetMs: opts.cpuBudgetMs },
         nativeForward: opts.nativeForward ? (opts.durationS ?? 1) * 1000 + warmupMs : undefined,
-      }, say, stop, (m) => traces.deliver(m), vnfCounters),
+      }, say, stop, (m) => traces.deliver(m), vnfCounters, restarts),
     );
     // Every core has its context and state: let the I/O threads go.
     await Promise.all(workers.map((w) => w.ready));
@@ -263,7 +275,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
     if (opts.onLine)
       timers.push(setInterval(() => {
         const now = counters.snapshot();
-        opts.onLine!(rateLine(diff(last, now)) + (opts.watch || reloader.history.length ? `  gen ${reloader.liveGen}` : ""));
+        opts.onLine!(rateLine(diff(last, now)) + (opts.watch || reloader.history.length ? `  gen ${reloader.liveGen}` : "") + restarts.suffix());
         last = now;
       }, 1000));
     await Promise.all(workers.map((w) => w.exited));
@@ -286,6 +298,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
     reloads: reloader.history,
     vnf_counters: vnfCounters.totals(),
     vnf_histograms: vnfCounters.histograms(),
+    restarts: restarts.history,
   };
 }
 
@@ -387,8 +400,8 @@ function watchdog(watches: SharedArrayBuffer[], workers: RunningWorker[], limitS
   }, stepMs);
 }
 
-function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => void, traced: (m: TraceMessage) => void, vnfCounters: VnfCounters): RunningWorker {
-  const w = new Worker(join(__dirname, "worker.js"), { workerData: init, transferList: [init.channel as MessagePort] });
+function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => void, traced: (m: TraceMessage) => void, vnfCounters: VnfCounters, restarts: Restarts): RunningWorker {
+  const w = new Worker(join(__dirname, "worker.js"), { workerData: init, transferList: [init.channel as MessagePort], resourceLimits: v8Limits(init) });
   let fatal: string | undefined;
   let markReady: () => void = () => {};
   let failReady: (e: Error) => void = () => {};
@@ -398,6 +411,7 @@ function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => 
       if (m.type === "trace") traced(m as TraceMessage);
       else if (m.type === "vnf-counters" || m.type === "vnf-histogram") vnfCounters.add(m as unknown as VnfCountersMessage);
       else if (m.type === "ready") markReady();
+      else if (m.type === "restart") restarts.add(m as unknown as RestartMessage);
       else if (m.type === "vnf-error") say(`vnf error (core ${m.core}): ${m.text}`);
       else if (m.type === "log") say(`[core ${m.core}] ${m.text}`);
       else if (m.type === "fatal") { fatal = m.text; stopAll(); }
@@ -413,7 +427,7 @@ function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => 
   return { ready, exited, kill };
 }
 
-function summarize(vnf: string, layout: Layout, specs: PortSpec[], describe: string[], rate: Snapshot, total: Snapshot, warnings: string[]): Omit<Summary, "generation" | "reloads" | "vnf_counters" | "vnf_histograms"> {
+function summarize(vnf: string, layout: Layout, specs: PortSpec[], describe: string[], rate: Snapshot, total: Snapshot, warnings: string[]): Omit<Summary, "generation" | "reloads" | "vnf_counters" | "vnf_histograms" | "restarts"> {
   const secs = rate.at / 1000 || Number.MIN_VALUE;
   return {
     vnf,

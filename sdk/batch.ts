@@ -61,6 +61,9 @@ export class Batch implements Iterable<Packet> {
      *  to offload (it arrived on a vnet port): the field holds only the
      *  pseudo-header sum, and the next vnet port, or the engine, finishes it. */
     readonly flags: Uint8Array = new Uint8Array(offsets.length),
+    /** Read fields with byte loads, not a DataView (an interpreter: the
+     *  quickjs context sets it). */
+    readonly byteFields = false,
   ) {
     this._pkt = new Packet(this);
     this._iter = new PacketIterator(this, this._pkt);

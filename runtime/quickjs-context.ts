@@ -96,6 +96,7 @@ export class QuickJsCore {
   private liveGen = 0;
   private deadline = Infinity;
   private interrupted = false;
+  private started = 0;          // when the batch in hand began
 
   static async create(view: CoreView, native: NativeCore, limits: ContextLimits): Promise<QuickJsCore> {
     return new QuickJsCore(await quickjsModule(limits.memoryBytes), view, native, limits);
@@ -197,7 +198,8 @@ export class QuickJsCore {
       n = this.native.guestIn(this.heap.HEAPU8.buffer as ArrayBuffer, this.base, this.cap);
     }
     this.interrupted = false;
-    if (this.limits.cpuBudgetMs) this.deadline = performance.now() + this.limits.cpuBudgetMs;
+    this.started = performance.now();
+    if (this.limits.cpuBudgetMs) this.deadline = this.started + this.limits.cpuBudgetMs;
     let r: ReturnType<QuickJSContext["callFunction"]>;
     try {
       r = this.ctx.callFunction(this.fns.process, this.ctx.undefined);
@@ -301,7 +303,8 @@ export class QuickJsCore {
     const name = String(o.name ?? "Error"), message = String(o.message ?? "");
     if (this.interrupted) {
       this.interrupted = false;
-      return new GuestError("CpuBudgetError", `process() ran past its CPU budget of ${this.limits.cpuBudgetMs} ms`, stack, FAILED.cpuBudget);
+      const ran = performance.now() - this.started;
+      return new GuestError("CpuBudgetError", `process() ran past its CPU budget of ${this.limits.cpuBudgetMs} ms (stopped after ${ran.toFixed(1)} ms)`, stack, FAILED.cpuBudget);
     }
     if (name === "InternalError" && message === "out of memory")
       return new GuestError("MemoryLimitError", `the VNF ran out of its memory limit (${this.limits.memoryBytes ? `${this.limits.memoryBytes / 2 ** 20} MiB` : "none set"}); its context is restarted`, stack, FAILED.memory, true);

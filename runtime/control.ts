@@ -4,6 +4,7 @@ import type { MessagePort } from "node:worker_threads";
 import type { CoreOptions } from "./addon";
 import type { Diff } from "./sampler";
 import type { ContextLimits } from "./quickjs-context";
+import type { PortAddress } from "./endpoint";
 
 export interface WorkerInit {
   engineId: number;
@@ -11,6 +12,8 @@ export interface WorkerInit {
   cores: number;
   bundleFile: string;
   config?: unknown;             // --config's value: ctx.config of the first generation
+  rss: { key: number[]; dist: string };   // ctx.rss: how packets reach this core
+  addresses: PortAddress[];     // --ip: ctx.addresses, for the SDK's sockets
   portNames: string[];
   options: CoreOptions;
   control: SharedArrayBuffer;   // Int32Array of CTL_WORDS, for control messages

@@ -237,7 +237,7 @@ export class QuickJsCore {
         return undefined;
       },
       () => {
-        const json = JSON.stringify({ ports: this.view.portNames, config, core: this.view.core, cores: this.view.cores, file, dir: dirname(file) });
+        const json = JSON.stringify({ ports: this.view.portNames, config, core: this.view.core, cores: this.view.cores, rss: this.view.rss, addresses: this.view.addresses, file, dir: dirname(file) });
         let migrates: boolean;
         try {
           migrates = this.call(this.fns.load, gen, fn, json) === 1;
@@ -265,7 +265,8 @@ export class QuickJsCore {
       fresh: () => { this.call(this.fns.fresh, gen); },
       start(prev?: Generation): Generation {
         const migrated = core.call(core.fns.start, gen, prev?.gen ?? 0) === 1;
-        return { gen, migrated, state: undefined, trial, process: () => core.run(gen), source };
+        // (Originating frames, ctx.memory and ctx.rss are not offered in this context yet.)
+        return { gen, migrated, originates: false, state: undefined, trial, process: () => core.run(gen), source };
       },
     };
   }

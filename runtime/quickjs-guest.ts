@@ -49,7 +49,7 @@ export function guestDriver(host: GuestHost, L: GuestLayoutInfo): unknown {
   }
   function batchOf(g: any): any {
     return new g.mod.Batch(new Uint8Array(mem, L.bytes, cap), new Uint32Array(mem, L.offsets, B), new Uint32Array(mem, L.lengths, B),
-      new Uint8Array(mem, L.inPorts, B), new Uint8Array(mem, L.verdicts, B), g.ports, new Uint8Array(mem, L.flags, B), true);
+      new Uint8Array(mem, L.inPorts, B), new Uint8Array(mem, L.verdicts, B), g.ports, new Uint8Array(mem, L.flags, B), new Uint32Array(0), new Uint32Array(4), true);
   }
   function alloc(capacity: number): void {
     mem = new ArrayBuffer(Math.max(L.bytes + capacity, 64));
@@ -96,7 +96,10 @@ export function guestDriver(host: GuestHost, L: GuestLayoutInfo): unknown {
     const g: any = { gen, mod, vnf, ports: o.ports, state: undefined, fresh: undefined };
     g.batch = batchOf(g);
     g.ctx = {
-      core: o.core, cores: o.cores, ports: o.ports, config: o.config,
+      core: o.core, cores: o.cores, ports: o.ports, config: o.config, rss: o.rss, addresses: o.addresses,
+      // Not shared with the host in this context (yet): UDP sockets and ctx.memory.
+      udpBound: new Uint8Array(65536),
+      memory: () => { throw new Error("ctx.memory is not available in the quickjs context yet"); },
       port: (name: string) => g.batch.port(name),
       log: (...a: unknown[]) => host.log(a.map(String).join(" ")),
       counters,

@@ -11,11 +11,13 @@ import { loadAddon, type NativeCore } from "./addon";
 import { CTL_SEQ, CTL_TRACE, WATCH_BATCHES, WATCH_BUSY, type FromCore, type ToCore, type WorkerInit } from "./control";
 import { errorLocation } from "./errors";
 import { Sampler, compare, type Diff } from "./sampler";
+import { FailedBatches } from "./failed-batches";
+import { BATCH_HISTOGRAM, BATCH_US_BOUNDS } from "./profile";
 import { Tracer } from "./tracer";
 import { CoreCounters } from "./vnf-counters";
 import { CoreMemory } from "./vnf-memory";
 import * as v8 from "./v8-context";
-import type { CoreView, Generation, Loaded } from "./v8-context";
+import { batchArrays, type CoreView, type Generation, type Loaded } from "./v8-context";
 import { FAILED, QuickJsCore } from "./quickjs-context";
 
 const init = workerData as WorkerInit;
@@ -70,16 +72,8 @@ async function main(): Promise<void> {
     core: init.core,
     cores: init.cores,
     addresses: init.addresses,
-    udpBound: new Uint8Array(core.batch, L.bound, 65536),
     portNames: init.portNames,
-    pool: new Uint8Array(core.pool),
-    offsets: new Uint32Array(core.batch, L.offsets, L.maxBatch + L.maxFresh),   // received, then originated
-    lengths: new Uint32Array(core.batch, L.lengths, L.maxBatch + L.maxFresh),
-    inPorts: new Uint8Array(core.batch, L.inPorts, L.maxBatch + L.maxFresh),
-    verdicts: new Uint8Array(core.batch, L.verdicts, L.maxBatch + L.maxFresh),
-    flags: new Uint8Array(core.batch, L.flags, L.maxBatch + L.maxFresh),
-    fresh: new Uint32Array(core.batch, L.fresh, L.maxFresh),
-    ctl: new Uint32Array(core.batch, L.ctl, 4),
+    ...batchArrays(core),
     log: (text) => post({ type: "log", core: init.core, text }),
     counters: (names) => vnfCounters.get(names),
     histogram: (name, bounds) => vnfCounters.histogram(name, bounds),
@@ -90,6 +84,8 @@ async function main(): Promise<void> {
   const vnfCounters = new CoreCounters(init.core, post);
   const meta = new Float64Array(core.batch, L.meta, 1);
   const sampler = init.reloadDiff ? new Sampler(view) : undefined;
+  const saver = init.saveFailed ? new FailedBatches(init.saveFailed, view) : undefined;
+  const batchTimes = init.profile ? vnfCounters.histogram(BATCH_HISTOGRAM, BATCH_US_BOUNDS) : undefined;
   const tracer = new Tracer(view, post);
   const context = await contextKind(view, core);
   const generations = new Generations(context.loadBundle(init.bundleFile, 1, view, init.config).start(), view, context, sampler);
@@ -105,14 +101,18 @@ async function main(): Promise<void> {
     failed = 0;
     if (n > 0 || (n === 0 && generations.live.originates)) {
       sampler?.record(n);
+      saver?.keep(n);
       watch[WATCH_BUSY] = 1;   // plain stores: the watchdog only needs to see them eventually
+      const t0 = batchTimes === undefined ? 0 : performance.now();
       try {
         generations.live.process(n, meta[0]);
       } catch (e) {
         failed = failureOf(e);
         errors.report(e);
+        saver?.save(e, generations.live.gen);
         if ((e as { lost?: boolean }).lost && context.restart) await restartContext(context, generations, String((e as Error).message));
       }
+      batchTimes?.observe((performance.now() - t0) * 1000);
       watch[WATCH_BUSY] = 0;
       watch[WATCH_BATCHES]++;
       const want = control[CTL_TRACE];   // a plain read: a trace may start a batch late

@@ -191,7 +191,7 @@ uint32_t Endpoint::filter(Lane& lane, CoreIO& io, Slot* slots, uint32_t n, doubl
     Slot s = slots[i];
     uint8_t* f = pool_.data(s.buf) + s.off;
     bool taken = false;
-    if (s.port < cfg_.ports.size() && !cfg_.ports[s.port].addrs.empty() && s.len >= 14 && !(s.flags & 1)) {
+    if (s.port < cfg_.ports.size() && !cfg_.ports[s.port].addrs.empty() && s.len >= 14) {
       const uint16_t type = get16(f + 12);
       if (type == kArp) taken = arp(lane, io, s, f, now);
       else if (type == kIpv4) taken = ipv4(lane, io, s, f, now);

@@ -1,7 +1,10 @@
 // FlowTable: connections keyed by their 5-tuple (IPv4 or IPv6), in typed
 // arrays. Open addressing with linear probing and backward-shift deletion
 // (no tombstones, so a long run never degrades), one stored hash per slot
-// so moving an entry never rehashes its key. Each entry has a timeout class
+// so moving an entry never rehashes its key. A slot is one record: expiry,
+// hash, timeout class, key and value words side by side (IPv4 with two
+// values: 36 bytes), so finding, renewing and reading an entry touches one
+// cache line (mostly), not one per array. Each entry has a timeout class
 // (TCP states can each have their own) and an expiry time; `tick(now)` once
 // per batch sweeps a few slots, so expiry is never a stop-the-world scan.
 // Capacity is fixed; when it is reached the table refuses new entries or
@@ -19,7 +22,7 @@ export interface FlowTableOptions {
   capacity: number;
   /** IPv6 5-tuples (10 key words) instead of IPv4 (4). */
   ipv6?: boolean;
-  /** uint32 value words per entry (default 1): `values[slot * valueWords + k]`. */
+  /** uint32 value words per entry (default 1): `values[table.at(slot) + k]`. */
   valueWords?: number;
   /** float64 value words per entry (default 0), for byte counts: `numbers[slot * numberWords + k]`. */
   numberWords?: number;
@@ -28,9 +31,9 @@ export interface FlowTableOptions {
   /** At capacity: refuse the new entry (default), or evict the one nearest
    *  expiry among `EVICT_SAMPLE` occupied slots after the sweep position. */
   whenFull?: "refuse" | "evict";
-  /** Slots looked at per tick() (default: enough to pass every slot about
-   *  once a second at 1,000 ticks a second, at least 8). */
-  sweep?: number;
+  /** ms to pass over every slot once (expiring what is due), spread over
+   *  the ticks by the time between them (default 1000). */
+  sweepMs?: number;
   /** Memory to build in, at least bytesFor(options) long; when it already
    *  holds a table of the same shape, that table is attached as it is. */
   buffer?: ArrayBufferLike;
@@ -40,10 +43,14 @@ export interface FlowTableOptions {
 export const FT_ADDED = 0, FT_REMOVED = 1, FT_EXPIRED = 2, FT_REFUSED = 3, FT_EVICTED = 4;
 export const FLOW_TABLE_STATS = ["added", "removed", "expired", "refused", "evicted"] as const;
 
-const MAGIC = 0x464c4f57; // "FLOW"
+const MAGIC = 0x464c4f59; // "FLOY": this layout
 const HEADER = 16; // float64 words: shape, clock, cursor, count, stats
 const H_MAGIC = 0, H_SLOTS = 1, H_KEYW = 2, H_VALW = 3, H_NUMW = 4, H_CAP = 5, H_EPOCH = 6, H_CURSOR = 7, H_COUNT = 8, H_STATS = 9;
 const EVICT_SAMPLE = 8;
+// Expiries are int32 ms after the table's epoch: timeouts up to 2^29 ms
+// (6.2 days), and when the clock reaches 2^30 every expiry moves back 2^29
+// (one pass over the table, once in 6 days).
+const MAX_TIMEOUT = 2 ** 29, CLOCK_LIMIT = 2 ** 30, CLOCK_SHIFT = 2 ** 29;
 
 function shape(o: FlowTableOptions): { slots: number; kw: number; vw: number; nw: number } {
   const cap = o.capacity;
@@ -61,7 +68,7 @@ export class FlowTable {
   static bytesFor(o: FlowTableOptions): number {
     const { slots, kw, vw, nw } = shape(o);
     // float64 parts first (header, numbers), then the 4-byte arrays, then classes.
-    return 8 * HEADER + 8 * slots * nw + 4 * slots * (kw + 2 + vw) + slots;
+    return 8 * HEADER + 8 * slots * nw + 4 * slots * (3 + kw + vw);
   }
 
   /**
@@ -80,7 +87,7 @@ export class FlowTable {
   readonly slots: number;
   readonly valueWords: number;
   readonly numberWords: number;
-  /** uint32 values, valueWords per slot. */
+  /** The records as uint32: a slot's value words start at at(slot). */
   readonly values: Uint32Array;
   /** float64 values, numberWords per slot. */
   readonly numbers: Float64Array;
@@ -92,15 +99,17 @@ export class FlowTable {
   readonly attached: boolean;
   private readonly mask: number;
   private readonly keyWords: number;
-  private readonly keys: Int32Array;
-  private readonly hashes: Int32Array;
-  /** Expiry, ms after the epoch; 0 = empty slot. */
-  private readonly exp: Uint32Array;
-  private readonly cls: Uint8Array;
+  /** Per slot, `stride` words: expiry (ms after the epoch; 0 = empty), hash,
+   *  timeout class, key (keyWords), values (valueWords). */
+  private readonly rec: Int32Array;
+  private readonly stride: number;
+  private readonly valueAt: number;   // 3 + keyWords
   private readonly timeouts: Uint32Array;
   private readonly header: Float64Array;
   private readonly evict: boolean;
-  private readonly sweep: number;
+  /** Slots owed to the sweep per ms. */
+  private readonly perMs: number;
+  private owed = 0;
   private epoch: number;
   /** Now, ms after the epoch (at least 1), set by tick(). */
   private now = 1;
@@ -109,7 +118,7 @@ export class FlowTable {
     const { slots, kw, vw, nw } = shape(o);
     const t = o.timeouts ?? [30_000];
     if (!Array.isArray(t) || t.length < 1 || t.length > 255) throw new RangeError("FlowTable: timeouts must list 1..255 timeouts in ms");
-    for (const x of t) if (!Number.isFinite(x) || x < 1 || x > 2 ** 31) throw new RangeError(`FlowTable: a timeout is 1..2^31 ms, got ${x}`);
+    for (const x of t) if (!Number.isFinite(x) || x < 1 || x > MAX_TIMEOUT) throw new RangeError(`FlowTable: a timeout is 1..${MAX_TIMEOUT} ms (6 days), got ${x}`);
     if (o.whenFull !== undefined && o.whenFull !== "refuse" && o.whenFull !== "evict") {
       throw new RangeError(`FlowTable: whenFull must be "refuse" or "evict", got ${JSON.stringify(o.whenFull)}`);
     }
@@ -121,7 +130,9 @@ export class FlowTable {
     this.numberWords = nw;
     this.timeouts = Uint32Array.from(t, (x) => Math.round(x));
     this.evict = o.whenFull === "evict";
-    this.sweep = o.sweep ?? Math.max(8, Math.ceil(slots / 1000));
+    const sweepMs = o.sweepMs ?? 1000;
+    if (!(sweepMs >= 1)) throw new RangeError(`FlowTable: sweepMs must be 1 or more, got ${sweepMs}`);
+    this.perMs = slots / sweepMs;
     const bytes = FlowTable.bytesFor(o);
     const buf = o.buffer ?? new ArrayBuffer(bytes);
     this.buffer = buf;
@@ -131,11 +142,10 @@ export class FlowTable {
     const u32 = (n: number): Uint32Array => { const a = new Uint32Array(buf, at, n); at += 4 * n; return a; };
     this.header = f64(HEADER);
     this.numbers = f64(slots * nw);
-    this.keys = new Int32Array(buf, at, slots * kw); at += 4 * slots * kw;
-    this.hashes = new Int32Array(buf, at, slots); at += 4 * slots;
-    this.exp = u32(slots);
-    this.values = u32(slots * vw);
-    this.cls = new Uint8Array(buf, at, slots);
+    this.stride = 3 + kw + vw;
+    this.valueAt = 3 + kw;
+    this.rec = new Int32Array(buf, at, slots * this.stride);
+    this.values = u32(slots * this.stride);
     this.stats = this.header.subarray(H_STATS, H_STATS + FLOW_TABLE_STATS.length);
     const h = this.header;
     this.attached = h[H_MAGIC] === MAGIC && h[H_SLOTS] === slots && h[H_KEYW] === kw && h[H_VALW] === vw && h[H_NUMW] === nw;
@@ -155,22 +165,38 @@ export class FlowTable {
 
   private clock(now: number): number {
     const t = now - this.epoch;
-    // The uint32 ms clock lasts 49 days; past ~45 the table restarts empty.
-    if (t >= 0 && t < 0xf0000000) return t >>> 0 || 1;
-    this.clear();
-    this.epoch = this.header[H_EPOCH] = now - 1;
-    return 1;
+    if (t >= 1 && t < CLOCK_LIMIT) return Math.floor(t);
+    if (t < 1) {   // a clock gone back (another host's epoch): start over
+      this.clear();
+      this.epoch = this.header[H_EPOCH] = now - 1;
+      return 1;
+    }
+    const rec = this.rec, S = this.stride;
+    for (let i = 0; i < this.slots; i++) {
+      const e = rec[i * S];
+      if (e !== 0) rec[i * S] = Math.max(1, e - CLOCK_SHIFT);
+    }
+    this.epoch = this.header[H_EPOCH] = this.epoch + CLOCK_SHIFT;
+    return this.clock(now);
   }
 
-  /** Sets the table's time (ms, Date.now() scale) and expires a few slots;
-   *  once per batch. Returns how many entries expired. */
-  tick(now: number, budget: number = this.sweep): number {
+  /** Sets the table's time (ms, Date.now() scale) and expires what is due
+   *  in the slots the sweep owes since the last tick (a whole pass per
+   *  sweepMs, at most 1/16 of the table per tick); once per batch. Returns
+   *  how many entries expired. `budget` overrides the slots looked at. */
+  tick(now: number, budget?: number): number {
+    const before = this.now;
     this.now = this.clock(now);
-    if (this.header[H_COUNT] === 0) return 0;
-    const exp = this.exp, mask = this.mask, t = this.now;
+    if (budget === undefined) {
+      this.owed = Math.min(this.owed + (this.now - before) * this.perMs, this.slots / 16);
+      budget = this.owed | 0;
+      this.owed -= budget;
+    }
+    if (this.header[H_COUNT] === 0 || budget <= 0) return 0;
+    const rec = this.rec, S = this.stride, mask = this.mask, t = this.now;
     let c = this.header[H_CURSOR], gone = 0;
     for (let k = 0; k < budget; k++) {
-      const e = exp[c];
+      const e = rec[c * S];
       if (e !== 0 && e <= t) {
         this.removeSlot(c);    // may pull a later entry into c: look again
         gone++;
@@ -186,13 +212,13 @@ export class FlowTable {
   /** The slot of an IPv4 flow, or -1 (absent or expired). */
   find4(src: number, dst: number, sport: number, dport: number, proto: number): number {
     const ports = (sport << 16) | dport;
-    const keys = this.keys, exp = this.exp, mask = this.mask;
+    const rec = this.rec, mask = this.mask;
     let i = hash4(src, dst, ports, proto) & mask;
     for (;;) {
-      const e = exp[i];
+      const b = i * this.stride;
+      const e = rec[b];
       if (e === 0) return -1;
-      const b = i << 2;
-      if (keys[b] === (src | 0) && keys[b + 1] === (dst | 0) && keys[b + 2] === ports && keys[b + 3] === proto) return e > this.now ? i : -1;
+      if (rec[b + 3] === (src | 0) && rec[b + 4] === (dst | 0) && rec[b + 5] === ports && rec[b + 6] === proto) return e > this.now ? i : -1;
       i = (i + 1) & mask;
     }
   }
@@ -213,7 +239,7 @@ export class FlowTable {
     const ports = (sport << 16) | dport;
     const h = hash6(s0, s1, s2, s3, d0, d1, d2, d3, ports, proto);
     const i = this.probe(h, s0, s1, ports, proto, s2, s3, d0, d1, d2, d3);
-    return i >= 0 && this.exp[i] > this.now ? i : -1;
+    return i >= 0 && this.rec[i * this.stride] > this.now ? i : -1;
   }
 
   /** add4 for IPv6. */
@@ -230,38 +256,42 @@ export class FlowTable {
 
   /** Renews a slot's expiry under timeout class `cls`. */
   touch(slot: number, cls: number): void {
-    this.cls[slot] = cls;
-    this.exp[slot] = (this.now + this.timeouts[cls]) >>> 0;
+    const o = slot * this.stride;
+    this.rec[o] = this.now + this.timeouts[cls];
+    this.rec[o + 2] = cls;
   }
 
   /** The slot's timeout class. */
-  classOf(slot: number): number { return this.cls[slot]; }
+  classOf(slot: number): number { return this.rec[slot * this.stride + 2]; }
+
+  /** Index in `values` of the slot's first value word. */
+  at(slot: number): number { return slot * this.stride + this.valueAt; }
 
   /** Removes a slot's entry (later entries may move back one slot). */
   remove(slot: number): void {
-    if (this.exp[slot] === 0) return;
+    if (this.rec[slot * this.stride] === 0) return;
     this.removeSlot(slot);
     this.stats[FT_REMOVED]++;
   }
 
   /** Whether a slot holds a live entry. */
-  live(slot: number): boolean { return this.exp[slot] > this.now; }
+  live(slot: number): boolean { return this.rec[slot * this.stride] > this.now; }
 
   /** ms until the slot's entry expires (<= 0: expired). */
-  remaining(slot: number): number { return this.exp[slot] - this.now; }
+  remaining(slot: number): number { return this.rec[slot * this.stride] - this.now; }
 
   /** Key word k of a slot (IPv4: src, dst, sport << 16 | dport, proto;
    *  IPv6: src 0..1, ports, proto, src 2..3, dst 0..3). */
-  keyWord(slot: number, k: number): number { return this.keys[slot * this.keyWords + k]; }
+  keyWord(slot: number, k: number): number { return this.rec[slot * this.stride + 3 + k]; }
 
   /** Calls f(slot) for each live entry (setup and reporting, not per packet). */
   forEach(f: (slot: number) => void): void {
-    for (let i = 0; i < this.slots; i++) if (this.exp[i] > this.now) f(i);
+    for (let i = 0; i < this.slots; i++) if (this.rec[i * this.stride] > this.now) f(i);
   }
 
   /** Empties the table (stats kept). */
   clear(): void {
-    this.exp.fill(0);
+    this.rec.fill(0);
     this.header[H_COUNT] = 0;
     this.header[H_CURSOR] = 0;
   }
@@ -269,12 +299,12 @@ export class FlowTable {
   // Slot of the key, or ~(empty slot where it would go).
   private probe(h: number, a: number, b: number, ports: number, proto: number,
     c: number, d: number, e: number, f: number, g: number, k: number): number {
-    const keys = this.keys, exp = this.exp, mask = this.mask, kw = this.keyWords;
+    const keys = this.rec, mask = this.mask, kw = this.keyWords, S = this.stride;
     let i = h & mask;
     for (;;) {
-      if (exp[i] === 0) return ~i;
-      const o = i * kw;
-      if (this.hashes[i] === h && keys[o] === a && keys[o + 1] === b && keys[o + 2] === ports && keys[o + 3] === proto &&
+      const o = i * S + 3;
+      if (keys[o - 3] === 0) return ~i;
+      if (keys[o - 2] === h && keys[o] === a && keys[o + 1] === b && keys[o + 2] === ports && keys[o + 3] === proto &&
         (kw === 4 || (keys[o + 4] === c && keys[o + 5] === d && keys[o + 6] === e && keys[o + 7] === f && keys[o + 8] === g && keys[o + 9] === k))) return i;
       i = (i + 1) & mask;
     }
@@ -284,7 +314,7 @@ export class FlowTable {
     c: number, d: number, e: number, f: number, g: number, k: number, cls: number): number {
     if (i >= 0) {
       // Present; an expired entry not yet swept is a new connection.
-      this.isNew = this.exp[i] <= this.now;
+      this.isNew = this.rec[i * this.stride] <= this.now;
       if (this.isNew) this.zero(i);
       this.touch(i, cls);
       return i;
@@ -294,10 +324,10 @@ export class FlowTable {
       i = this.probe(h, a, b, ports, proto, c, d, e, f, g, k);  // the eviction may have moved slots
     }
     i = ~i;
-    const kw = this.keyWords, keys = this.keys, o = i * kw;
+    const kw = this.keyWords, keys = this.rec, o = i * this.stride + 3;
+    keys[o - 2] = h;
     keys[o] = a; keys[o + 1] = b; keys[o + 2] = ports; keys[o + 3] = proto;
     if (kw === 10) { keys[o + 4] = c; keys[o + 5] = d; keys[o + 6] = e; keys[o + 7] = f; keys[o + 8] = g; keys[o + 9] = k; }
-    this.hashes[i] = h;
     this.zero(i);
     this.touch(i, cls);
     this.header[H_COUNT]++;
@@ -308,23 +338,24 @@ export class FlowTable {
 
   private zero(i: number): void {
     const vw = this.valueWords, nw = this.numberWords;
-    for (let k = 0; k < vw; k++) this.values[i * vw + k] = 0;
+    const v = i * this.stride + this.valueAt;
+    for (let k = 0; k < vw; k++) this.rec[v + k] = 0;
     for (let k = 0; k < nw; k++) this.numbers[i * nw + k] = 0;
   }
 
   // Evicts the entry nearest expiry among a few occupied slots after the
   // sweep position (sampled LRU, as Redis does: no list to keep per packet).
   private evictOne(): boolean {
-    const exp = this.exp, mask = this.mask;
+    const rec = this.rec, S = this.stride, mask = this.mask;
     let c = this.header[H_CURSOR], best = -1, seen = 0;
     for (let k = 0; k <= mask && seen < EVICT_SAMPLE; k++, c = (c + 1) & mask) {
-      if (exp[c] === 0) continue;
+      if (rec[c * S] === 0) continue;
       seen++;
-      if (best < 0 || exp[c] < exp[best]) best = c;
+      if (best < 0 || rec[c * S] < rec[best * S]) best = c;
     }
     if (best < 0) return false;
     this.header[H_CURSOR] = (best + 1) & mask;
-    const expired = exp[best] <= this.now;
+    const expired = rec[best * S] <= this.now;
     this.removeSlot(best);
     this.stats[expired ? FT_EXPIRED : FT_EVICTED]++;
     return true;
@@ -333,24 +364,20 @@ export class FlowTable {
   // Backward-shift deletion: pull later entries of the probe run back so
   // every entry stays reachable from its home slot without tombstones.
   private removeSlot(i: number): void {
-    const exp = this.exp, mask = this.mask, kw = this.keyWords, vw = this.valueWords, nw = this.numberWords;
-    const keys = this.keys, hashes = this.hashes, values = this.values, numbers = this.numbers, cls = this.cls;
+    const rec = this.rec, S = this.stride, mask = this.mask, nw = this.numberWords;
+    const numbers = this.numbers;
     let j = i;
     for (;;) {
       j = (j + 1) & mask;
-      if (exp[j] === 0) break;
-      const home = hashes[j] & mask;
+      if (rec[j * S] === 0) break;
+      const home = rec[j * S + 1] & mask;
       // j's entry may move to i only if its home is not in (i, j] (cyclically).
       if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
-      for (let k = 0; k < kw; k++) keys[i * kw + k] = keys[j * kw + k];
-      for (let k = 0; k < vw; k++) values[i * vw + k] = values[j * vw + k];
+      for (let k = 0; k < S; k++) rec[i * S + k] = rec[j * S + k];   // the whole record
       for (let k = 0; k < nw; k++) numbers[i * nw + k] = numbers[j * nw + k];
-      hashes[i] = hashes[j];
-      exp[i] = exp[j];
-      cls[i] = cls[j];
       i = j;
     }
-    exp[i] = 0;
+    rec[i * S] = 0;
     this.header[H_COUNT]--;
   }
 }

@@ -34,3 +34,6 @@ export type { NumberRule } from "./config";
 export { RssPorts, replyCore4, replyCore6 } from "./rss-port";
 export type { RssCoreInfo } from "./rss-port";
 export { CTL_AVAILABLE, CTL_CAPACITY, CTL_USED } from "./batch";
+export { Udp, UdpSocket, FLAG_RESOLVE, UDP_COUNTERS } from "./udp";
+export { Maglev } from "./maglev";
+export type { MaglevBackend } from "./maglev";

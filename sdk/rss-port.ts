@@ -24,7 +24,7 @@ import { RSS_SYMMETRIC_KEY, rssCore, toeplitz } from "./rss";
 
 const RETA_MASK = 127;
 
-/** Where a core stands: its number, the core count, the run's RSS key (Ctx has all three). */
+/** Where a core stands: its number, the core count, the run's RSS key (a Ctx has all three). */
 export interface RssCoreInfo {
   readonly core: number;
   readonly cores: number;

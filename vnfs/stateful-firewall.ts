@@ -216,17 +216,17 @@ export function tcpStep(state: number, dir: number, flags: number, f: number): n
 
 /** Updates a found entry for a packet (dir 0/1); whether it passes. */
 function track(t: FlowTable, slot: number, dir: number, proto: number, flags: number): boolean {
-  const v = t.values, f = v[slot], state = t.classOf(slot);
+  const v = t.values, at = t.at(slot), f = v[at], state = t.classOf(slot);
   if (proto === 6) {
     const next = tcpStep(state, dir, flags, f);
     if (next < 0) return false;
-    if (next === SYN_SENT && state !== SYN_SENT) v[slot] = f & SWAPPED;   // reopened
-    else if (flags & TCP_FIN) v[slot] = f | (dir === 0 ? FIN_ORIG : FIN_REPLY);
+    if (next === SYN_SENT && state !== SYN_SENT) v[at] = f & SWAPPED;   // reopened
+    else if (flags & TCP_FIN) v[at] = f | (dir === 0 ? FIN_ORIG : FIN_REPLY);
     t.touch(slot, next);
     return true;
   }
   if (dir === 1 && !(f & REPLIED)) {
-    v[slot] = f | REPLIED;
+    v[at] = f | REPLIED;
     t.touch(slot, state === UDP ? UDP_STREAM : state);
   } else t.touch(slot, state);
   return true;
@@ -263,13 +263,13 @@ function slow4(st: FirewallState, pkt: Packet): number {
   const s = ip.src | 0, d = ip.dst | 0;
   const swap = s >>> 0 > d >>> 0 || (s === d && sp > dp) ? 1 : 0;
   let slot = swap ? t.find4(d, s, dp, sp, proto) : t.find4(s, d, sp, dp, proto);
-  if (slot >= 0) return track(t, slot, swap ^ (t.values[slot] & SWAPPED), proto, flags) ? PASSED : INVALID;
+  if (slot >= 0) return track(t, slot, swap ^ (t.values[t.at(slot)] & SWAPPED), proto, flags) ? PASSED : INVALID;
   const r = st.p.match4(pkt.inPort, s, d, proto, pkt.srcPort, pkt.dstPort);
   const why = admit(st, r, proto, flags);
   if (why !== NEW) return why;
   slot = swap ? t.add4(d, s, dp, sp, proto, firstState(proto, flags, st.p.loose)) : t.add4(s, d, sp, dp, proto, firstState(proto, flags, st.p.loose));
   if (slot < 0) return UNTRACKED;
-  t.values[slot] = swap;
+  t.values[t.at(slot)] = swap;
   st.n[NEW]++;
   return PASSED;
 }
@@ -341,7 +341,7 @@ function track6(st: FirewallState, w: Int32Array, sp: number, dp: number, proto:
     : t.find6(w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], sp, dp, proto);
   let slot = find();
   if (!mayAdd) return slot >= 0 ? RELATED : INVALID;
-  if (slot >= 0) return track(t, slot, swap ^ (t.values[slot] & SWAPPED), proto, flags) ? PASSED : INVALID;
+  if (slot >= 0) return track(t, slot, swap ^ (t.values[t.at(slot)] & SWAPPED), proto, flags) ? PASSED : INVALID;
   const r = st.p.match6(pkt.inPort, w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], proto === 1 ? 58 : proto, pkt.srcPort, pkt.dstPort);
   const why = admit(st, r, proto, flags);
   if (why !== NEW) return why;
@@ -350,7 +350,7 @@ function track6(st: FirewallState, w: Int32Array, sp: number, dp: number, proto:
     ? t.add6(w[4], w[5], w[6], w[7], w[0], w[1], w[2], w[3], dp, sp, proto, cls)
     : t.add6(w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], sp, dp, proto, cls);
   if (slot < 0) return UNTRACKED;
-  t.values[slot] = swap;
+  t.values[t.at(slot)] = swap;
   st.n[NEW]++;
   return PASSED;
 }
@@ -404,7 +404,7 @@ export default defineVnf<FirewallState>({
             const flags = proto === 6 ? pkt.bytes[pkt.l4Offset + 13] : 0;
             // ESTABLISHED with no SYN/FIN/RST: just renew it.
             if (proto === 6 && (flags & 7) === 0 && t.classOf(slot) === ESTABLISHED) { t.touch(slot, ESTABLISHED); cause = PASSED; }
-            else cause = track(t, slot, swap ^ (t.values[slot] & SWAPPED), proto, flags) ? PASSED : INVALID;
+            else cause = track(t, slot, swap ^ (t.values[t.at(slot)] & SWAPPED), proto, flags) ? PASSED : INVALID;
           }
         }
       }

@@ -678,6 +678,8 @@ export class TcpConn {
     const cur = Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt));
     // Receiver SWS avoidance: move the right edge only by a useful step.
     if (w > cur && w - cur < Math.min(rb.cap >> 1, this.mssBase)) w = cur;
+    // Never shrink a window already offered (TIME_WAIT has given its buffer back).
+    if (w < cur) w = cur;
     let f = w >>> this.rcvShift;
     if (f > 0xffff) f = 0xffff;
     this.rcvAdv = (this.rcvNxt + (f << this.rcvShift)) >>> 0;

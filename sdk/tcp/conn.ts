@@ -320,8 +320,13 @@ export class TcpConn {
           this.retxUna = true;
           this.cwnd = Math.max(this.mss, this.cwnd - acked + this.mss);
         }
+      } else if (seqDiff(this.sndMax, una) + 2 * this.mss < this.cwnd) {
+        // Not limited by cwnd (the window or the application was): do not
+        // grow it on credit (RFC 7661's point).
       } else if (this.cwnd < this.ssthresh) {
-        this.cwnd += Math.min(acked, 2 * this.mss); // slow start, ABC L = 2 (RFC 3465)
+        // Slow start by bytes acknowledged, uncapped (as Linux): a stack that
+        // takes packets in batches ACKs a whole batch at once (stretch ACKs).
+        this.cwnd = Math.min(this.cwnd + acked, Math.max(this.ssthresh, this.cwnd + this.mss));
       } else {
         this.caAcc += acked;
         if (this.caAcc >= this.cwnd) { this.caAcc -= this.cwnd; this.cwnd += this.mss; }

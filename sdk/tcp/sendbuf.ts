@@ -24,18 +24,23 @@ export class SendBuf {
   }
 
   private grow(want: number): void {
-    let ncap = this.cap;
-    while (ncap < want && ncap < this.max) ncap = Math.min(this.max, ncap * 2);
+    let top = this.cap;
+    while (top < want && top < this.max) top = Math.min(this.max, top * 2);
+    // The largest doubling the budget takes, trying smaller ones after a refusal.
+    let ncap = top;
+    while (ncap > this.cap && !this.mem.take(ncap - this.cap)) ncap = ncap === this.max && this.max !== this.cap * 2 ? this.ladderBelow(ncap) : ncap / 2;
+    if (ncap < top) this.refused = true;
     if (ncap <= this.cap) return;
-    if (!this.mem.take(ncap - this.cap)) {
-      // Try a smaller step before giving up.
-      const step = Math.min(this.max, this.cap * 2);
-      if (step >= ncap || !this.mem.take(step - this.cap)) { this.refused = true; return; }
-      ncap = step;
-    }
     const nb = new Uint8Array(ncap);
     if (this.buf !== null && this.length > 0) this.copyOut(0, this.length, nb, 0);
     this.buf = nb; this.head = 0; this.cap = ncap;
+  }
+
+  /** The largest cap * 2^k below n. */
+  private ladderBelow(n: number): number {
+    let c = this.cap;
+    while (c * 2 < n) c *= 2;
+    return c;
   }
 
   /** Copy up to len bytes in; returns how many were taken. */

@@ -40,9 +40,10 @@ export class RecvBuf {
     const ncap = Math.min(this.max, this.cap * 2);
     if (!this.mem.take(ncap - this.cap)) return false;
     if (this.buf !== null) {
-      const nb = new Uint8Array(ncap), b = this.buf, first = this.cap - this.head;
+      const nb = this.mem.array(ncap), b = this.buf, first = this.cap - this.head;
       nb.set(b.subarray(this.head), 0);
       nb.set(b.subarray(0, this.head), first);
+      this.mem.recycle(b);
       this.buf = nb;
     }
     this.head = 0; this.cap = ncap;
@@ -51,7 +52,7 @@ export class RecvBuf {
 
   /** Copy len bytes that belong `rel` bytes past rcv.nxt into the ring. */
   store(rel: number, src: Uint8Array, off: number, len: number): void {
-    if (this.buf === null) this.buf = new Uint8Array(this.cap);
+    if (this.buf === null) this.buf = this.mem.array(this.cap);
     const b = this.buf, cap = this.cap;
     let p = this.head + this.ready + rel; while (p >= cap) p -= cap;
     const first = Math.min(len, cap - p);
@@ -126,6 +127,7 @@ export class RecvBuf {
 
   release(): void {
     this.mem.give(this.cap);
+    if (this.buf !== null) this.mem.recycle(this.buf);
     this.cap = 0; this.buf = null; this.ready = 0; this.nRanges = 0; this.head = 0;
   }
 }

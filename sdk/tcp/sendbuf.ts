@@ -31,8 +31,11 @@ export class SendBuf {
     while (ncap > this.cap && !this.mem.take(ncap - this.cap)) ncap = ncap === this.max && this.max !== this.cap * 2 ? this.ladderBelow(ncap) : ncap / 2;
     if (ncap < top) this.refused = true;
     if (ncap <= this.cap) return;
-    const nb = new Uint8Array(ncap);
-    if (this.buf !== null && this.length > 0) this.copyOut(0, this.length, nb, 0);
+    const nb = this.mem.array(ncap);
+    if (this.buf !== null) {
+      if (this.length > 0) this.copyOut(0, this.length, nb, 0);
+      this.mem.recycle(this.buf);
+    }
     this.buf = nb; this.head = 0; this.cap = ncap;
   }
 
@@ -48,7 +51,7 @@ export class SendBuf {
     if (this.length + len > this.cap) this.grow(this.length + len);
     const n = Math.min(len, this.cap - this.length);
     if (n <= 0) return 0;
-    if (this.buf === null) this.buf = new Uint8Array(this.cap);
+    if (this.buf === null) this.buf = this.mem.array(this.cap);
     const b = this.buf, cap = this.cap;
     let tail = this.head + this.length; if (tail >= cap) tail -= cap;
     const first = Math.min(n, cap - tail);
@@ -82,6 +85,7 @@ export class SendBuf {
       this.refused = false;
       if (this.cap > this.initial) { // shrink: give back what bulk took
         this.mem.give(this.cap - this.initial);
+        if (this.buf !== null) this.mem.recycle(this.buf);
         this.cap = this.initial; this.buf = null;
       }
     }
@@ -92,6 +96,7 @@ export class SendBuf {
 
   release(): void {
     this.mem.give(this.cap);
+    if (this.buf !== null) this.mem.recycle(this.buf);
     this.cap = 0; this.buf = null; this.length = 0; this.head = 0;
   }
 }

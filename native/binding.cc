@@ -11,12 +11,9 @@
 #include <mutex>
 
 #include "core.h"
+#include "endpoint.h"
 #include "engine.h"
 #include "ports/pipe.h"
-
-namespace vnf {
-bool netmapBuilt();  // ports/netmap.cc: whether netmap's headers were found
-}
 
 using namespace vnf;
 
@@ -39,9 +36,110 @@ Napi::ArrayBuffer externalBuffer(Napi::Env env, const std::shared_ptr<Engine>& e
   return Napi::ArrayBuffer::New(env, data, len, [](Napi::Env, void*, std::shared_ptr<Engine>* h) { delete h; }, hold);
 }
 
+// Every setting comes from runtime/ (its defaults live there, in one
+// place); a missing one is a bug in the caller, not a user's mistake.
+Napi::Value need(const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) throw std::logic_error(std::string("engine setting ") + key + " is missing");
+  return v;
+}
+uint32_t u32(const Napi::Object& o, const char* key) { return need(o, key).As<Napi::Number>().Uint32Value(); }
 uint32_t u32(const Napi::Object& o, const char* key, uint32_t dflt) {
   Napi::Value v = o.Get(key);
   return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : dflt;
+}
+
+// One of a fixed set of names (runtime/ checks what users type against the same set).
+template <typename T>
+T choice(const Napi::Object& o, const char* key, const std::map<std::string, T>& names) {
+  const std::string v = need(o, key).ToString().Utf8Value();
+  auto it = names.find(v);
+  if (it == names.end()) throw std::runtime_error(std::string(key) + " " + v + ": not one the engine knows");
+  return it->second;
+}
+
+std::shared_ptr<EndpointSetup> endpointSetup(const Napi::Object& o);
+
+EngineConfig engineConfig(const Napi::Object& o) {
+  EngineConfig cfg;
+  cfg.buffers = u32(o, "buffers");
+  cfg.largeBuffers = u32(o, "largeBuffers");
+  cfg.bufSize = u32(o, "bufSize");
+  cfg.headroom = u32(o, "headroom");
+  cfg.ringSize = u32(o, "ringSize");
+  cfg.cores = u32(o, "cores");
+  cfg.rxBatch = u32(o, "rxBatch");
+  cfg.txBatch = u32(o, "txBatch");
+  cfg.idleUs = u32(o, "idleUs");
+  cfg.busyPoll = need(o, "busyPoll").ToBoolean();
+  if (o.Get("endpoint").IsObject()) cfg.endpoint = endpointSetup(o.Get("endpoint").As<Napi::Object>());
+  if (o.Get("countersFile").IsString()) cfg.countersFile = o.Get("countersFile").ToString().Utf8Value();
+  cfg.count = uint64_t(need(o, "count").As<Napi::Number>().DoubleValue());
+  cfg.dist = choice<Dist>(o, "dist", {{"none", Dist::kNone}, {"hw", Dist::kHw}, {"sw1", Dist::kSw1}, {"sw2", Dist::kSw2}});
+  using O = EngineConfig::Overflow;
+  cfg.overflow = choice<O>(o, "overflow", {{"auto", O::kAuto}, {"drop", O::kDrop}, {"wait", O::kWait}});
+  Napi::Array cpus = need(o, "ioCpus").As<Napi::Array>();
+  for (uint32_t i = 0; i < cpus.Length(); i++) cfg.ioCpus.push_back(cpus.Get(i).As<Napi::Number>().Int32Value());
+  Napi::Uint8Array key = need(o, "rssKey").As<Napi::Uint8Array>();
+  cfg.rssKey.assign(key.Data(), key.Data() + key.ByteLength());
+  Napi::Array ports = need(o, "ports").As<Napi::Array>();
+  for (uint32_t i = 0; i < ports.Length(); i++) {
+    Napi::Object p = ports.Get(i).As<Napi::Object>();
+    const std::string spec = p.Get("spec").IsString() ? p.Get("spec").ToString().Utf8Value() : "";
+    PortConfig pc{i, p.Get("name").ToString(), p.Get("driver").ToString(), spec, {}, cfg.headroom};
+    Napi::Object opts = p.Get("options").As<Napi::Object>();
+    Napi::Array keys = opts.GetPropertyNames();
+    for (uint32_t k = 0; k < keys.Length(); k++) {
+      std::string key = keys.Get(k).ToString();
+      pc.options[key] = opts.Get(key).ToString().Utf8Value();
+    }
+    cfg.ports.push_back(std::move(pc));
+  }
+  return cfg;
+}
+
+// {v6: bool, bytes: number[16]} -> IpAddr (runtime/endpoint.ts checked it)
+IpAddr ipAddr(const Napi::Object& o) {
+  IpAddr a;
+  a.v6 = o.Get("v6").ToBoolean();
+  Napi::Array b = o.Get("bytes").As<Napi::Array>();
+  for (uint32_t i = 0; i < b.Length() && i < 16; i++) a.b[i] = uint8_t(b.Get(i).As<Napi::Number>().Uint32Value());
+  return a;
+}
+void macOf(const Napi::Value& v, uint8_t mac[6]) {
+  Napi::Array b = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < 6 && i < b.Length(); i++) mac[i] = uint8_t(b.Get(i).As<Napi::Number>().Uint32Value());
+}
+std::shared_ptr<EndpointSetup> endpointSetup(const Napi::Object& o) {
+  EndpointConfig c;
+  Napi::Array ports = o.Get("ports").As<Napi::Array>();
+  for (uint32_t i = 0; i < ports.Length(); i++) {
+    Napi::Object p = ports.Get(i).As<Napi::Object>();
+    EndpointPort ep;
+    Napi::Array addrs = p.Get("addrs").As<Napi::Array>();
+    for (uint32_t k = 0; k < addrs.Length(); k++) {
+      Napi::Object a = addrs.Get(k).As<Napi::Object>();
+      ep.addrs.push_back({ipAddr(a), a.Get("len").As<Napi::Number>().Uint32Value()});
+    }
+    macOf(p.Get("mac"), ep.mac);
+    if (p.Get("gw4").IsObject()) { ep.hasGw4 = true; ep.gw4 = ipAddr(p.Get("gw4").As<Napi::Object>()); }
+    if (p.Get("gw6").IsObject()) { ep.hasGw6 = true; ep.gw6 = ipAddr(p.Get("gw6").As<Napi::Object>()); }
+    c.ports.push_back(ep);
+  }
+  Napi::Array statics = o.Get("statics").As<Napi::Array>();
+  for (uint32_t i = 0; i < statics.Length(); i++) {
+    Napi::Object e = statics.Get(i).As<Napi::Object>();
+    EndpointConfig::Static st{ipAddr(e.Get("ip").As<Napi::Object>()), {}};
+    macOf(e.Get("mac"), st.mac);
+    c.statics.push_back(st);
+  }
+  c.retries = u32(o, "retries", c.retries);
+  c.queue = u32(o, "queue", c.queue);
+  if (o.Get("ageMs").IsNumber()) c.ageMs = o.Get("ageMs").As<Napi::Number>().DoubleValue();
+  if (o.Get("retryMs").IsNumber()) c.retryMs = o.Get("retryMs").As<Napi::Number>().DoubleValue();
+  if (o.Get("icmpRate").IsNumber()) c.icmpRate = o.Get("icmpRate").As<Napi::Number>().DoubleValue();
+  if (o.Get("icmpBurst").IsNumber()) c.icmpBurst = o.Get("icmpBurst").As<Napi::Number>().DoubleValue();
+  return std::make_shared<EndpointSetup>(std::move(c));
 }
 
 Napi::Array strings(Napi::Env env, const std::vector<std::string>& v) {
@@ -94,7 +192,10 @@ class PipeHostWrap : public Napi::ObjectWrap<PipeHostWrap> {
     const int n = end_->receive(*lane_, slots.data(), max, 0);
     if (n == Port::kExhausted) return info.Env().Null();
     Napi::Array out = Napi::Array::New(info.Env(), n);
+    uint64_t* c = lane_->counters.port(0);   // the host lane: frames enter here
+    c[rx_packets] += uint64_t(n);
     for (int i = 0; i < n; i++) {
+      c[rx_bytes] += slots[i].len;
       out[i] = Napi::Buffer<uint8_t>::Copy(info.Env(), engine_->pool().data(slots[i].buf) + slots[i].off, slots[i].len);
       cache_->free(slots[i].buf);
     }
@@ -129,51 +230,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   explicit EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
     Napi::Env env = info.Env();
     Napi::Object o = info[0].As<Napi::Object>();
-    EngineConfig cfg;
-    cfg.buffers = u32(o, "buffers", cfg.buffers);
-    if (o.Get("largeBuffers").IsNumber()) cfg.largeBuffers = u32(o, "largeBuffers", 0);
-    cfg.bufSize = u32(o, "bufSize", cfg.bufSize);
-    cfg.headroom = u32(o, "headroom", cfg.headroom);
-    cfg.ringSize = u32(o, "ringSize", cfg.ringSize);
-    cfg.cores = u32(o, "cores", cfg.cores);
-    cfg.rxBatch = u32(o, "rxBatch", cfg.rxBatch);
-    cfg.txBatch = u32(o, "txBatch", cfg.txBatch);
-    cfg.idleUs = u32(o, "idleUs", cfg.idleUs);
-    cfg.busyPoll = o.Get("busyPoll").ToBoolean();
-    if (o.Get("countersFile").IsString()) cfg.countersFile = o.Get("countersFile").ToString().Utf8Value();
-    Napi::Value count = o.Get("count");
-    cfg.count = count.IsNumber() ? uint64_t(count.As<Napi::Number>().DoubleValue()) : 0;
-    const std::string dist = o.Has("dist") ? o.Get("dist").ToString().Utf8Value() : "none";
-    static const std::map<std::string, Dist> dists = {{"none", Dist::kNone}, {"hw", Dist::kHw}, {"sw1", Dist::kSw1}, {"sw2", Dist::kSw2}};
-    if (!dists.count(dist)) {
-      Napi::Error::New(env, "unknown distribution mode " + dist).ThrowAsJavaScriptException();
-      return;
-    }
-    cfg.dist = dists.at(dist);
-    const std::string overflow = o.Has("overflow") ? o.Get("overflow").ToString().Utf8Value() : "auto";
-    cfg.overflow = overflow == "drop" ? EngineConfig::Overflow::kDrop : overflow == "wait" ? EngineConfig::Overflow::kWait : EngineConfig::Overflow::kAuto;
-    if (o.Has("ioCpus")) {
-      Napi::Array cpus = o.Get("ioCpus").As<Napi::Array>();
-      for (uint32_t i = 0; i < cpus.Length(); i++) cfg.ioCpus.push_back(cpus.Get(i).As<Napi::Number>().Int32Value());
-    }
-    if (o.Has("rssKey")) {
-      Napi::Uint8Array key = o.Get("rssKey").As<Napi::Uint8Array>();
-      cfg.rssKey.assign(key.Data(), key.Data() + key.ByteLength());
-    }
-    Napi::Array ports = o.Get("ports").As<Napi::Array>();
-    for (uint32_t i = 0; i < ports.Length(); i++) {
-      Napi::Object p = ports.Get(i).As<Napi::Object>();
-      PortConfig pc{i, p.Get("name").ToString(), p.Get("driver").ToString(), {}, cfg.headroom};
-      Napi::Object opts = p.Get("options").As<Napi::Object>();
-      Napi::Array keys = opts.GetPropertyNames();
-      for (uint32_t k = 0; k < keys.Length(); k++) {
-        std::string key = keys.Get(k).ToString();
-        pc.options[key] = opts.Get(key).ToString().Utf8Value();
-      }
-      cfg.ports.push_back(std::move(pc));
-    }
     try {
-      engine_ = std::make_shared<Engine>(std::move(cfg));
+      engine_ = std::make_shared<Engine>(engineConfig(o));
     } catch (const std::exception& e) {
       Napi::Error::New(env, e.what()).ThrowAsJavaScriptException();
       return;
@@ -280,12 +338,16 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     const uint32_t id = info[1].As<Napi::Number>().Uint32Value();
     Napi::Object o = info[2].As<Napi::Object>();
     CoreConfig cfg;
-    cfg.rxBatch = u32(o, "rxBatch", cfg.rxBatch);
-    cfg.txBatch = u32(o, "txBatch", cfg.txBatch);
-    cfg.idleUs = u32(o, "idleUs", cfg.idleUs);
-    cfg.busyPoll = o.Get("busyPoll").ToBoolean();
-    Napi::Value cpu = o.Get("cpu");
-    cfg.cpu = cpu.IsNumber() ? cpu.As<Napi::Number>().Int32Value() : -1;
+    try {
+      cfg.rxBatch = u32(o, "rxBatch");
+      cfg.txBatch = u32(o, "txBatch");
+      cfg.idleUs = u32(o, "idleUs");
+      cfg.busyPoll = need(o, "busyPoll").ToBoolean();
+      cfg.cpu = need(o, "cpu").As<Napi::Number>().Int32Value();
+    } catch (const std::exception& e) {
+      Napi::Error::New(env, e.what()).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
     if (id >= engine->config().cores) {
       Napi::Error::New(env, "core " + std::to_string(id) + " is not in this engine").ThrowAsJavaScriptException();
       return env.Undefined();
@@ -305,6 +367,10 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     layout.Set("verdicts", l.verdicts);
     layout.Set("flags", l.flags);
     layout.Set("meta", l.meta);
+    layout.Set("fresh", l.fresh);
+    layout.Set("ctl", l.ctl);
+    layout.Set("bound", l.bound);
+    layout.Set("maxFresh", kFresh);
     layout.Set("maxBatch", cfg.rxBatch);
     obj.Set("layout", layout);
     return obj;
@@ -359,9 +425,89 @@ Napi::Value SocketProbe(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), "");
 }
 
-// drivers() -> the port drivers built into this engine
+// counterList() -> { core, port }: each counter's name, help and whether it
+// is a drop cause, in layout order (counters.h)
+Napi::Value CounterList(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto list = [&](const std::vector<CounterSet::Info>& v) {
+    Napi::Array a = Napi::Array::New(env, v.size());
+    for (size_t i = 0; i < v.size(); i++) {
+      Napi::Object c = Napi::Object::New(env);
+      c.Set("name", v[i].name);
+      c.Set("help", v[i].help);
+      c.Set("drop", v[i].drop);
+      a[i] = c;
+    }
+    return a;
+  };
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("core", list(CounterSet::coreList()));
+  o.Set("port", list(CounterSet::portList()));
+  return o;
+}
 
-Napi::Value Drivers(const Napi::CallbackInfo& info) { return strings(info.Env(), registeredDrivers()); }
+// driverSpecs() -> each driver's declaration (port.h's DriverSpec): its
+// argument, options, help and host needs. runtime/ports.ts validates specs
+// against these; --help, doctor and the README's table are made from them.
+Napi::Value DriverSpecs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const auto specs = driverSpecs();
+  Napi::Array out = Napi::Array::New(env, specs.size());
+  for (size_t i = 0; i < specs.size(); i++) {
+    const DriverSpec& d = *specs[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", d.name);
+    o.Set("arg", d.arg);
+    o.Set("argKeys", d.argKeys);
+    o.Set("help", d.help);
+    Napi::Array opts = Napi::Array::New(env, d.options.size());
+    for (size_t k = 0; k < d.options.size(); k++) {
+      const OptionSpec& s = d.options[k];
+      Napi::Object x = Napi::Object::New(env);
+      x.Set("key", s.key);
+      x.Set("type", s.type);
+      x.Set("values", s.values);
+      if (s.dflt) x.Set("default", s.dflt);
+      x.Set("help", s.help);
+      opts[k] = x;
+    }
+    o.Set("options", opts);
+    Napi::Object host = Napi::Object::New(env);
+    host.Set("socket", d.host.socket);
+    host.Set("caps", d.host.caps);
+    host.Set("device", d.host.device);
+    host.Set("deviceFix", d.host.deviceFix);
+    host.Set("built", d.host.built);
+    host.Set("builtFix", d.host.builtFix);
+    o.Set("host", host);
+    o.Set("usable", d.usable);
+    out[i] = o;
+  }
+  return out;
+}
+
+// poolNeeds({ index, name, driver, options }) -> what that port would ask
+// of the pool (port.h's PoolNeeds)
+Napi::Value PoolNeedsOf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object p = info[0].As<Napi::Object>();
+  PortConfig pc{p.Get("index").ToNumber().Uint32Value(), p.Get("name").ToString(), p.Get("driver").ToString(), "", {}, 64};
+  Napi::Object opts = p.Get("options").As<Napi::Object>();
+  Napi::Array keys = opts.GetPropertyNames();
+  for (uint32_t k = 0; k < keys.Length(); k++) pc.options[keys.Get(k).ToString()] = opts.Get(keys.Get(k)).ToString().Utf8Value();
+  PoolNeeds n;
+  try {
+    n = poolNeeds(pc);
+  } catch (const std::exception& e) {
+    Napi::Error::New(env, e.what()).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("pageAligned", n.pageAligned);
+  o.Set("maxFrame", n.maxFrame);
+  o.Set("windowBytes", double(n.windowBytes));
+  return o;
+}
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* classes = new Classes{Napi::Persistent(CoreWrap::Init(env)), Napi::Persistent(PipeHostWrap::Init(env))};
@@ -371,8 +517,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("toeplitz", Napi::Function::New(env, ToeplitzHash));
   exports.Set("frameHash", Napi::Function::New(env, FrameHash));
   exports.Set("socketProbe", Napi::Function::New(env, SocketProbe));
-  exports.Set("drivers", Napi::Function::New(env, Drivers));
-  exports.Set("netmapBuilt", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), vnf::netmapBuilt()); }));
+  exports.Set("counterList", Napi::Function::New(env, CounterList));
+  exports.Set("driverSpecs", Napi::Function::New(env, DriverSpecs));
+  exports.Set("poolNeeds", Napi::Function::New(env, PoolNeedsOf));
   return exports;
 }
 

@@ -1,9 +1,7 @@
 #include "core.h"
 
-#include "ports/vnet.h"
+#include "thread.h"
 
-#include <pthread.h>
-#include <sched.h>
 #include <time.h>
 
 #include <algorithm>
@@ -27,20 +25,18 @@ Core::Core(std::shared_ptr<Engine> engine, uint32_t id, CoreConfig cfg)
       cache_(eng_.pool()),
       lane_{cache_, eng_.counters().lane(id)},
       io_(makeCoreIO(eng_, id)) {
-  if (cfg_.cpu >= 0) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cfg_.cpu, &set);
-    pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-  }
-  const uint32_t b = cfg_.rxBatch;
+  pinTo(cfg_.cpu);
+  const uint32_t rx = cfg_.rxBatch, b = rx + kFresh;  // entries: received, then originated
   layout_.offsets = 0;
   layout_.lengths = alignUp(layout_.offsets + 4 * b, 64);
   layout_.inPorts = alignUp(layout_.lengths + 4 * b, 64);
   layout_.verdicts = alignUp(layout_.inPorts + b, 64);
   layout_.flags = alignUp(layout_.verdicts + b, 64);
   layout_.meta = alignUp(layout_.flags + b, 64);
-  layout_.bytes = layout_.meta + 64;
+  layout_.fresh = layout_.meta + 64;
+  layout_.ctl = alignUp(layout_.fresh + 4 * kFresh, 64);
+  layout_.bound = layout_.ctl + 64;
+  layout_.bytes = layout_.bound + 65536;
   mem_.assign(layout_.bytes, 0);
   offsets_ = reinterpret_cast<uint32_t*>(mem_.data() + layout_.offsets);
   lengths_ = reinterpret_cast<uint32_t*>(mem_.data() + layout_.lengths);
@@ -48,6 +44,12 @@ Core::Core(std::shared_ptr<Engine> engine, uint32_t id, CoreConfig cfg)
   verdicts_ = mem_.data() + layout_.verdicts;
   flags_ = mem_.data() + layout_.flags;
   meta_ = reinterpret_cast<double*>(mem_.data() + layout_.meta);
+  fresh_ = reinterpret_cast<uint32_t*>(mem_.data() + layout_.fresh);
+  ctl_ = reinterpret_cast<uint32_t*>(mem_.data() + layout_.ctl);
+  bound_ = mem_.data() + layout_.bound;
+  if (eng_.config().endpoint) endpoint_ = std::make_unique<Endpoint>(*eng_.config().endpoint, eng_.pool(), eng_.config().headroom, id_, bound_);
+  ctl_[kCtlCapacity] = eng_.pool().bufSize() - eng_.config().headroom;
+  refillFresh();
 
   held_.resize(b);
   sentOffsets_.resize(b);
@@ -68,10 +70,41 @@ void Core::finish(bool failed) {
 void Core::drain() {
   for (uint32_t i = 0; i < held_n_; i++) cache_.free(held_[i].buf);
   held_n_ = 0;
+  cache_.freeBufs(freshBufs_, freshN_);
+  freshN_ = 0;
+  if (endpoint_) endpoint_->drain(lane_);
+  ctl_[kCtlAvailable] = ctl_[kCtlUsed] = 0;
+}
+
+uint32_t Core::takeOriginated(uint32_t n) {
+  const uint32_t used = std::min(ctl_[kCtlUsed], freshN_);
+  ctl_[kCtlUsed] = 0;
+  if (used == 0) return 0;
+  const uint32_t stride = eng_.pool().stride();
+  const uint16_t head = uint16_t(eng_.config().headroom);
+  for (uint32_t k = 0; k < used; k++) {
+    // Length 0 as handed out: the bounds check in retire() sees JS's length.
+    held_[n + k] = Slot{freshBufs_[k], head, 0, 0, 0, 0};
+    sentOffsets_[n + k] = freshBufs_[k] * stride + head;
+    sentLengths_[n + k] = 0;
+  }
+  freshN_ -= used;
+  memmove(freshBufs_, freshBufs_ + used, freshN_ * 4);
+  return used;
+}
+
+void Core::refillFresh() {
+  if (freshN_ < kFresh) freshN_ += cache_.allocBulk(freshBufs_ + freshN_, kFresh - freshN_);
+  const uint32_t stride = eng_.pool().stride(), head = eng_.config().headroom;
+  for (uint32_t k = 0; k < freshN_; k++) fresh_[k] = freshBufs_[k] * stride + head;
+  ctl_[kCtlAvailable] = freshN_;
 }
 
 void Core::retire(bool failed) {
-  const uint32_t n = held_n_, ports = eng_.portCount();
+  const uint32_t made = ctl_[kCtlUsed] ? takeOriginated(held_n_) : 0;
+  if (made || freshN_ == 0) refillFresh();
+  originated_ = made != 0;
+  const uint32_t n = held_n_ + made, ports = eng_.portCount();
   const Pool& pool = eng_.pool();
   const uint32_t stride = pool.stride();
   held_n_ = 0;
@@ -83,7 +116,10 @@ void Core::retire(bool failed) {
     core[vnf_error_drops] += n;
     return;
   }
-  if (retireToOnePort(n)) return;
+  const bool resolve = ctl_[kCtlResolve] != 0;
+  ctl_[kCtlResolve] = 0;
+  const double now = resolve ? monotonicMs() : 0;
+  if (made == 0 && !resolve && retireToOnePort(n)) return;
   // Kept frames are compacted in place into runs bound for one port; a run
   // goes to the driver when the port changes or it reaches txBatch.
   // Locals, not members: byte stores elsewhere would force reloads.
@@ -112,6 +148,12 @@ void Core::retire(bool failed) {
       }
       s.off = uint16_t(off);
       s.len = uint16_t(len);
+    }
+    if (resolve && (flags_[i] & Endpoint::kFlagResolve)) {
+      // The runtime fills the Ethernet addresses, or holds the frame
+      // until its next hop is known (endpoint.h).
+      if (!endpoint_) { cache_.free(s.buf); core[no_route]++; continue; }
+      if (!endpoint_->resolve(lane_, *io_, s, p, now)) continue;
     }
     if (p != runPort || w - runStart == txBatch) {
       if (w > runStart) io_->transmit(lane_, held + runStart, w - runStart, runPort);
@@ -167,13 +209,18 @@ uint32_t Core::gather() {
   uint32_t* const lengths = lengths_;
   uint8_t* const inPorts = inPorts_;
   uint8_t* const flags = flags_;
-  const uint32_t n = done_ ? 0 : io_->receive(lane_, held, cfg_.rxBatch, done_);
+  uint32_t n = done_ ? 0 : io_->receive(lane_, held, cfg_.rxBatch, done_);
+  if (endpoint_) {
+    const double now = monotonicMs();
+    endpoint_->tick(lane_, *io_, now);
+    if (n) n = endpoint_->filter(lane_, *io_, held, n, now);
+  }
   for (uint32_t i = 0; i < n; i++) {
     const Slot& s = held[i];
     offsets[i] = s.buf * stride + s.off;
     lengths[i] = s.len;
     inPorts[i] = uint8_t(s.port);
-    flags[i] = uint8_t(s.flags & vnet::kSlotMeta);  // the checksum is left to offload
+    flags[i] = uint8_t(s.flags & kSlotMeta);  // the checksum is left to offload
   }
   memset(verdicts_, 0, n);
   memcpy(sentOffsets_.data(), offsets, n * 4);
@@ -182,8 +229,8 @@ uint32_t Core::gather() {
   if (n) {
     lane_.counters.core[batches]++;
     lane_.counters.core[packets] += n;
-    meta_[0] = monotonicMs();
   }
+  meta_[0] = monotonicMs();   // also for an empty batch: a VNF that originates runs then too
   return n;
 }
 
@@ -195,7 +242,7 @@ int Core::cycle(bool failed) {
       io_->finish();
       return kDone;
     }
-    if (!cfg_.busyPoll) io_->idle(cfg_.idleUs);
+    if (!cfg_.busyPoll && !originated_) io_->idle(cfg_.idleUs);
   }
   return int(n);
 }

@@ -16,22 +16,42 @@
 #include <vector>
 
 #include "core_io.h"
+#include "endpoint.h"
 #include "engine.h"
 
 namespace vnf {
 
+// Every value comes from runtime/ (runtime/defaults.ts holds the defaults).
 struct CoreConfig {
-  uint32_t rxBatch = 256;    // most packets per batch (the seed's MAX_BATCH_RECV)
-  uint32_t txBatch = 32;     // most frames per driver transmit (MAX_BATCH_SEND)
+  uint32_t rxBatch = 0;      // most packets per batch (the seed's MAX_BATCH_RECV)
+  uint32_t txBatch = 0;      // most frames per driver transmit (MAX_BATCH_SEND)
   bool busyPoll = false;     // spin when idle instead of sleeping (BUSY_WAIT)
-  uint32_t idleUs = 100;     // longest sleep when idle and not busy-polling
+  uint32_t idleUs = 0;       // longest sleep when idle and not busy-polling
   int cpu = -1;              // pin the calling thread here (-1: leave it)
 };
 
-// Where JS finds each array inside the batch memory.
+// Where JS finds each array inside the batch memory. The per-entry arrays
+// (offsets .. flags) hold rxBatch received packets, then up to kFresh frames
+// the VNF originated this batch (entries count .. count + ctl[kCtlUsed]-1).
 struct BatchLayout {
   uint32_t offsets, lengths, inPorts, verdicts, flags, meta;  // byte offsets
+  uint32_t fresh, ctl, bound;                                  // byte offsets
   uint32_t bytes;
+};
+
+// Packets a VNF originates. Each cycle leaves up to kFresh free pool buffers
+// in the batch memory as pool byte offsets (`fresh`, where a frame starts,
+// after the headroom); JS takes them in order, counting in ctl[kCtlUsed], and
+// describes each frame as a batch entry after the received ones. No native
+// call per packet: the next cycle() sends (or frees) the used ones, keeps the
+// unused ones for the next batch, and tops the array up again.
+constexpr uint32_t kFresh = 256;
+enum : uint32_t {
+  kCtlUsed = 0,       // JS: fresh buffers taken this batch
+  kCtlAvailable = 1,  // native: fresh buffers offered this batch
+  kCtlCapacity = 2,   // native: the longest frame a fresh buffer holds
+  kCtlResolve = 3,    // JS: some entry has flags bit Endpoint::kFlagResolve
+  kCtlWords = 4,
 };
 
 class Core {
@@ -66,6 +86,10 @@ class Core {
   void retire(bool failed);
   bool retireToOnePort(uint32_t n);
   uint32_t gather();
+  // Appends the fresh buffers JS used as held entries after the n received
+  // ones; returns how many. refillFresh() tops the offer up again.
+  uint32_t takeOriginated(uint32_t n);
+  void refillFresh();
 
   std::shared_ptr<Engine> engine_;
   Engine& eng_;
@@ -84,6 +108,13 @@ class Core {
   uint8_t* verdicts_;
   uint8_t* flags_;             // per packet: bit 0, its transport checksum is left to offload
   double* meta_;               // [0] = monotonic ms at gather
+  uint32_t* fresh_;            // pool byte offsets of the offered fresh buffers
+  uint32_t* ctl_;              // kCtl* words
+  uint32_t freshBufs_[kFresh]; // the offered buffers, in offer order
+  uint32_t freshN_ = 0;
+  bool originated_ = false;    // the last retire sent frames the VNF made: do not sleep
+  uint8_t* bound_;             // 65536 bytes: UDP ports this core's sockets are bound to (JS writes)
+  std::unique_ptr<Endpoint> endpoint_;   // --ip: ARP, ND, ICMP, resolution (endpoint.h)
 
   std::vector<Slot> held_;     // slot of each batch entry, native-only
   uint32_t held_n_ = 0;

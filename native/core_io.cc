@@ -1,6 +1,7 @@
 #include "core_io.h"
 
 #include "input_end.h"
+#include "thread.h"
 #include "transmit.h"
 
 #include <poll.h>
@@ -12,11 +13,6 @@
 
 namespace vnf {
 namespace {
-
-void sleepUs(uint32_t us) {
-  timespec t{0, long(us) * 1000};
-  nanosleep(&t, nullptr);
-}
 
 class DirectIO : public CoreIO {
  public:
@@ -30,9 +26,8 @@ class DirectIO : public CoreIO {
     for (uint32_t k = 0; k < ports && n < max; k++) {
       const uint32_t p = (rr_ + k) % ports;
       if (done_[p]) continue;
-      const int got = eng_.port(p, queue_).receive(lane, slots + n, max - n);
+      const int got = receiveFrom(eng_.port(p, queue_), lane, slots + n, max - n, uint16_t(p));
       if (got == Port::kExhausted) { done_[p] = 1; continue; }
-      for (int i = 0; i < got; i++) slots[n + i].port = uint16_t(p);
       n += uint32_t(got);
     }
     eng_.settle(max, n);
@@ -52,9 +47,9 @@ class DirectIO : public CoreIO {
       const int fd = eng_.port(p, queue_).pollFd();
       if (fd >= 0 && !done_[p]) fds[n++] = {fd, POLLIN, 0};
     }
-    timespec t{0, long(us) * 1000};
+    timespec t{time_t(us / 1000000), long(us % 1000000) * 1000};
     if (n) ppoll(fds, n, &t, nullptr);
-    else nanosleep(&t, nullptr);
+    else sleepUs(us);
   }
 
  private:

@@ -28,9 +28,19 @@ CounterSet::CounterSet(uint32_t lanes, uint32_t ports, const std::string& file) 
 
 CounterSet::~CounterSet() { munmap(words_, bytes()); }
 
-#define VNF_NAME(name, help) #name,
-std::vector<std::string> CounterSet::coreNames() { return {VNF_CORE_COUNTERS(VNF_NAME)}; }
-std::vector<std::string> CounterSet::portNames() { return {VNF_PORT_COUNTERS(VNF_NAME)}; }
-#undef VNF_NAME
+#define VNF_TALLY(name, help) {#name, help, false},
+#define VNF_DROP(name, help) {#name, help, true},
+std::vector<CounterSet::Info> CounterSet::coreList() { return {VNF_CORE_COUNTERS(VNF_TALLY, VNF_DROP)}; }
+std::vector<CounterSet::Info> CounterSet::portList() { return {VNF_PORT_COUNTERS(VNF_TALLY, VNF_DROP)}; }
+#undef VNF_TALLY
+#undef VNF_DROP
+
+static std::vector<std::string> namesOf(const std::vector<CounterSet::Info>& list) {
+  std::vector<std::string> names;
+  for (const auto& c : list) names.push_back(c.name);
+  return names;
+}
+std::vector<std::string> CounterSet::coreNames() { return namesOf(coreList()); }
+std::vector<std::string> CounterSet::portNames() { return namesOf(portList()); }
 
 }  // namespace vnf

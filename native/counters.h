@@ -9,35 +9,48 @@
 
 namespace vnf {
 
-#define VNF_CORE_COUNTERS(X)                                                  \
+// X(name, help) counts what happens; D(name, help) is a drop cause: the
+// summary, `vnfrun top` and the metrics list every D under "drops". Adding a
+// counter or a cause is one line here.
+#define VNF_CORE_COUNTERS(X, D)                                               \
   X(batches, "batches handed to the VNF")                                     \
   X(packets, "packets handed to the VNF")                                     \
-  X(vnf_drops, "packets the VNF dropped (or gave no verdict)")                \
+  D(vnf_drops, "packets the VNF dropped (or gave no verdict)")                \
   X(vnf_errors, "batches whose process() threw")                              \
-  X(vnf_error_drops, "packets dropped because process() threw")               \
-  X(bad_verdicts, "packets dropped for a verdict naming no port")             \
-  X(bad_bounds, "packets dropped for an offset/length outside their buffer")  \
-  X(dist_drops, "packets the distributor dropped: this core's pipe was full")
+  D(vnf_error_drops, "packets dropped because process() threw")               \
+  D(bad_verdicts, "packets dropped for a verdict naming no port")             \
+  D(bad_bounds, "packets dropped for an offset/length outside their buffer")  \
+  D(dist_drops, "packets the distributor dropped: this core's pipe was full") \
+  D(neigh_unresolved, "packets dropped: their next hop did not answer ARP/ND") \
+  D(neigh_queue_full, "packets dropped: too many already waited for ARP/ND") \
+  D(no_route, "packets dropped: no address of the port reaches them, no gateway") \
+  D(icmp_rate_limited, "ICMP answers not sent: over the rate limit")        \
+  D(endpoint_malformed, "frames to the port's addresses dropped: truncated or lying") \
+  D(udp_closed, "UDP datagrams to a port no socket is bound to")             \
+  X(arp_answered, "ARP requests for the port's addresses answered")         \
+  X(nd_answered, "IPv6 neighbour solicitations answered")                   \
+  X(echo_answered, "ICMP/ICMPv6 echo requests answered")                    \
+  X(neigh_requests, "ARP requests and neighbour solicitations sent")
 
-#define VNF_PORT_COUNTERS(X)                                                  \
+#define VNF_PORT_COUNTERS(X, D)                                               \
   X(rx_packets, "frames received")                                            \
   X(rx_bytes, "bytes received")                                               \
   X(rx_csum_finished, "checksums a local sender left undone, finished on rx") \
   X(tx_packets, "frames transmitted")                                         \
   X(tx_bytes, "bytes transmitted")                                            \
-  X(rx_malformed, "frames dropped on receive: runt or unreadable")            \
-  X(rx_oversize, "frames dropped on receive: longer than the largest buffer") \
-  X(rx_no_buffer, "frames not received: the buffer pool was empty")           \
-  X(rx_ring_full, "frames dropped on receive: the rx ring was full")          \
-  X(tx_ring_full, "frames dropped on transmit: the tx ring was full")         \
-  X(tx_errors, "frames the device refused")                                   \
-  X(tx_oversize, "frames not sent: longer than the port's MTU")               \
-  X(tx_no_buffer, "frames not sent: no buffer to cut a super-frame into")     \
-  X(tx_no_output, "frames sent to a port that cannot transmit")
+  D(rx_malformed, "frames dropped on receive: runt or unreadable")            \
+  D(rx_oversize, "frames dropped on receive: longer than the largest buffer") \
+  D(rx_no_buffer, "frames not received: the buffer pool was empty")           \
+  D(rx_ring_full, "frames dropped on receive: the rx ring was full")          \
+  D(tx_ring_full, "frames dropped on transmit: the tx ring was full")         \
+  D(tx_errors, "frames the device refused")                                   \
+  D(tx_oversize, "frames not sent: longer than the port's MTU")               \
+  D(tx_no_buffer, "frames not sent: no buffer to cut a super-frame into")     \
+  D(tx_no_output, "frames sent to a port that cannot transmit")
 
 #define VNF_ENUM(name, help) name,
-enum CoreCounter : uint32_t { VNF_CORE_COUNTERS(VNF_ENUM) kCoreCounters };
-enum PortCounter : uint32_t { VNF_PORT_COUNTERS(VNF_ENUM) kPortCounters };
+enum CoreCounter : uint32_t { VNF_CORE_COUNTERS(VNF_ENUM, VNF_ENUM) kCoreCounters };
+enum PortCounter : uint32_t { VNF_PORT_COUNTERS(VNF_ENUM, VNF_ENUM) kPortCounters };
 #undef VNF_ENUM
 
 // A lane's view of its own block.
@@ -69,6 +82,14 @@ class CounterSet {
     return {b, b + kCoreCounters};
   }
 
+  // The lists above, in layout order, for JS.
+  struct Info {
+    const char* name;
+    const char* help;
+    bool drop;
+  };
+  static std::vector<Info> coreList();
+  static std::vector<Info> portList();
   static std::vector<std::string> coreNames();
   static std::vector<std::string> portNames();
 

@@ -1,26 +1,13 @@
 #include "distributor.h"
 
+#include "thread.h"
 #include "transmit.h"
 
-#include <pthread.h>
 #include <sched.h>
-#include <time.h>
 
 #include <algorithm>
 
 namespace vnf {
-
-namespace {
-
-void pin(int cpu) {
-  if (cpu < 0) return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
-
-}  // namespace
 
 Distributor::Distributor(Engine& engine)
     : eng_(engine),
@@ -34,10 +21,10 @@ Distributor::Distributor(Engine& engine)
 void Distributor::start() {
   auto cpu = [&](size_t i) { return i < cfg_.ioCpus.size() ? cfg_.ioCpus[i] : -1; };
   if (cfg_.dist == Dist::kSw1) {
-    threads_.emplace_back([this, c = cpu(0)] { pin(c); runBoth(); });
+    threads_.emplace_back([this, c = cpu(0)] { pinTo(c); runBoth(); });
   } else {
-    threads_.emplace_back([this, c = cpu(0)] { pin(c); runRx(); });
-    threads_.emplace_back([this, c = cpu(1)] { pin(c); runTx(); });
+    threads_.emplace_back([this, c = cpu(0)] { pinTo(c); runRx(); });
+    threads_.emplace_back([this, c = cpu(1)] { pinTo(c); runTx(); });
   }
 }
 
@@ -57,7 +44,7 @@ bool Distributor::rxStep(Lane& lane) {
     if (portDone_[p]) continue;
     const uint32_t max = eng_.reserve(cfg_.rxBatch);
     if (max == 0) break;
-    const int got = eng_.port(p).receive(lane, in_.data(), max);
+    const int got = receiveFrom(eng_.port(p), lane, in_.data(), max, uint16_t(p));
     if (got == Port::kExhausted) { portDone_[p] = 1; eng_.settle(max, 0); continue; }
     eng_.settle(max, uint32_t(got));
     if (got == 0) continue;
@@ -65,7 +52,6 @@ bool Distributor::rxStep(Lane& lane) {
     uint32_t count[256] = {0};
     for (int i = 0; i < got; i++) {
       Slot s = in_[i];
-      s.port = uint16_t(p);
       const uint32_t q = rss.queueOf(pool.data(s.buf) + s.off, s.len, s.hash);
       perCore_[q][count[q]++] = s;
     }
@@ -120,9 +106,7 @@ bool Distributor::txFinished() const {
 }
 
 void Distributor::rest() {
-  if (cfg_.busyPoll) return;
-  timespec t{0, long(cfg_.idleUs) * 1000};
-  nanosleep(&t, nullptr);
+  if (!cfg_.busyPoll) sleepUs(cfg_.idleUs);
 }
 
 void Distributor::runBoth() {

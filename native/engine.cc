@@ -6,36 +6,25 @@
 
 namespace vnf {
 
+// The pool is sized from what the ports declare they need (port.h's
+// PoolNeeds), never from which drivers they are.
 uint32_t EngineConfig::poolStride() const {
   if (stride) return stride;
   for (const auto& p : ports)
-    if (p.driver == "xdp") return bufSize;  // page-aligned buffers for zero copy
+    if (poolNeeds(p).pageAligned) return bufSize;  // a buffer per page (bufSize is one)
   return 0;  // the pool's default
-}
-
-static bool hasVnet(const PortConfig& p) {
-  auto v = p.options.find("vnet");
-  return v != p.options.end() && v->second == "1";
-}
-
-// Ports that receive frames longer than a small buffer: vnet ones, and those
-// the host marks `large` (a pcap that is read, gen with jumbo sizes).
-static bool wantsLarge(const PortConfig& p) {
-  auto l = p.options.find("large");
-  return hasVnet(p) || (l != p.options.end() && l->second == "1");
 }
 
 uint32_t EngineConfig::poolLarge() const {
   for (const auto& p : ports)
-    if (wantsLarge(p)) return largeBuffers < 0 ? kLargeBuffers : uint32_t(largeBuffers);
+    if (poolNeeds(p).maxFrame > bufSize - headroom) return largeBuffers;
   return 0;
 }
 
 size_t EngineConfig::poolWindowBytes() const {
   const uint32_t queues = dist == Dist::kHw ? cores : 1;
   size_t bytes = 0;
-  for (const auto& p : ports)
-    if (p.driver == "packet" && hasVnet(p)) bytes += queues * kWindowBytesPerPort;
+  for (const auto& p : ports) bytes += queues * poolNeeds(p).windowBytes;
   return bytes;
 }
 
@@ -46,7 +35,6 @@ Engine::Engine(EngineConfig cfg)
       rss_(cfg_.rssKey.data(), cfg_.cores) {
   if (!isPowerOfTwo(cfg_.ringSize)) throw std::runtime_error("ring size must be a power of two");
   if (cfg_.rssKey.size() != Toeplitz::kKeyLen) throw std::runtime_error("the RSS key must be 40 bytes");
-  if (cfg_.dist == Dist::kNone && cfg_.cores != 1) throw std::runtime_error("distribution none runs one core");
   budget_ = int64_t(cfg_.count);
   coreDone_.reset(new std::atomic<bool>[cfg_.cores]);
   for (uint32_t k = 0; k < cfg_.cores; k++) coreDone_[k] = false;

@@ -26,17 +26,18 @@ enum class Dist {
   kSw2,   // a dedicated rx thread and a dedicated tx thread (N-2)
 };
 
+// Every value comes from runtime/ (runtime/defaults.ts holds the defaults).
 struct EngineConfig {
-  uint32_t buffers = 32768;   // pool size in buffers
-  uint32_t bufSize = 2048;    // bytes per buffer
+  uint32_t buffers = 0;       // pool size in buffers
+  uint32_t bufSize = 0;       // bytes per buffer
   uint32_t stride = 0;        // bytes from one buffer to the next; 0: chosen by the ports (pool.h)
-  uint32_t headroom = 64;     // free bytes before each received frame
-  uint32_t ringSize = 1024;   // slots per ring (pipes, distribution)
+  uint32_t headroom = 0;      // free bytes before each received frame
+  uint32_t ringSize = 0;      // slots per ring (pipes, distribution)
   uint32_t cores = 1;
   Dist dist = Dist::kNone;
-  uint32_t rxBatch = 256;     // the I/O threads' burst
-  uint32_t txBatch = 32;
-  uint32_t idleUs = 100;
+  uint32_t rxBatch = 0;       // the I/O threads' burst
+  uint32_t txBatch = 0;
+  uint32_t idleUs = 0;
   bool busyPoll = false;
   uint64_t count = 0;         // stop after this many received packets; 0 = never
   // When a core's ring is full, the distributor drops (and counts) or waits.
@@ -46,17 +47,16 @@ struct EngineConfig {
   std::vector<uint8_t> rssKey = std::vector<uint8_t>(kSymmetricKey, kSymmetricKey + Toeplitz::kKeyLen);
   std::vector<PortConfig> ports;
   std::string countersFile;   // where the counters live, for readers outside the process; "": memory only
+  std::shared_ptr<struct EndpointSetup> endpoint;   // --ip and neighbours (endpoint.h); null: none
 
   uint32_t poolStride() const;
   // Large buffers for whole GSO super-frames and long frames: `largeBuffers`
-  // (256 unless set) when a port speaks the virtio-net header (vnet) or is
-  // marked `large` (pcap read, jumbo gen), else none.
-  static constexpr uint32_t kLargeBuffers = 256;
-  int64_t largeBuffers = -1;  // -1: kLargeBuffers
+  // when a port receives frames longer than a small buffer (its PoolNeeds:
+  // vnet, a pcap that is read, jumbo gen), else none.
+  uint32_t largeBuffers = 0;
   uint32_t poolLarge() const;
-  // Address space for windows (pool.h): room for the rings of each packet
-  // port with vnet, which its super-frames are received into without a copy.
-  static constexpr size_t kWindowBytesPerPort = 32u << 20;
+  // Address space for windows (pool.h): room for the rings of each port
+  // that asks for one (packet with vnet receives super-frames into them).
   size_t poolWindowBytes() const;
 
   // Counter lanes: the cores, then the I/O rx and tx threads, then the host.

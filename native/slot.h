@@ -11,9 +11,15 @@ struct Slot {
   uint16_t len;    // frame length in bytes
   uint32_t hash;   // flow hash when a distributor computed one, else 0
   uint16_t port;   // port the frame arrived on (or leaves by, on tx)
-  uint16_t flags;   // bit 0 (vnet::kSlotMeta): the buffer starts with a vnet::Meta,
-                    // the frame's checksum is left to offload (ports/vnet.h)
+  uint16_t flags;  // kSlot* below
 };
 static_assert(sizeof(Slot) == 16, "Slot must stay 16 bytes");
+
+// Slot flags. The buffer starts with a vnet::Meta (ports/vnet.h) describing
+// this frame: its checksum is left to offload.
+constexpr uint16_t kSlotMeta = 1u << 0;
+// The Meta describes a GSO super-frame (always with kSlotMeta): the engine
+// cuts it for outputs that cannot take it whole (transmit.h).
+constexpr uint16_t kSlotGso = 1u << 1;
 
 }  // namespace vnf

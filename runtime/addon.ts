@@ -1,6 +1,7 @@
 // The native engine's interface, and its loading: native/locate.js finds it
 // (a source build in build/Release, else the package's prebuild) and turns a
 // failure into one line.
+import type { NativeEndpoint } from "./endpoint";
 import { join } from "node:path";
 import { load } from "../native/locate.js";
 
@@ -33,7 +34,7 @@ export type Distribution = "none" | "hw" | "sw1" | "sw2";
 
 export interface EngineConfig {
   buffers: number;
-  largeBuffers?: number;
+  largeBuffers: number;
   bufSize: number;
   headroom: number;
   ringSize: number;
@@ -48,7 +49,8 @@ export interface EngineConfig {
   rssKey: Uint8Array;
   overflow: "auto" | "drop" | "wait";
   countersFile?: string;   // map the counters from this file (native/counters.h)
-  ports: { name: string; driver: string; options: Record<string, string> }[];
+  endpoint?: NativeEndpoint;   // --ip and neighbours (native/endpoint.h)
+  ports: { name: string; driver: string; spec?: string; options: Record<string, string> }[];   // spec: what the user wrote, for messages
 }
 
 export interface CoreOptions {
@@ -62,11 +64,45 @@ export interface CoreOptions {
 export interface NativeCore {
   pool: ArrayBuffer;
   batch: ArrayBuffer;
-  layout: { offsets: number; lengths: number; inPorts: number; verdicts: number; flags: number; meta: number; maxBatch: number };
+  layout: { offsets: number; lengths: number; inPorts: number; verdicts: number; flags: number; meta: number; fresh: number; ctl: number; bound: number; maxFresh: number; maxBatch: number };
   cycle(failed: number): number;
   finish(failed: number): void;
   runNativeForward(ms: number): number;
   detach(): void;
+}
+
+/** One counter of native/counters.h: a drop cause when `drop`. */
+export interface CounterInfo {
+  name: string;
+  help: string;
+  drop: boolean;
+}
+
+/** One option of a driver (native/port.h's OptionSpec). */
+export interface OptionSpec {
+  key: string;
+  type: string;      // uint | quantity | fraction | flag | choice | sizes | range | repeat | ifname | text
+  values: string;
+  default?: string;
+  help: string;
+}
+
+/** A driver as its file declares it (native/port.h's DriverSpec). */
+export interface DriverSpec {
+  name: string;
+  arg: string;
+  argKeys: string;
+  help: string;
+  options: OptionSpec[];
+  host: { socket: number; caps: string; device: string; deviceFix: string; built: boolean; builtFix: string };
+  usable: string;
+}
+
+/** What a port needs from the buffer pool (native/port.h's PoolNeeds). */
+export interface PoolNeeds {
+  pageAligned: boolean;
+  maxFrame: number;
+  windowBytes: number;
 }
 
 interface Addon {
@@ -75,8 +111,9 @@ interface Addon {
   toeplitz(key: Uint8Array, input: Uint8Array): number;
   frameHash(key: Uint8Array, frame: Uint8Array): number;
   socketProbe(domain: number, type: number): string;
-  drivers(): string[];
-  netmapBuilt(): boolean;
+  counterList(): { core: CounterInfo[]; port: CounterInfo[] };
+  driverSpecs(): DriverSpec[];
+  poolNeeds(port: { index: number; name: string; driver: string; options: Record<string, string> }): PoolNeeds;
 }
 
 let addon: Addon | undefined;

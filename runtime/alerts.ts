@@ -13,7 +13,6 @@ export interface AlertSetup {
 type Fix = (spec: PortSpec, setup: AlertSetup) => string;
 
 // The spec as written, without the `name=` the line already says.
-const specOnly = (s: PortSpec) => (s.text.startsWith(`${s.name}=`) ? s.text.slice(s.name.length + 1) : s.text);
 const ifname = (s: PortSpec) => s.options.ifname ?? s.options.name ?? "IF";
 
 // What each cause means and how to fix it, by driver where that matters.
@@ -75,7 +74,7 @@ export class Alerts {
       if (!spec) return;
       for (const [cause, c] of Object.entries(PORT_CAUSES)) {
         if (!(counters[cause] > 0)) continue;
-        this.once(`${cause} ${p}`, `warning: port ${spec.name} (${specOnly(spec)}): ${c.what} (${cause} ${counters[cause]}); fix: ${c.fix(spec, this.setup)}`);
+        this.once(`${cause} ${p}`, `warning: port ${spec.name} (${spec.spec}): ${c.what} (${cause} ${counters[cause]}); fix: ${c.fix(spec, this.setup)}`);
       }
     });
     s.cores.forEach((counters, k) => {

@@ -4,34 +4,35 @@ import { Command, InvalidArgumentError } from "commander";
 import { existsSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { CompileError } from "./compile";
-import { SpecError, parseQuantity } from "./ports";
-import { RunError, run, type Summary } from "./supervisor";
+import { driverSpecs, parseQuantity, synopsis } from "./ports";
+import { DEFAULTS, DISTRIBUTIONS, OVERFLOW_POLICIES } from "./defaults";
+import { run, type Summary } from "./supervisor";
+import { UserError } from "./user-error";
 import { diagnose, formatFindings } from "./doctor";
 import { diagnoseInterface } from "./doctor-interface";
 import { formatSummary } from "./summary";
-import { InstanceError, checkName, listInstances, requestInstance } from "./instance";
+import { checkName, listInstances, requestInstance } from "./instance";
 import { formatPs, top } from "./top";
 import { trace } from "./trace-client";
 import { describeReload } from "./reload";
 import { resolve } from "node:path";
 
-const EXAMPLES = `
-Port specs (--port [name=]spec; unnamed specs fill the VNF's ports in order):
-  gen[:flows=N,size=64|64/594/1518|imix,ipv6=0..1,tcp=0..1,rate=PPS,count=N,dport=LO-HI]
-                      synthetic traffic (198.18.0.0/15, 2001:2::/48)
-  sink                count and free
-  pcap:FILE[,read|,write][,loop[=N]]
-                      the VNF's first port reads FILE, the others write it
-  pipe:NAME           in-process ring pair (the netmap pipe's twin)
-  xdp:IFNAME[@QUEUE][,mode=native|generic][,bind=zerocopy|copy]
-                      AF_XDP socket; the buffer pool is the UMEM (zero copy)
-  packet:IFNAME[,fanout=ID][,novnet]
-                      AF_PACKET with TPACKET_V2 rings and the virtio-net header
-                      (GRO/TSO super-frames cross whole; novnet turns it off)
-  tap:NAME[,novnet]   a TAP device (created when absent), virtio-net header as packet
-  netmap:IFNAME[-RING] | netmap:NAME{N | netmap:NAME}N | valeX:PORT
-                      netmap ports, where netmap is installed
+// The port drivers, as each declares itself (ports.ts, native/port.h).
+function portHelp(): string {
+  let drivers;
+  try {
+    drivers = [...driverSpecs().values()];
+  } catch (e) {
+    return `\nPort specs: unavailable (${(e as Error).message})\n`;
+  }
+  const lines = drivers.flatMap((d) => {
+    const head = synopsis(d);
+    return head.length < 20 ? [`  ${head.padEnd(20)}${d.help}`] : [`  ${head}`, `  ${"".padEnd(20)}${d.help}`];
+  });
+  return `\nPort specs (--port [name=]spec; unnamed specs fill the VNF's ports in order; defaults in the README):\n${lines.join("\n")}\n`;
+}
 
+const EXAMPLES = () => `${portHelp()}
 Examples:
   vnfrun vnfs/firewall.ts                              gen in, sink out, live rate
   vnfrun vnfs/firewall.ts --watch                      reload on every save
@@ -65,14 +66,11 @@ function int(name: string, min: number, max: number) {
   };
 }
 
-function distMode(v: string): string {
-  if (!["none", "hw", "sw1", "sw2"].includes(v)) throw new InvalidArgumentError("choose none, hw, sw1 or sw2");
-  return v;
-}
-
-function overflowPolicy(v: string): string {
-  if (!["auto", "drop", "wait"].includes(v)) throw new InvalidArgumentError("choose auto, drop or wait");
-  return v;
+function oneOf(choices: readonly string[]) {
+  return (v: string): string => {
+    if (!choices.includes(v)) throw new InvalidArgumentError(`choose ${choices.join(", ")}`);
+    return v;
+  };
 }
 
 function nameOption(v: string): string {
@@ -81,6 +79,11 @@ function nameOption(v: string): string {
   } catch (e) {
     throw new InvalidArgumentError((e as Error).message);
   }
+}
+
+/** A repeatable option: each use adds its value. */
+function collect(v: string, acc: string[]): string[] {
+  return [...acc, v];
 }
 
 function seconds(v: string): number {
@@ -107,20 +110,27 @@ const program = new Command()
   .option("-p, --port <spec>", "attach a port: [name=]driver:args (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
   .option("--config <file|json>", "the VNF's configuration (ctx.config): a JSON file, read again at each reload and watched with --watch, or inline JSON like '{\"to\":\"10.0.0.2:9000\"}'")
   .option("--cores <n>", "worker cores, each with its own JS context", int("--cores", 1, 64), 1)
-  .option("--dist <mode>", "how packets reach the cores: none (1 core), hw (a queue per core), sw1 (one I/O thread, N-1), sw2 (an rx and a tx thread, N-2); default none for 1 core, sw1 for more", distMode)
+  .option("--dist <mode>", "how packets reach the cores: none (1 core), hw (a queue per core), sw1 (one I/O thread, N-1), sw2 (an rx and a tx thread, N-2); default none for 1 core, sw1 for more", oneOf(DISTRIBUTIONS))
   .option("--cpus <list>", "pin I/O threads, then cores, to these CPUs (e.g. 0-4)")
   .option("--rss-key <key>", "symmetric (default: 0x6d5a repeated, both directions of a flow on one core), microsoft, or 80 hex digits")
-  .option("--overflow <policy>", "sw1/sw2 when a core's ring is full: drop (counted as dist_drops) or wait; default: wait when every port is a file or generator, else drop", overflowPolicy)
-  .option("--rx-batch <n>", "most packets per batch handed to the VNF (MAX_BATCH_RECV)", int("--rx-batch", 1, 1024), 256)
-  .option("--tx-batch <n>", "most frames per driver transmit (MAX_BATCH_SEND)", int("--tx-batch", 1, 1024), 32)
+  .option("--overflow <policy>", "sw1/sw2 when a core's ring is full: drop (counted as dist_drops) or wait; default: wait when every port is a file or generator, else drop", oneOf(OVERFLOW_POLICIES))
+  .option("--ip <[port=]addr/len>", "an address of the port (IPv4 or IPv6, repeatable; default port: the first): the runtime answers ARP, neighbour solicitations and ping for it", collect, [] as string[])
+  .option("--mac <[port=]mac>", "the port's MAC address, where the port has none (default: the interface's, else 02:00:00:00:00:0N)", collect, [] as string[])
+  .option("--gateway <[port=]ip>", "next hop for destinations outside the port's prefixes (IPv4 or IPv6)", collect, [] as string[])
+  .option("--arp <ip=mac>", "a static neighbour (IPv4 or IPv6): used without asking, never replaced", collect, [] as string[])
+  .option("--arp-retries <n>", "ARP/ND requests before frames waiting for a neighbour are dropped (neigh_unresolved)", int("--arp-retries", 1, 100), 3)
+  .option("--arp-queue <n>", "frames that may wait for neighbours, per core (over it: neigh_queue_full)", int("--arp-queue", 1, 65536), 256)
+  .option("--arp-age <s>", "seconds a learned neighbour is used before it is resolved again", seconds, 60)
+  .option("--rx-batch <n>", "most packets per batch handed to the VNF (MAX_BATCH_RECV)", int("--rx-batch", 1, 1024), DEFAULTS.rxBatch)
+  .option("--tx-batch <n>", "most frames per driver transmit (MAX_BATCH_SEND)", int("--tx-batch", 1, 1024), DEFAULTS.txBatch)
   .option("--busy-poll", "spin when idle instead of sleeping (BUSY_WAIT)", false)
-  .option("--idle-us <n>", "longest sleep when idle", int("--idle-us", 1, 1_000_000), 100)
+  .option("--idle-us <n>", "longest sleep when idle", int("--idle-us", 1, 1_000_000), DEFAULTS.idleUs)
   .option("-d, --duration <s>", "stop after this many seconds (default: when the inputs end, or Ctrl-C)", seconds)
   .option("-c, --count <n>", "stop after this many received packets (1M, 10k ...)", quantity)
   .option("--warmup <s>", "seconds to run before rates are counted (NO_OF_SAFE_ITR)", seconds)
-  .option("--vnf-timeout <s>", "stop the run when one process() call runs this long (an endless loop)", seconds, 5)
-  .option("--buffers <n>", "packet buffers in the pool (2 KiB each)", int("--buffers", 1024, 2_000_000), 32768)
-  .option("--large-buffers <n>", "66 KiB buffers for GSO super-frames and frames over 1984 bytes (jumbo, pcap), when a port has vnet, reads a pcap or makes jumbo frames (default 256)", int("--large-buffers", 0, 16384))
+  .option("--vnf-timeout <s>", "stop the run when one process() call runs this long (an endless loop)", seconds, DEFAULTS.vnfTimeoutS)
+  .option("--buffers <n>", "packet buffers in the pool (2 KiB each)", int("--buffers", 1024, 2_000_000), DEFAULTS.buffers)
+  .option("--large-buffers <n>", `66 KiB buffers for GSO super-frames and frames over 1984 bytes (jumbo, pcap), when a port has vnet, reads a pcap or makes jumbo frames (default ${DEFAULTS.largeBuffers})`, int("--large-buffers", 0, 16384))
   .option("-w, --watch", "reload the VNF on every core whenever one of its files is saved (a version that fails to build, load or init never goes live)", false)
   .option("--typecheck", "run tsc on the VNF before it starts and before each reload, and refuse it on a type error", false)
   .option("--canary <s>", "a reload runs on core 0 alone for this long first, and goes no further if its VNF error rate is worse than the old version's", seconds)
@@ -145,6 +155,13 @@ const program = new Command()
         dist: o.dist,
         cpus: o.cpus,
         rssKey: o.rssKey,
+        ip: o.ip,
+        mac: o.mac,
+        gateway: o.gateway,
+        arp: o.arp,
+        arpRetries: o.arpRetries,
+        arpQueue: o.arpQueue,
+        arpAgeS: o.arpAge,
         overflow: o.overflow,
         rxBatch: o.rxBatch,
         txBatch: o.txBatch,
@@ -170,7 +187,7 @@ const program = new Command()
       });
     } catch (e) {
       if (e instanceof CompileError) { process.stderr.write(e.message + "\n"); process.exit(1); }
-      if (e instanceof SpecError || e instanceof RunError || e instanceof InstanceError) fail(e.message);
+      if (e instanceof UserError) fail(e.message);
       throw e;
     }
     if (live) process.stderr.write("\r\x1b[K");

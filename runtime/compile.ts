@@ -5,10 +5,11 @@ import { builtinModules } from "node:module";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
+import { UserError } from "./user-error";
 
 export const SDK_ENTRY = join(__dirname, "..", "sdk", "index.ts");
 
-export class CompileError extends Error {}
+export class CompileError extends UserError {}
 
 export interface CompileOptions {
   allowNode?: boolean;   // let the VNF import Node built-ins (V8 context only)

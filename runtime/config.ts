@@ -3,8 +3,9 @@
 // reaches the new version (its init() or migrate() sees ctx.config).
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { UserError } from "./user-error";
 
-export class ConfigError extends Error {}
+export class ConfigError extends UserError {}
 
 export interface VnfConfig {
   value: unknown;

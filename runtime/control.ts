@@ -3,6 +3,7 @@
 import type { MessagePort } from "node:worker_threads";
 import type { CoreOptions } from "./addon";
 import type { Diff } from "./sampler";
+import type { PortAddress } from "./endpoint";
 
 export interface WorkerInit {
   engineId: number;
@@ -10,6 +11,8 @@ export interface WorkerInit {
   cores: number;
   bundleFile: string;
   config?: unknown;             // --config's value: ctx.config of the first generation
+  rss: { key: number[]; dist: string };   // ctx.rss: how packets reach this core
+  addresses: PortAddress[];     // --ip: ctx.addresses, for the SDK's sockets
   portNames: string[];
   options: CoreOptions;
   control: SharedArrayBuffer;   // Int32Array of CTL_WORDS, for control messages

@@ -1,7 +1,8 @@
 // --cpus LIST: "0-3,6" -> [0, 1, 2, 3, 6], checked against this machine.
 import { availableParallelism } from "node:os";
+import { UserError } from "./user-error";
 
-export class CpuListError extends Error {}
+export class CpuListError extends UserError {}
 
 export function parseCpuList(text: string, have = availableParallelism()): number[] {
   const out: number[] = [];

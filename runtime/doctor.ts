@@ -3,7 +3,8 @@
 import { existsSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
 import { availableParallelism, release } from "node:os";
 import { basename } from "node:path";
-import { loadAddon } from "./addon";
+import { loadAddon, type DriverSpec } from "./addon";
+import { driverSpecs } from "./ports";
 
 export interface Finding {
   item: string;
@@ -46,7 +47,6 @@ export function interfaces(): { name: string; driver: string }[] {
 export function diagnose(): Finding[] {
   const out: Finding[] = [];
   const addon = loadAddon();
-  const built = new Set(addon.drivers());
   const caps = effectiveCaps();
   const root = process.getuid?.() === 0;
   const cpus = availableParallelism();
@@ -54,33 +54,51 @@ export function diagnose(): Finding[] {
   out.push({ item: "kernel", ok: true, detail: `Linux ${release()}` });
   out.push({ item: "privilege", ok: root || has(caps, CAP.NET_RAW), detail: root ? "root" : `not root; capabilities: ${Object.entries(CAP).filter(([, b]) => has(caps, b)).map(([n]) => `CAP_${n}`).join(", ") || "none"}`, fix: root ? undefined : "live ports need root, or CAP_NET_RAW (packet), CAP_NET_ADMIN + CAP_BPF (xdp), CAP_NET_ADMIN (tap)" });
 
-  for (const d of ["gen", "sink", "pipe", "pcap"])
-    out.push({ item: `driver ${d}`, ok: built.has(d), detail: built.has(d) ? "usable (no privilege needed)" : "not built", fix: built.has(d) ? undefined : "rebuild: npm run build" });
-
-  const rebuild = "rebuild vnfrun (npm run build): this build lacks the driver";
-  const packetErr = addon.socketProbe(AF_PACKET, SOCK_RAW);
-  out.push({ item: "driver packet", ok: built.has("packet") && !packetErr, detail: !built.has("packet") ? "not built into this engine" : packetErr ? `cannot open AF_PACKET sockets: ${packetErr}` : "usable: AF_PACKET with TPACKET_V2 rings", fix: !built.has("packet") ? rebuild : packetErr ? "run as root or grant CAP_NET_RAW (setcap cap_net_raw+ep $(which node))" : undefined });
-
-  const xdpErr = addon.socketProbe(AF_XDP, SOCK_RAW);
-  const xdpOk = built.has("xdp") && !xdpErr && (root || (has(caps, CAP.NET_ADMIN) && (has(caps, CAP.BPF) || has(caps, CAP.SYS_ADMIN))));
-  out.push({ item: "driver xdp", ok: xdpOk, detail: !built.has("xdp") ? "not built into this engine" : xdpErr ? `cannot open AF_XDP sockets: ${xdpErr}` : xdpOk ? "usable: AF_XDP, the buffer pool is the UMEM" : "AF_XDP sockets open, but loading the XDP program needs CAP_NET_ADMIN and CAP_BPF", fix: !built.has("xdp") ? rebuild : xdpErr ? (xdpErr.includes("not supported") ? "the kernel lacks CONFIG_XDP_SOCKETS (Linux 4.18+ with AF_XDP enabled)" : "run as root") : xdpOk ? undefined : "run as root or grant CAP_NET_ADMIN,CAP_BPF" });
-  for (const { name, driver } of interfaces()) {
-    if (driver === "loopback" || driver === "bridge") continue;
-    const native = XDP_NATIVE.has(driver), zc = XDP_ZEROCOPY.has(driver);
-    out.push({ item: `  xdp on ${name}`, ok: native, detail: `${driver}: ${native ? "native XDP" : "XDP only in generic (skb) mode: slower, frames are copied"}${zc ? ", zero-copy AF_XDP" : native ? ", copy-mode AF_XDP" : ""}`, fix: native ? undefined : "a NIC whose driver has native XDP (e.g. i40e, ice, mlx5, virtio_net, veth)" });
+  for (const d of driverSpecs().values()) {
+    out.push(checkDriver(d, addon.socketProbe, caps, root));
+    if (d.name === "xdp") out.push(...xdpInterfaces());
   }
-
-  const tun = existsSync("/dev/net/tun");
-  out.push({ item: "driver tap", ok: built.has("tap") && tun && (root || has(caps, CAP.NET_ADMIN)), detail: !built.has("tap") ? "not built into this engine" : !tun ? "no /dev/net/tun" : root || has(caps, CAP.NET_ADMIN) ? "usable: TAP devices (created when absent)" : "creating TAP devices needs CAP_NET_ADMIN", fix: !built.has("tap") ? rebuild : !tun ? "modprobe tun (or mknod /dev/net/tun c 10 200)" : root || has(caps, CAP.NET_ADMIN) ? undefined : "run as root or grant CAP_NET_ADMIN" });
-
-  const nm = existsSync("/dev/netmap"), nmBuilt = built.has("netmap") && addon.netmapBuilt();
-  const nmHow = "build and load netmap (github.com/luigirizzo/netmap: ./configure && make && insmod netmap.ko), then rebuild vnfrun: NETMAP_SRC=/path/to/netmap npm run build";
-  out.push({ item: "driver netmap", ok: nmBuilt && nm, detail: `${nmBuilt ? "built with netmap's headers" : "built without netmap's headers"}; ${nm ? "/dev/netmap present" : "no /dev/netmap: the netmap kernel module is not loaded"}`, fix: nmBuilt && nm ? undefined : nmHow });
 
   const cmdline = existsSync("/proc/cmdline") ? readFileSync("/proc/cmdline", "utf8") : "";
   const isolated = /isolcpus=([^\s]+)/.exec(cmdline)?.[1];
   out.push({ item: "isolated cpus", ok: true, detail: isolated ? `isolcpus=${isolated}: pin cores there with --cpus` : "none: with --busy-poll, cores compete with the rest of the system", fix: isolated ? undefined : "for steady latency, boot with isolcpus=... nohz_full=... and use --cpus" });
   return out;
+}
+
+const FAMILY: Record<number, string> = { [AF_PACKET]: "AF_PACKET", [AF_XDP]: "AF_XDP" };
+
+/** What a driver needs of this host (native/port.h's HostNeeds), checked. */
+function checkDriver(d: DriverSpec, probe: (domain: number, type: number) => string, caps: bigint, root: boolean): Finding {
+  const item = `driver ${d.name}`;
+  const h = d.host;
+  if (!h.socket && !h.caps && !h.device && h.built) return { item, ok: true, detail: "usable (no privilege needed)" };
+  const family = FAMILY[h.socket] ?? `family ${h.socket}`;
+  const socketErr = h.socket ? probe(h.socket, SOCK_RAW) : "";
+  const devicePresent = !h.device || existsSync(h.device);
+  const wanted = h.caps ? h.caps.split("+") : [];
+  // CAP_SYS_ADMIN covers CAP_BPF on kernels before 5.8.
+  const missing = root ? [] : wanted.filter((c) => !has(caps, CAP[c as keyof typeof CAP]) && !(c === "BPF" && has(caps, CAP.SYS_ADMIN)));
+  const grant = `run as root or grant ${wanted.map((c) => `CAP_${c}`).join(", ")} (setcap ${wanted.map((c) => `cap_${c.toLowerCase()}`).join(",")}+ep $(which node))`;
+  const device = h.device ? (devicePresent ? `${h.device} present` : `no ${h.device}`) : "";
+  const built = h.built ? "" : `this build lacks what ${d.name} needs`;
+  const ok = h.built && devicePresent && !socketErr && !missing.length;
+  const detail = ok ? [`usable: ${d.usable}`, device].filter(Boolean).join("; ")
+    : [built, device && !devicePresent ? device : "", socketErr ? `cannot open ${family} sockets: ${socketErr}` : "",
+       missing.length ? `needs ${missing.map((c) => `CAP_${c}`).join(", ")}` : "", devicePresent && device ? device : ""].filter(Boolean).join("; ");
+  const fix = ok ? undefined
+    : !h.built ? [devicePresent ? "" : h.deviceFix, h.builtFix].filter(Boolean).join(", then ")
+    : !devicePresent ? h.deviceFix
+    : socketErr.includes("not supported") ? `the kernel lacks ${family} sockets`
+    : grant;
+  return { item, ok, detail, fix };
+}
+
+// xdp per interface: native XDP or generic, and whether zero copy.
+function xdpInterfaces(): Finding[] {
+  return interfaces().filter(({ driver }) => driver !== "loopback" && driver !== "bridge").map(({ name, driver }) => {
+    const native = XDP_NATIVE.has(driver), zc = XDP_ZEROCOPY.has(driver);
+    return { item: `  xdp on ${name}`, ok: native, detail: `${driver}: ${native ? "native XDP" : "XDP only in generic (skb) mode: slower, frames are copied"}${zc ? ", zero-copy AF_XDP" : native ? ", copy-mode AF_XDP" : ""}`, fix: native ? undefined : "a NIC whose driver has native XDP (e.g. i40e, ice, mlx5, virtio_net, veth)" };
+  });
 }
 
 export function formatFindings(fs: Finding[]): string {

@@ -9,8 +9,9 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
+import { UserError } from "./user-error";
 
-export class InstanceError extends Error {}
+export class InstanceError extends UserError {}
 
 const ROOT_DIR = "/run/vnfrun";
 

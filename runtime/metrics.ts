@@ -3,9 +3,10 @@
 // lane (a core, or an I/O thread) and port: Prometheus sums them.
 import { createServer, type Server } from "node:http";
 import type { CounterRegion } from "./addon";
-import { DROP_KEYS_CORE, DROP_KEYS_PORT, readLanes } from "./stats";
+import { dropKeys, readLanes } from "./stats";
+import { UserError } from "./user-error";
 
-export class MetricsError extends Error {}
+export class MetricsError extends UserError {}
 
 export interface MetricsSource {
   region: CounterRegion;
@@ -45,9 +46,10 @@ export function formatMetrics(src: MetricsSource): string {
   family("vnfrun_core_batches_total", "counter", "Batches handed to the VNF, per core.", cores.map((c) => [{ core: c.name }, c.core.batches]));
   family("vnfrun_core_packets_total", "counter", "Packets handed to the VNF, per core.", cores.map((c) => [{ core: c.name }, c.core.packets]));
   family("vnfrun_vnf_errors_total", "counter", "Batches whose process() threw, per core.", cores.map((c) => [{ core: c.name }, c.core.vnf_errors]));
+  const causes = dropKeys();
   family("vnfrun_drops_total", "counter", "Packets dropped, by cause, per port (for causes a port decides) and lane.", [
-    ...lanes.flatMap((lane) => DROP_KEYS_CORE.map((cause): [Record<string, string>, number] => [{ cause, core: lane.name }, lane.core[cause]])),
-    ...lanes.flatMap((lane) => DROP_KEYS_PORT.flatMap((cause) =>
+    ...lanes.flatMap((lane) => causes.core.map((cause): [Record<string, string>, number] => [{ cause, core: lane.name }, lane.core[cause]])),
+    ...lanes.flatMap((lane) => causes.port.flatMap((cause) =>
       src.portNames.map((port, p): [Record<string, string>, number] => [{ cause, port, core: lane.name }, lane.ports[p][cause]]))),
   ]);
   for (const [name, byCore] of src.vnfCounters())

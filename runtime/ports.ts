@@ -1,30 +1,28 @@
 // Port specs: `--port [name=]driver[:arg][,key=value...]`, parsed and checked
-// here so the native drivers receive clean options and users get one-line
-// errors that say what to fix.
+// here against the option schema each driver declares in its own file
+// (native/port.h's DriverSpec, exported by the addon), so the native drivers
+// receive clean options with every default filled in, and users get one
+// kind of one-line error, whichever driver they name.
+import { loadAddon, type DriverSpec, type OptionSpec } from "./addon";
+import { UserError } from "./user-error";
 
 export interface PortSpec {
   name: string;
   driver: string;
   options: Record<string, string>;
   text: string;          // what the user wrote, for messages
+  spec: string;          // the same without "name=": the driver and its options
 }
 
-export class SpecError extends Error {}
+export class SpecError extends UserError {}
 
-type Check = (arg: string | undefined, opts: Record<string, string>, index: number) => void;
+let specs: Map<string, DriverSpec> | undefined;
 
-const DRIVERS: Record<string, Check> = {
-  gen: checkGen,
-  sink: (arg) => { if (arg) throw new SpecError("sink takes no argument"); },
-  pipe: (arg, opts) => { if (!arg) throw new SpecError("pipe needs a name: pipe:NAME"); opts.name = arg; },
-  pcap: checkPcap,
-  xdp: checkXdp,
-  packet: checkPacket,
-  tap: checkTap,
-  netmap: checkNetmap,
-};
-
-export const DRIVER_NAMES = Object.keys(DRIVERS);
+/** The drivers built into this engine, by name, as they declare themselves. */
+export function driverSpecs(): Map<string, DriverSpec> {
+  specs ??= new Map(loadAddon().driverSpecs().map((d) => [d.name, d]));
+  return specs;
+}
 
 // Split `[name=]driver[:arg][,k=v...]`. A bare word after the first comma is a
 // flag (`pcap:x.pcap,loop` = loop=true).
@@ -51,11 +49,12 @@ function split(text: string): { name?: string; driver: string; arg?: string; opt
     if (i < 0) opts[p] = "true";
     else opts[p.slice(0, i)] = p.slice(i + 1);
   }
-  // gen's options usually come after the colon: gen:flows=1000,size=64
-  if (driver === "gen" && arg && arg.includes("=")) {
+  // A driver without an argument takes its first option after the colon:
+  // gen:flows=1000,size=64
+  if (arg?.includes("=") && driverSpecs().get(driver)?.argKeys === "") {
     const i = arg.indexOf("=");
     opts[arg.slice(0, i)] = arg.slice(i + 1);
-    return { name, driver, arg: undefined, opts };
+    arg = undefined;
   }
   return { name, driver, arg, opts };
 }
@@ -71,43 +70,62 @@ export function parsePorts(texts: string[], vnfPorts: readonly string[]): PortSp
     if (!s.name) { unnamed.push(s); continue; }
     if (!vnfPorts.includes(s.name)) throw new SpecError(`--port ${t}: the VNF has no port "${s.name}" (it has ${vnfPorts.join(", ")})`);
     if (byName.has(s.name)) throw new SpecError(`--port ${t}: port "${s.name}" is given twice`);
-    byName.set(s.name, finish(s.name, s, t, vnfPorts.indexOf(s.name)));
+    byName.set(s.name, finish(s.name, s, t));
   }
   // Unnamed specs fill the remaining ports in the VNF's order.
   const textOf = new Map(parsed.map(({ t, s }) => [s, t]));
-  for (const name of vnfPorts) {
+  for (const [index, name] of vnfPorts.entries()) {
     if (byName.has(name)) continue;
     const s = unnamed.shift();
-    const index = vnfPorts.indexOf(name);
-    if (s) byName.set(name, finish(name, s, textOf.get(s)!, index));
-    else byName.set(name, defaultPort(name, index));
+    const text = s ? textOf.get(s)! : index === 0 ? "gen" : "sink";   // with no --port: gen into the first, sinks elsewhere
+    byName.set(name, finish(name, s ?? split(text), text));
   }
   return vnfPorts.map((n) => byName.get(n)!);
 }
 
-/** With no --port: generated traffic into the first port, sinks elsewhere. */
-function defaultPort(name: string, index: number): PortSpec {
-  return index === 0
-    ? { name, driver: "gen", options: {}, text: "gen" }
-    : { name, driver: "sink", options: {}, text: "sink" };
-}
-
-function finish(name: string, s: ReturnType<typeof split>, text: string, index: number): PortSpec {
-  const check = DRIVERS[s.driver];
-  if (!check) throw new SpecError(`--port ${text}: unknown driver "${s.driver}" (known: ${DRIVER_NAMES.join(", ")})`);
-  const options = { ...s.opts };
+function finish(name: string, s: ReturnType<typeof split>, text: string): PortSpec {
+  const spec = driverSpecs().get(s.driver);
+  if (!spec) throw new SpecError(`--port ${text}: unknown driver "${s.driver}" (known: ${[...driverSpecs().keys()].join(", ")})`);
   try {
-    check(s.arg, options, index);
+    return { name, driver: s.driver, options: checkOptions(spec, s.arg, s.opts), text, spec: s.name ? text.slice(s.name.length + 1) : text };
   } catch (e) {
     if (e instanceof SpecError) throw new SpecError(`--port ${text}: ${e.message}`);
     throw e;
   }
-  return { name, driver: s.driver, options, text };
 }
 
-function allowOnly(opts: Record<string, string>, keys: string[], driver: string): void {
-  for (const k of Object.keys(opts))
-    if (!keys.includes(k)) throw new SpecError(`${driver} has no option "${k}" (it takes ${keys.join(", ")})`);
+/** The argument and options of one spec, read by the schema's types, with
+ *  every default filled in. */
+export function checkOptions(d: DriverSpec, arg: string | undefined, given: Record<string, string>): Record<string, string> {
+  const o: Record<string, string> = {};
+  const byKey = new Map(d.options.map((x) => [x.key, x]));
+  const argKeys = d.argKeys ? d.argKeys.split("@") : [];
+  if (argKeys.length && !arg) throw new SpecError(`${d.name} needs ${byKey.get(argKeys[0])?.help ?? d.arg}: ${d.name}:${d.arg}`);
+  if (!argKeys.length && arg) throw new SpecError(`${d.name} takes ${d.options.length ? "key=value options" : "no argument"}, not "${arg}"`);
+  if (arg !== undefined) {
+    // "ifname@queue": the argument is split at "@"
+    const parts = argKeys.length > 1 ? arg.split("@") : [arg];
+    parts.forEach((v, i) => { if (argKeys[i] !== undefined) o[argKeys[i]] = v; });
+  }
+  // `noKEY` turns a flag off (novnet).
+  for (const [k, v] of Object.entries(given)) {
+    const flag = k.startsWith("no") ? byKey.get(k.slice(2)) : undefined;
+    if (flag?.type === "flag" && !byKey.has(k)) {
+      if (v !== "true") throw new SpecError(`${k} takes no value`);
+      if (given[flag.key] !== undefined) throw new SpecError(`give ${flag.key} or ${k}, not both`);
+      o[flag.key] = "off";
+    } else if (byKey.has(k)) {
+      o[k] = v;
+    } else {
+      const keys = d.options.filter((x) => !argKeys.includes(x.key)).map((x) => x.key);
+      throw new SpecError(`${d.name} has no option "${k}"${keys.length ? ` (it takes ${keys.join(", ")})` : ""}`);
+    }
+  }
+  for (const x of d.options) {
+    if (o[x.key] !== undefined) o[x.key] = readValue(x, o[x.key]);
+    else if (x.default !== undefined) o[x.key] = x.default;
+  }
+  return o;
 }
 
 /** "1.5M" -> 1500000; k, M, G suffixes. */
@@ -122,125 +140,94 @@ export function parseQuantity(v: string, what: string): number {
 // frame of up to 65535 (a slot's length is 16 bits).
 export const SMALL_FRAME = 1984;
 export const MAX_FRAME = 65535;
-const MAX_GEN_SIZE = MAX_FRAME + 4;
 
-function checkGen(arg: string | undefined, o: Record<string, string>): void {
-  if (arg) throw new SpecError(`gen takes key=value options, not "${arg}"`);
-  allowOnly(o, ["flows", "size", "ipv6", "tcp", "rate", "count", "dport"], "gen");
-  if (o.flows !== undefined) {
-    const f = parseQuantity(o.flows, "flows");
-    if (f < 1 || f > 2 ** 32 - 1) throw new SpecError(`flows=${o.flows}: must be 1 or more`);
-    o.flows = String(f);
+const IMIX = "64/64/64/64/64/64/64/594/594/594/594/1518";
+const range = (values: string) => values.split("-").map(Number) as [number, number];
+
+// One reader per option type (port.h's OptionSpec.type), and so one set of
+// messages for every driver.
+const READERS: Record<string, (x: OptionSpec, v: string) => string> = {
+  uint: (x, v) => {
+    const [lo, hi] = range(x.values);
+    if (!/^\d+$/.test(v) || +v < lo || +v > hi) throw new SpecError(`${x.key}=${v}: give a whole number from ${lo} to ${hi}`);
+    return v;
+  },
+  quantity: (x, v) => {
+    const [lo, hi] = range(x.values);
+    const n = parseQuantity(v, x.key);
+    if (n < lo || n > hi) throw new SpecError(`${x.key}=${v}: give a number from ${lo} to ${hi} (1000, 2.5M, 10k ...)`);
+    return String(n);
+  },
+  fraction: (x, v) => {
+    if (!(+v >= 0 && +v <= 1) || v.trim() === "") throw new SpecError(`${x.key}=${v}: give a share from 0 to 1`);
+    return v;
+  },
+  flag: (x, v) => {
+    if (["true", "on", "1"].includes(v)) return "1";
+    if (["off", "0", "false"].includes(v)) return "0";
+    throw new SpecError(`${x.key}=${v}: give on or off`);
+  },
+  choice: (x, v) => {
+    const choices = x.values.split("|");
+    if (!choices.includes(v)) throw new SpecError(`${x.key}=${v}: choose ${choices.join(", ")}`);
+    return v;
+  },
+  sizes: (x, v) => {
+    const [lo, hi] = range(x.values);
+    const sizes = v === "imix" ? IMIX : v;
+    for (const z of sizes.split("/"))
+      if (!/^\d+$/.test(z) || +z < lo || +z > hi)
+        throw new SpecError(`${x.key}=${v}: each size must be ${lo}..${hi} bytes (FCS included), joined by "/", or "imix"`);
+    return sizes;
+  },
+  range: (x, v) => {
+    const [lo, hi] = range(x.values);
+    const m = /^(\d+)(?:-(\d+))?$/.exec(v);
+    if (!m || +m[1] < lo || +m[1] > hi || (m[2] !== undefined && (+m[2] > hi || +m[2] < +m[1])))
+      throw new SpecError(`${x.key}=${v}: give a number or a range LO-HI within ${lo}-${hi}`);
+    return v;
+  },
+  repeat: (x, v) => {
+    if (v === "true") return "0";   // bare: forever
+    const [lo, hi] = range(x.values);
+    if (!/^\d+$/.test(v) || +v < lo || +v > hi) throw new SpecError(`${x.key}=${v}: give a count, or just "${x.key}" to repeat forever`);
+    return v;
+  },
+  ifname: (_x, v) => {
+    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(v)) throw new SpecError(`"${v}" is not an interface name (1-15 letters, digits, "_", ".", "-")`);
+    return v;
+  },
+  text: (x, v) => {
+    if (x.values && !new RegExp(x.values).test(v)) throw new SpecError(`"${v}" is not ${x.help}`);
+    return v;
+  },
+};
+
+function readValue(x: OptionSpec, v: string): string {
+  const read = READERS[x.type];
+  if (!read) throw new Error(`option ${x.key}: the engine declares a type "${x.type}" that runtime/ports.ts cannot read`);
+  return read(x, v);
+}
+
+/** One line per driver: its synopsis, as --help shows it. */
+export function synopsis(d: DriverSpec): string {
+  const argKeys = d.argKeys ? d.argKeys.split("@") : [];
+  const opts = d.options.filter((x) => !argKeys.includes(x.key)).map((x) => x.type === "flag" ? (x.default === "1" ? `no${x.key}` : x.key) : `${x.key}=${valueHint(x)}`);
+  const head = d.arg ? `${d.name}:${d.arg}` : d.name;
+  if (!opts.length) return head;
+  return d.arg ? `${head}[,${opts.join(",")}]` : `${head}[:${opts.join(",")}]`;
+}
+
+/** What a value of this option looks like. */
+export function valueHint(x: OptionSpec): string {
+  switch (x.type) {
+    case "choice": return x.values;
+    case "fraction": return "0..1";
+    case "sizes": return "N/N...|imix";
+    case "range": return "LO-HI";
+    case "repeat": return "N";
+    case "quantity": return "N";
+    case "uint": return range(x.values)[1] > 65535 ? "N" : x.values.replace("-", "..");
+    default: return x.key.toUpperCase();
   }
-  if (o.size !== undefined) {
-    if (o.size === "imix") o.size = "64/64/64/64/64/64/64/594/594/594/594/1518";
-    const sizes = o.size.split("/");
-    for (const z of sizes)
-      if (!/^\d+$/.test(z) || +z < 64 || +z > MAX_GEN_SIZE)
-        throw new SpecError(`size=${o.size}: each size must be 64..${MAX_GEN_SIZE} bytes (FCS included), joined by "/", or "imix"`);
-    // Jumbo frames live in the pool's large buffers.
-    if (sizes.some((z) => +z > SMALL_FRAME + 4)) o.large = "1";
-  }
-  for (const k of ["ipv6", "tcp"]) {
-    if (o[k] === undefined) continue;
-    const v = Number(o[k]);
-    if (!(v >= 0 && v <= 1)) throw new SpecError(`${k}=${o[k]}: give the share of flows as 0..1`);
-  }
-  if (o.rate !== undefined) o.rate = String(parseQuantity(o.rate, "rate"));
-  if (o.count !== undefined) o.count = String(parseQuantity(o.count, "count"));
-  if (o.dport !== undefined) {
-    const m = /^(\d+)(?:-(\d+))?$/.exec(o.dport);
-    if (!m || +m[1] > 65535 || (m[2] !== undefined && (+m[2] > 65535 || +m[2] < +m[1])))
-      throw new SpecError(`dport=${o.dport}: give a port or a range LO-HI within 0-65535`);
-  }
-}
-
-function checkPcap(arg: string | undefined, o: Record<string, string>, index: number): void {
-  if (!arg) throw new SpecError("pcap needs a file: pcap:FILE");
-  allowOnly(o, ["read", "write", "loop", "snaplen"], "pcap");
-  if (o.read && o.write) throw new SpecError("pcap: choose read or write, not both");
-  // The VNF's first port reads; the others write, unless told.
-  o.mode = o.read ? "read" : o.write ? "write" : index === 0 ? "read" : "write";
-  delete o.read;
-  delete o.write;
-  o.file = arg;
-  if (o.loop !== undefined) {
-    if (o.loop === "true") o.loop = "0";
-    if (!/^\d+$/.test(o.loop)) throw new SpecError(`loop=${o.loop}: give a count, or just "loop" to repeat forever`);
-    if (o.mode !== "read") throw new SpecError("loop only applies to a pcap that is read");
-  }
-  if (o.snaplen !== undefined && !/^\d+$/.test(o.snaplen)) throw new SpecError(`snaplen=${o.snaplen}: expected a byte count`);
-  // Frames longer than a small buffer are read into the pool's large ones.
-  if (o.mode === "read") o.large = "1";
-}
-
-const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
-
-function checkIfname(name: string | undefined, driver: string, form: string): string {
-  if (!name) throw new SpecError(`${driver} needs an interface: ${form}`);
-  if (!IFNAME.test(name)) throw new SpecError(`"${name}" is not an interface name (1-15 letters, digits, "_", ".", "-")`);
-  return name;
-}
-
-function checkChoice(o: Record<string, string>, key: string, choices: string[]): void {
-  if (o[key] !== undefined && !choices.includes(o[key])) throw new SpecError(`${key}=${o[key]}: choose ${choices.join(", ")}`);
-}
-
-function checkFlag(o: Record<string, string>, key: string): void {
-  if (o[key] === undefined) return;
-  if (o[key] === "true" || o[key] === "on" || o[key] === "1") o[key] = "1";
-  else if (o[key] === "off" || o[key] === "0" || o[key] === "false") o[key] = "0";
-  else throw new SpecError(`${key}=${o[key]}: give on or off`);
-}
-
-/** xdp:IFNAME[@QUEUE][,mode=native|generic|auto][,bind=zerocopy|copy|auto] */
-function checkXdp(arg: string | undefined, o: Record<string, string>): void {
-  const [ifname, queue] = (arg ?? "").split("@");
-  o.ifname = checkIfname(ifname, "xdp", "xdp:IFNAME[@QUEUE]");
-  if (queue !== undefined) {
-    if (!/^\d+$/.test(queue)) throw new SpecError(`@${queue}: the queue is a number, as in xdp:${ifname}@0`);
-    o.queue = queue;
-  }
-  allowOnly(o, ["ifname", "queue", "mode", "bind"], "xdp");
-  checkChoice(o, "mode", ["native", "generic", "auto"]);
-  checkChoice(o, "bind", ["zerocopy", "copy", "auto"]);
-}
-
-// The virtio-net header is on unless the spec says `novnet` (or vnet=off):
-// without it, GRO/TSO super-frames from the kernel cannot cross, and TCP
-// through the port crawls.
-function checkVnet(o: Record<string, string>): void {
-  if (o.novnet !== undefined) {
-    if (o.novnet !== "true") throw new SpecError(`novnet takes no value`);
-    if (o.vnet !== undefined) throw new SpecError("give vnet or novnet, not both");
-    delete o.novnet;
-    o.vnet = "0";
-  }
-  checkFlag(o, "vnet");
-  o.vnet ??= "1";
-}
-
-/** packet:IFNAME[,fanout=ID][,novnet][,promisc=off][,bypass=off] */
-function checkPacket(arg: string | undefined, o: Record<string, string>): void {
-  o.ifname = checkIfname(arg, "packet", "packet:IFNAME");
-  allowOnly(o, ["ifname", "fanout", "vnet", "novnet", "promisc", "bypass"], "packet");
-  if (o.fanout !== undefined && !(/^\d+$/.test(o.fanout) && +o.fanout < 65536)) throw new SpecError(`fanout=${o.fanout}: give a group id 0..65535`);
-  for (const k of ["promisc", "bypass"]) checkFlag(o, k);
-  checkVnet(o);
-}
-
-/** tap:NAME[,novnet] (created when absent, removed at exit if vnfrun made it) */
-function checkTap(arg: string | undefined, o: Record<string, string>): void {
-  o.ifname = checkIfname(arg, "tap", "tap:NAME");
-  allowOnly(o, ["ifname", "vnet", "novnet"], "tap");
-  checkVnet(o);
-}
-
-/** netmap:IFNAME, netmap:IFNAME-RING, netmap:IFNAME{N / }N (pipes), valeX:PORT */
-function checkNetmap(arg: string | undefined, o: Record<string, string>): void {
-  if (!arg) throw new SpecError("netmap needs a port: netmap:IFNAME, netmap:IFNAME-RING, netmap:NAME{N, or valeX:PORT");
-  if (!/^[A-Za-z0-9_.:{}-]{1,64}$/.test(arg)) throw new SpecError(`"${arg}" is not a netmap port name`);
-  o.name = arg;
-  allowOnly(o, ["name", "ring"], "netmap");
-  if (o.ring !== undefined && o.ring !== "1024" && o.ring !== "2048") throw new SpecError(`ring=${o.ring}: netmap rings here are 1024 or 2048 slots`);
 }

@@ -1,6 +1,7 @@
 // RSS keys: names users pass to --rss-key, and the check for keys that fold
 // the tuple space (Toeplitz is linear: a key with a 16-bit period gives at
 // most 65,536 distinct hashes, one repeated byte only 64).
+import { UserError } from "./user-error";
 
 export const MICROSOFT_KEY = Uint8Array.from([
   0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3,
@@ -10,7 +11,7 @@ export const MICROSOFT_KEY = Uint8Array.from([
 
 export const SYMMETRIC_KEY = Uint8Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? 0x6d : 0x5a));
 
-export class RssKeyError extends Error {}
+export class RssKeyError extends UserError {}
 
 /** "symmetric" (default), "microsoft", or 80 hex digits. */
 export function parseRssKey(text: string | undefined): { key: Uint8Array; warning?: string } {

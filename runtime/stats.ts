@@ -1,6 +1,6 @@
 // Reads the engine's counters (native memory, no copy) and turns them into
 // totals, rates and the summary. Lanes are summed here, never in C++.
-import type { CounterRegion } from "./addon";
+import { loadAddon, type CounterRegion } from "./addon";
 
 export interface Snapshot {
   at: number;                                // ms, performance.now()
@@ -54,14 +54,23 @@ export function diff(a: Snapshot, b: Snapshot): Snapshot {
   return { at: b.at - a.at, cores: b.cores.map((c, i) => sub(a.cores[i], c)), ports: b.ports.map((p, i) => sub(a.ports[i], p)) };
 }
 
-export const DROP_KEYS_PORT = ["rx_malformed", "rx_oversize", "rx_no_buffer", "rx_ring_full", "tx_ring_full", "tx_errors", "tx_oversize", "tx_no_buffer", "tx_no_output"];
-export const DROP_KEYS_CORE = ["vnf_drops", "vnf_error_drops", "bad_verdicts", "bad_bounds", "dist_drops"];
+let causes: { core: string[]; port: string[] } | undefined;
+
+/** The drop causes a core and a port count, as the engine lists them (counters.h). */
+export function dropKeys(): { core: string[]; port: string[] } {
+  if (!causes) {
+    const list = loadAddon().counterList();
+    causes = { core: list.core.filter((c) => c.drop).map((c) => c.name), port: list.port.filter((c) => c.drop).map((c) => c.name) };
+  }
+  return causes;
+}
 
 /** Every drop, by cause, summed over ports and cores. */
 export function drops(s: Snapshot): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const k of DROP_KEYS_CORE) out[k] = sum(s.cores, k);
-  for (const k of DROP_KEYS_PORT) out[k] = sum(s.ports, k);
+  const keys = dropKeys();
+  for (const k of keys.core) out[k] = sum(s.cores, k);
+  for (const k of keys.port) out[k] = sum(s.ports, k);
   return out;
 }
 

@@ -4,27 +4,31 @@
 import { rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
-import { loadAddon, type Distribution, type NativeEngine } from "./addon";
-import { CpuListError, parseCpuList } from "./cpus";
-import { RssKeyError, parseRssKey } from "./rss";
+import { loadAddon, type CoreOptions, type Distribution, type NativeEngine } from "./addon";
+import { parseCpuList } from "./cpus";
+import { parseRssKey } from "./rss";
 import { CompileError, compileVnf, type Bundle, type CompileOptions } from "./compile";
 import { InstanceError, openInstance, type ControlRequest, type Instance } from "./instance";
 import { Reloader, describeReload, type ReloadOutcome } from "./reload";
 import { watchFiles } from "./watch";
-import { TypecheckError, typecheck } from "./typecheck";
-import { MetricsError, serveMetrics } from "./metrics";
+import { typecheck } from "./typecheck";
+import { serveMetrics } from "./metrics";
 import { TraceHub } from "./trace-hub";
 import { codeCache } from "./v8-context";
 import { VnfCounters, type HistogramTotals, type VnfCountersMessage } from "./vnf-counters";
+import { HeldMemory, type VnfMemoryMessage } from "./vnf-memory";
 import type { TraceMessage } from "./tracer";
 import type { Socket } from "node:net";
 import { parsePorts, type PortSpec } from "./ports";
 import { Counters, diff, drops, rateLine, sum, type Snapshot } from "./stats";
 import { CTL_WORDS, WATCH_BATCHES, WATCH_BUSY, type WorkerInit } from "./control";
 import { Alerts } from "./alerts";
-import { ConfigError, readConfig, type VnfConfig } from "./config";
+import { readConfig, type VnfConfig } from "./config";
+import { UserError } from "./user-error";
+import { DEFAULTS, DISTRIBUTIONS, OVERFLOW_POLICIES } from "./defaults";
+import { parseEndpoint, type EndpointOptions } from "./endpoint";
 
-export interface RunOptions extends CompileOptions {
+export interface RunOptions extends CompileOptions, EndpointOptions {
   vnf: string;
   ports?: string[];
   cores?: number;
@@ -80,7 +84,7 @@ export interface Summary {
   warnings: string[];          // the set-up warnings printed during the run (alerts.ts)
 }
 
-export class RunError extends Error {}
+export class RunError extends UserError {}
 
 export async function run(opts: RunOptions): Promise<Summary> {
   if (opts.typecheck) {
@@ -108,12 +112,7 @@ function loadVnfPorts(bundle: Bundle): string[] {
 }
 
 function checkTypes(vnf: string, opts: RunOptions): string {
-  try {
-    return typecheck(resolve(vnf), opts);
-  } catch (e) {
-    if (e instanceof TypecheckError) throw new RunError(e.message);
-    throw e;
-  }
+  return typecheck(resolve(vnf), opts);
 }
 
 interface Layout {
@@ -124,19 +123,15 @@ interface Layout {
 }
 
 /** Cores, distribution and pinning, checked before anything starts. */
-function plan(opts: RunOptions): Layout {
+function layoutOf(opts: RunOptions): Layout {
   const cores = opts.cores ?? 1;
   if (!Number.isInteger(cores) || cores < 1 || cores > 64) throw new RunError(`--cores ${cores}: give 1 to 64`);
   const dist = opts.dist ?? (cores === 1 ? "none" : "sw1");
+  if (!DISTRIBUTIONS.includes(dist)) throw new RunError(`--dist ${dist}: choose ${DISTRIBUTIONS.join(", ")}`);
   if (dist === "none" && cores > 1) throw new RunError(`--dist none runs one core; for ${cores} use hw, sw1 or sw2`);
   const io = dist === "sw1" ? 1 : dist === "sw2" ? 2 : 0;
   if (!opts.cpus) return { cores, dist, coreCpus: Array(cores).fill(-1), ioCpus: [] };
-  let cpus: number[];
-  try {
-    cpus = parseCpuList(opts.cpus);
-  } catch (e) {
-    throw new RunError((e as CpuListError).message);
-  }
+  const cpus = parseCpuList(opts.cpus);
   if (cpus.length < cores + io)
     throw new RunError(`--cpus ${opts.cpus} lists ${cpus.length} CPUs; --cores ${cores} --dist ${dist} needs ${cores + io} (${cores} cores${io ? ` + ${io} I/O thread${io > 1 ? "s" : ""}` : ""})`);
   // The seed's layout: I/O on the first CPUs, then one core each.
@@ -144,133 +139,111 @@ function plan(opts: RunOptions): Layout {
 }
 
 function readVnfConfig(arg: string | undefined): VnfConfig | undefined {
+  return arg === undefined ? undefined : readConfig(arg);
+}
+
+/** Everything a run needs decided, checked before anything is opened. */
+interface Plan {
+  vnfPorts: string[];
+  specs: PortSpec[];
+  layout: Layout;
+  config?: VnfConfig;
+  rssKey: Uint8Array;
+  endpoint?: ReturnType<typeof parseEndpoint>;   // --ip, --arp, --gateway, --mac
+  core: Omit<CoreOptions, "cpu">;
+}
+
+function planRun(bundle: Bundle, opts: RunOptions, say: (t: string) => void): Plan {
+  const vnfPorts = loadVnfPorts(bundle);
+  const specs = parsePorts(opts.ports ?? [], vnfPorts);
+  const layout = layoutOf(opts);
+  const config = readVnfConfig(opts.config);
+  if (opts.overflow !== undefined && !OVERFLOW_POLICIES.includes(opts.overflow))
+    throw new RunError(`--overflow ${opts.overflow}: choose ${OVERFLOW_POLICIES.join(", ")}`);
+  const endpoint = parseEndpoint(opts, specs);
+  const rss = parseRssKey(opts.rssKey);
+  if (rss.warning && layout.cores > 1) say(`warning: ${rss.warning}`);
+  const core = { rxBatch: opts.rxBatch ?? DEFAULTS.rxBatch, txBatch: opts.txBatch ?? DEFAULTS.txBatch, idleUs: opts.idleUs ?? DEFAULTS.idleUs, busyPoll: !!opts.busyPoll };
+  return { vnfPorts, specs, layout, config, rssKey: rss.key, endpoint, core };
+}
+
+function buildEngine(plan: Plan, opts: RunOptions, countersFile: string | undefined): NativeEngine {
+  const { Engine } = loadAddon();
   try {
-    return arg === undefined ? undefined : readConfig(arg);
+    return new Engine({
+      buffers: opts.buffers ?? DEFAULTS.buffers,
+      largeBuffers: opts.largeBuffers ?? DEFAULTS.largeBuffers,
+      bufSize: DEFAULTS.bufSize,
+      headroom: DEFAULTS.headroom,
+      ringSize: opts.ringSize ?? DEFAULTS.ringSize,
+      cores: plan.layout.cores,
+      dist: plan.layout.dist,
+      ...plan.core,
+      count: opts.count ?? 0,
+      ioCpus: plan.layout.ioCpus,
+      rssKey: plan.rssKey,
+      overflow: opts.overflow ?? "auto",
+      ports: plan.specs.map((s) => ({ name: s.name, driver: s.driver, spec: s.spec, options: s.options })),
+      countersFile,
+      endpoint: plan.endpoint?.native,
+    });
   } catch (e) {
-    throw e instanceof ConfigError ? new RunError(e.message) : e;
+    throw new RunError((e as Error).message);   // a driver's one line (a port that cannot open)
   }
+}
+
+/** What runs once the engine is built: its cores, and what watches them. */
+interface Running {
+  engine: NativeEngine;
+  counters: Counters;
+  stop(): void;
+  control: SharedArrayBuffer;
+  start: Snapshot;                  // the counters before any core ran
+  watches: SharedArrayBuffer[];     // per core: the watchdog's words
+  workers: RunningWorker[];
+  reloader: Reloader;
+  traces: TraceHub;
+  vnfCounters: VnfCounters;
+  memory: HeldMemory;        // each core's ctx.memory buffers, for a restarted core
+  timers: NodeJS.Timeout[];
+  closers: { close(): void }[];
 }
 
 async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
   const say = opts.onMessage ?? ((t: string) => process.stderr.write(t + "\n"));
-  const vnfPorts = loadVnfPorts(bundle);
-  const specs = parsePorts(opts.ports ?? [], vnfPorts);
-  const layout = plan(opts);
-  const config = readVnfConfig(opts.config);
-  let rss;
-  try {
-    rss = parseRssKey(opts.rssKey);
-  } catch (e) {
-    throw new RunError((e as RssKeyError).message);
-  }
-  if (rss.warning && layout.cores > 1) say(`warning: ${rss.warning}`);
+  const plan = planRun(bundle, opts, say);
   const instance = await openRun(opts.name, say);
-  const { Engine } = loadAddon();
-  const rxBatch = opts.rxBatch ?? 256, txBatch = opts.txBatch ?? 32, idleUs = opts.idleUs ?? 100, busyPoll = !!opts.busyPoll;
   let engine: NativeEngine;
   try {
-    engine = new Engine({
-      buffers: opts.buffers ?? 32768,
-      largeBuffers: opts.largeBuffers,
-      bufSize: 2048,
-      headroom: 64,
-      ringSize: opts.ringSize ?? 1024,
-      cores: layout.cores,
-      dist: layout.dist,
-      rxBatch, txBatch, idleUs, busyPoll,
-      count: opts.count ?? 0,
-      ioCpus: layout.ioCpus,
-      rssKey: rss.key,
-      overflow: opts.overflow ?? "auto",
-      ports: specs.map((s) => ({ name: s.name, driver: s.driver, options: s.options })),
-      countersFile: instance?.countersFile,
-    });
+    engine = buildEngine(plan, opts, instance?.countersFile);
   } catch (e) {
     instance?.close();
-    throw new RunError((e as Error).message);
+    throw e;
   }
-  const counters = new Counters(engine.counters(), layout.cores);
-  const control = new SharedArrayBuffer(CTL_WORDS * 4);
-  const region = engine.counters(), startedAt = Date.now(), portLines = engine.describe();
-  // What `vnfrun ps` and `vnfrun top` read beside the counters file.
-  const publish = () => instance?.writeInfo({
-    vnf: resolve(opts.vnf), started: startedAt, cores: layout.cores, dist: layout.dist, lanes: region.lanes,
-    ports: specs.map((s, i) => ({ name: s.name, spec: s.text, driver: portLines[i] })),
-    core: region.core, port: region.port, generation: reloader?.liveGen ?? 1, lastReload: reloader?.history.at(-1),
-  });
-
+  const counters = new Counters(engine.counters(), plan.layout.cores);
   const start = counters.snapshot();
-  const alerts = new Alerts({ specs, largeBuffers: opts.largeBuffers }, say);
-  let warm: Snapshot | undefined;
-  let last = start;
-  const warmupMs = (opts.warmupS ?? 0) * 1000;
-  const timers: NodeJS.Timeout[] = [];
-  const stop = () => engine.stop();
+  const alerts = new Alerts({ specs: plan.specs, largeBuffers: opts.largeBuffers }, say);
+  const r: Running = {
+    engine, counters, stop: () => engine.stop(), control: new SharedArrayBuffer(CTL_WORDS * 4),
+    start, watches: [], workers: [], reloader: undefined!, traces: undefined!, vnfCounters: new VnfCounters(), memory: new HeldMemory(), timers: [], closers: [],
+  };
   let stopped = false;
-  const onSigint = () => { if (stopped) process.exit(130); stopped = true; stop(); };
+  const onSigint = () => { if (stopped) process.exit(130); stopped = true; r.stop(); };
   process.on("SIGINT", onSigint);
   process.on("SIGTERM", onSigint);   // a service manager's stop: drain and summarize, as Ctrl-C does
 
+  let warm: Snapshot | undefined;
   let end: Snapshot;
-  let reloader!: Reloader;
-  let traces!: TraceHub;
-  const vnfCounters = new VnfCounters();
-  const closers: { close(): void }[] = [];
   try {
-    const watches = Array.from({ length: layout.cores }, () => new SharedArrayBuffer(8));
-    const channels = watches.map(() => new MessageChannel());
-    traces = new TraceHub(new Int32Array(control), specs.map((p) => p.name));
-    const coreErrors = () => counters.snapshot().cores.map((c) => ({ batches: c.batches, vnf_errors: c.vnf_errors }));
-    reloader = new Reloader(channels.map((c) => c.port1), new Int32Array(control), coreErrors, opts.canaryS);
-    const workers = Array.from({ length: layout.cores }, (_, core) =>
-      startWorker({
-        engineId: engine.id,
-        core,
-        cores: layout.cores,
-        bundleFile: bundle.file,
-        config: config?.value,
-        portNames: vnfPorts,
-        options: { rxBatch, txBatch, busyPoll, idleUs, cpu: layout.coreCpus[core] },
-        control,
-        channel: channels[core].port2,
-        reloadDiff: opts.reloadDiff,
-        watch: watches[core],
-        nativeForward: opts.nativeForward ? (opts.durationS ?? 1) * 1000 + warmupMs : undefined,
-      }, say, stop, (m) => traces.deliver(m), vnfCounters),
-    );
-    // Every core has its context and state: let the I/O threads go.
-    await Promise.all(workers.map((w) => w.ready));
-    engine.start();
+    const publish = publisher(r, plan, opts, instance);
+    await startCores(r, plan, bundle, opts, say);
     publish();
-    if (instance) timers.push(setInterval(() => instance.writeFile("vnf-counters.json", { at: Date.now(), counters: vnfCounters.totals(), histograms: vnfCounters.histograms() }), 1000));
-    if (opts.metrics) {
-      try {
-        closers.push(await serveMetrics(opts.metrics, {
-          region, cores: layout.cores, io: layout.dist === "sw1" || layout.dist === "sw2", portNames: specs.map((p) => p.name),
-          generation: () => reloader.liveGen, reloads: () => reloader.history, vnfCounters: () => vnfCounters.perCore(), vnfHistograms: () => vnfCounters.histogramsPerCore(),
-        }));
-      } catch (e) {
-        if (e instanceof MetricsError) throw new RunError(e.message);
-        throw e;
-      }
-    }
-    closers.push({ close: () => traces.end() });
-    if (!opts.nativeForward) closers.push(...(await startReloading(bundle, opts, reloader, instance, say, publish, traces)));
-    timers.push(watchdog(watches, workers, opts.vnfTimeoutS ?? 5, stop));
-    timers.push(setInterval(() => alerts.check(counters.snapshot()), ALERT_POLL_MS));
-    if (warmupMs > 0) timers.push(setTimeout(() => (warm = counters.snapshot()), warmupMs));
-    if (opts.durationS !== undefined) timers.push(setTimeout(stop, opts.durationS * 1000 + warmupMs));
-    if (opts.onLine)
-      timers.push(setInterval(() => {
-        const now = counters.snapshot();
-        opts.onLine!(rateLine(diff(last, now)) + (opts.watch || reloader.history.length ? `  gen ${reloader.liveGen}` : ""));
-        last = now;
-      }, 1000));
-    await Promise.all(workers.map((w) => w.exited));
+    await watchRun(r, plan, bundle, opts, instance, say, publish, alerts, (s) => (warm = s));
+    await Promise.all(r.workers.map((w) => w.exited));
   } finally {
-    timers.forEach((t) => clearTimeout(t));
-    closers.forEach((c) => c.close());
-    reloader?.end();
+    r.timers.forEach((t) => clearTimeout(t));
+    r.closers.forEach((c) => c.close());
+    r.reloader?.end();
     instance?.close();
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigint);
@@ -281,12 +254,84 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
   }
   const describe = engine.describe();   // after close: includes drivers' warnings
   return {
-    ...summarize(bundle.source, layout, specs, describe, warm && end.at - warm.at > 0 ? diff(warm, end) : diff(start, end), diff(start, end), alerts.lines),
-    generation: reloader.liveGen,
-    reloads: reloader.history,
-    vnf_counters: vnfCounters.totals(),
-    vnf_histograms: vnfCounters.histograms(),
+    ...summarize(bundle.source, plan, describe, warm && end.at - warm.at > 0 ? diff(warm, end) : diff(start, end), diff(start, end), alerts.lines),
+    generation: r.reloader.liveGen,
+    reloads: r.reloader.history,
+    vnf_counters: r.vnfCounters.totals(),
+    vnf_histograms: r.vnfCounters.histograms(),
   };
+}
+
+/** One worker per core; resolves once every core has its context and state,
+ *  and the I/O threads have been let go. */
+async function startCores(r: Running, plan: Plan, bundle: Bundle, opts: RunOptions, say: (t: string) => void): Promise<void> {
+  const { layout } = plan;
+  r.watches = Array.from({ length: layout.cores }, () => new SharedArrayBuffer(8));
+  const channels = r.watches.map(() => new MessageChannel());
+  r.traces = new TraceHub(new Int32Array(r.control), plan.specs.map((p) => p.name));
+  const coreErrors = () => r.counters.snapshot().cores.map((c) => ({ batches: c.batches, vnf_errors: c.vnf_errors }));
+  r.reloader = new Reloader(channels.map((c) => c.port1), new Int32Array(r.control), coreErrors, opts.canaryS);
+  const warmupMs = (opts.warmupS ?? 0) * 1000;
+  r.workers = Array.from({ length: layout.cores }, (_, core) =>
+    startWorker({
+      engineId: r.engine.id,
+      core,
+      cores: layout.cores,
+      bundleFile: bundle.file,
+      config: plan.config?.value,
+      rss: { key: [...plan.rssKey], dist: layout.dist },
+      addresses: plan.endpoint?.addresses ?? [],
+      portNames: plan.vnfPorts,
+      options: { ...plan.core, cpu: layout.coreCpus[core] },
+      control: r.control,
+      channel: channels[core].port2,
+      reloadDiff: opts.reloadDiff,
+      watch: r.watches[core],
+      nativeForward: opts.nativeForward ? (opts.durationS ?? 1) * 1000 + warmupMs : undefined,
+    }, say, r.stop, (m) => r.traces.deliver(m), r.vnfCounters, r.memory),
+  );
+  await Promise.all(r.workers.map((w) => w.ready));
+  r.engine.start();
+}
+
+/** What `vnfrun ps` and `vnfrun top` read beside the counters file. */
+function publisher(r: Running, plan: Plan, opts: RunOptions, instance: Instance | undefined): () => void {
+  const region = r.engine.counters(), startedAt = Date.now(), portLines = r.engine.describe();
+  return () => instance?.writeInfo({
+    vnf: resolve(opts.vnf), started: startedAt, cores: plan.layout.cores, dist: plan.layout.dist, lanes: region.lanes,
+    ports: plan.specs.map((s, i) => ({ name: s.name, spec: s.text, driver: portLines[i] })),
+    core: region.core, port: region.port, generation: r.reloader.liveGen, lastReload: r.reloader.history.at(-1),
+  });
+}
+
+/** While the cores run: reloads, metrics, the watchdog, set-up alerts, the
+ *  warm-up mark, the duration and the live rate line. */
+async function watchRun(r: Running, plan: Plan, bundle: Bundle, opts: RunOptions, instance: Instance | undefined,
+  say: (t: string) => void, publish: () => void, alerts: Alerts, warmedUp: (s: Snapshot) => void): Promise<void> {
+  const { counters, timers, closers } = r;
+  const region = r.engine.counters();
+  if (instance) timers.push(setInterval(() => instance.writeFile("vnf-counters.json", { at: Date.now(), counters: r.vnfCounters.totals(), histograms: r.vnfCounters.histograms() }), 1000));
+  if (opts.metrics) {
+    closers.push(await serveMetrics(opts.metrics, {
+      region, cores: plan.layout.cores, io: plan.layout.dist === "sw1" || plan.layout.dist === "sw2", portNames: plan.specs.map((p) => p.name),
+      generation: () => r.reloader.liveGen, reloads: () => r.reloader.history, vnfCounters: () => r.vnfCounters.perCore(), vnfHistograms: () => r.vnfCounters.histogramsPerCore(),
+    }));
+  }
+  closers.push({ close: () => r.traces.end() });
+  if (!opts.nativeForward) closers.push(...(await startReloading(bundle, opts, r.reloader, instance, say, publish, r.traces)));
+  const warmupMs = (opts.warmupS ?? 0) * 1000;
+  timers.push(watchdog(r.watches, r.workers, opts.vnfTimeoutS ?? DEFAULTS.vnfTimeoutS, r.stop));
+  timers.push(setInterval(() => alerts.check(counters.snapshot()), ALERT_POLL_MS));
+  if (warmupMs > 0) timers.push(setTimeout(() => warmedUp(counters.snapshot()), warmupMs));
+  if (opts.durationS !== undefined) timers.push(setTimeout(r.stop, opts.durationS * 1000 + warmupMs));
+  if (opts.onLine) {
+    let last = r.start;
+    timers.push(setInterval(() => {
+      const now = counters.snapshot();
+      opts.onLine!(rateLine(diff(last, now)) + (opts.watch || r.reloader.history.length ? `  gen ${r.reloader.liveGen}` : ""));
+      last = now;
+    }, 1000));
+  }
 }
 
 // The ways a running VNF is changed: --watch, and the control socket that
@@ -351,7 +396,7 @@ async function openRun(name: string | undefined, say: (t: string) => void): Prom
   try {
     return await openInstance(name);
   } catch (e) {
-    if (e instanceof InstanceError) throw new RunError(e.message);
+    if (e instanceof InstanceError) throw e;
     say(`warning: no runtime directory (vnfrun ps, top and reload will not find this run): ${(e as Error).message}`);
     return undefined;
   }
@@ -387,7 +432,7 @@ function watchdog(watches: SharedArrayBuffer[], workers: RunningWorker[], limitS
   }, stepMs);
 }
 
-function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => void, traced: (m: TraceMessage) => void, vnfCounters: VnfCounters): RunningWorker {
+function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => void, traced: (m: TraceMessage) => void, vnfCounters: VnfCounters, memory: HeldMemory): RunningWorker {
   const w = new Worker(join(__dirname, "worker.js"), { workerData: init, transferList: [init.channel as MessagePort] });
   let fatal: string | undefined;
   let markReady: () => void = () => {};
@@ -397,6 +442,7 @@ function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => 
     w.on("message", (m: { type: string; text?: string; core?: number }) => {
       if (m.type === "trace") traced(m as TraceMessage);
       else if (m.type === "vnf-counters" || m.type === "vnf-histogram") vnfCounters.add(m as unknown as VnfCountersMessage);
+      else if (m.type === "vnf-memory") memory.hold(m as unknown as VnfMemoryMessage);
       else if (m.type === "ready") markReady();
       else if (m.type === "vnf-error") say(`vnf error (core ${m.core}): ${m.text}`);
       else if (m.type === "log") say(`[core ${m.core}] ${m.text}`);
@@ -413,7 +459,7 @@ function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => 
   return { ready, exited, kill };
 }
 
-function summarize(vnf: string, layout: Layout, specs: PortSpec[], describe: string[], rate: Snapshot, total: Snapshot, warnings: string[]): Omit<Summary, "generation" | "reloads" | "vnf_counters" | "vnf_histograms"> {
+function summarize(vnf: string, { layout, specs }: Plan, describe: string[], rate: Snapshot, total: Snapshot, warnings: string[]): Omit<Summary, "generation" | "reloads" | "vnf_counters" | "vnf_histograms"> {
   const secs = rate.at / 1000 || Number.MIN_VALUE;
   return {
     vnf,

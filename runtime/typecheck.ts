@@ -3,8 +3,9 @@
 // when it has one, else ours; none at all is a one-line error.
 import { dirname } from "node:path";
 import { SDK_ENTRY } from "./compile";
+import { UserError } from "./user-error";
 
-export class TypecheckError extends Error {}
+export class TypecheckError extends UserError {}
 
 /** tsc's diagnostics for `file`, formatted, or "" when there are none. */
 export function typecheck(file: string, opts: { allowNode?: boolean } = {}): string {

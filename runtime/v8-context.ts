@@ -7,13 +7,15 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import vm from "node:vm";
-import type { Ctx } from "../sdk/vnf";
+import type { Ctx, PortAddress } from "../sdk/vnf";
 import { Histogram } from "../sdk/histogram";
 
 /** The core's batch memory, shared by every generation it loads. */
 export interface CoreView {
   core: number;
   cores: number;
+  addresses: readonly PortAddress[];
+  udpBound: Uint8Array;   // 65536 bytes: UDP ports bound on this core (native/core.h)
   portNames: string[];
   pool: Uint8Array;
   offsets: Uint32Array;
@@ -21,15 +23,21 @@ export interface CoreView {
   inPorts: Uint8Array;
   verdicts: Uint8Array;
   flags: Uint8Array;
+  fresh: Uint32Array;   // fresh buffers for originated frames (native/core.h)
+  ctl: Uint32Array;
   log(text: string): void;
   counters(names: readonly string[]): Float64Array;   // the core's published counters (vnf-counters.ts)
   histogram(name: string, bounds: readonly number[]): Histogram;
+  rss: { key: readonly number[]; dist: string };
+  memory(name: string, bytes: number): SharedArrayBuffer;   // the core's named memory, the same across reloads
 }
 
 export interface Generation {
   readonly gen: number;
   readonly migrated: boolean;   // state came from migrate(prev), not init()
   readonly state: unknown;
+  /** process() runs on empty cycles too (the VNF originates frames). */
+  readonly originates: boolean;
   process(count: number, now: number): void;   // throws what the VNF throws
   trial(sample: Sample): Outcome;
 }
@@ -43,6 +51,7 @@ interface LoadedVnf {
   ports: readonly string[];
   init?(ctx: Ctx): unknown;
   process(batch: unknown, state: unknown, ctx: Ctx): void;
+  originates?: boolean;
   migrate?(prev: unknown, ctx: Ctx, fresh: unknown): unknown;
 }
 
@@ -106,16 +115,20 @@ function loadModule(mod: { default?: LoadedVnf; Batch?: any }, gen: number, view
   if (vnf.ports.join("\0") !== view.portNames.join("\0"))
     throw new Error(`this version's ports (${vnf.ports.join(", ")}) differ from the running ones (${view.portNames.join(", ")}): ports are fixed while running; restart to change them`);
   // Each bundle carries its own SDK, so its own Batch and packet views.
-  const batch = new mod.Batch!(view.pool, view.offsets, view.lengths, view.inPorts, view.verdicts, view.portNames, view.flags);
+  const batch = new mod.Batch!(view.pool, view.offsets, view.lengths, view.inPorts, view.verdicts, view.portNames, view.flags, view.fresh, view.ctl);
   const ctx: Ctx = {
     core: view.core,
     cores: view.cores,
+    addresses: view.addresses,
+    udpBound: view.udpBound,
     ports: view.portNames,
     config,
     port: (name: string) => batch.port(name),
     log: (...a: unknown[]) => view.log(a.map(String).join(" ")),
     counters: (names: readonly string[]) => view.counters(names),
     histogram: (name: string, bounds: readonly number[]) => view.histogram(name, bounds),
+    rss: view.rss,
+    memory: (name: string, bytes: number) => view.memory(name, bytes),
   };
   let fresh: { state: unknown } | undefined;
   const trial = (sample: Sample): Outcome => {
@@ -144,6 +157,7 @@ function loadModule(mod: { default?: LoadedVnf; Batch?: any }, gen: number, view
         migrated,
         state,
         trial,
+        originates: vnf.originates === true,
         process(count: number, now: number) {
           batch.count = count;
           batch.now = now;

@@ -13,6 +13,7 @@ import { errorLocation } from "./errors";
 import { Sampler, compare, type Diff } from "./sampler";
 import { Tracer } from "./tracer";
 import { CoreCounters } from "./vnf-counters";
+import { CoreMemory } from "./vnf-memory";
 import { loadBundle, loadSteps, type CoreView, type Generation, type Loaded } from "./v8-context";
 
 const init = workerData as WorkerInit;
@@ -42,17 +43,24 @@ function main(): void {
   const view: CoreView = {
     core: init.core,
     cores: init.cores,
+    addresses: init.addresses,
+    udpBound: new Uint8Array(core.batch, L.bound, 65536),
     portNames: init.portNames,
     pool: new Uint8Array(core.pool),
-    offsets: new Uint32Array(core.batch, L.offsets, L.maxBatch),
-    lengths: new Uint32Array(core.batch, L.lengths, L.maxBatch),
-    inPorts: new Uint8Array(core.batch, L.inPorts, L.maxBatch),
-    verdicts: new Uint8Array(core.batch, L.verdicts, L.maxBatch),
-    flags: new Uint8Array(core.batch, L.flags, L.maxBatch),
+    offsets: new Uint32Array(core.batch, L.offsets, L.maxBatch + L.maxFresh),   // received, then originated
+    lengths: new Uint32Array(core.batch, L.lengths, L.maxBatch + L.maxFresh),
+    inPorts: new Uint8Array(core.batch, L.inPorts, L.maxBatch + L.maxFresh),
+    verdicts: new Uint8Array(core.batch, L.verdicts, L.maxBatch + L.maxFresh),
+    flags: new Uint8Array(core.batch, L.flags, L.maxBatch + L.maxFresh),
+    fresh: new Uint32Array(core.batch, L.fresh, L.maxFresh),
+    ctl: new Uint32Array(core.batch, L.ctl, 4),
     log: (text) => post({ type: "log", core: init.core, text }),
     counters: (names) => vnfCounters.get(names),
     histogram: (name, bounds) => vnfCounters.histogram(name, bounds),
+    rss: init.rss,
+    memory: (name, bytes) => memory.get(name, bytes),
   };
+  const memory = new CoreMemory(init.core, post);
   const vnfCounters = new CoreCounters(init.core, post);
   const meta = new Float64Array(core.batch, L.meta, 1);
   const sampler = init.reloadDiff ? new Sampler(view) : undefined;
@@ -68,7 +76,7 @@ function main(): void {
   for (;;) {
     const n = core.cycle(failed);
     failed = 0;
-    if (n > 0) {
+    if (n > 0 || (n === 0 && generations.live.originates)) {
       sampler?.record(n);
       watch[WATCH_BUSY] = 1;   // plain stores: the watchdog only needs to see them eventually
       try {

@@ -2,6 +2,15 @@ import { Packet } from "./packet";
 
 /** Frame spacing in Batch.fromFrames (a netmap-sized buffer). */
 const FRAME_SLOT = 2048;
+/** Fresh buffers a Batch.fromFrames batch offers for originated frames. */
+const FROM_FRAMES_FRESH = 64;
+/** Headroom left before each fresh frame in Batch.fromFrames, as the engine does. */
+const FROM_FRAMES_HEADROOM = 64;
+
+/** Words of Batch.ctl (native/core.h: kCtl*). */
+export const CTL_USED = 0;
+export const CTL_AVAILABLE = 1;
+export const CTL_CAPACITY = 2;
 
 /** Out of line, so that packet() stays small enough for V8 to inline
  *  everywhere (a template string alone would double its bytecode). */
@@ -61,6 +70,12 @@ export class Batch implements Iterable<Packet> {
      *  to offload (it arrived on a vnet port): the field holds only the
      *  pseudo-header sum, and the next vnet port, or the engine, finishes it. */
     readonly flags: Uint8Array = new Uint8Array(offsets.length),
+    /** Fresh pool buffers for frames the VNF originates: the pool byte
+     *  offset where each frame starts. Use originate(), not this. */
+    readonly fresh: Uint32Array = new Uint32Array(0),
+    /** [CTL_USED] fresh buffers taken this batch (JS), [CTL_AVAILABLE]
+     *  offered (native), [CTL_CAPACITY] longest frame one holds. */
+    readonly ctl: Uint32Array = new Uint32Array(4),
   ) {
     this._pkt = new Packet(this);
     this._iter = new PacketIterator(this, this._pkt);
@@ -83,6 +98,46 @@ export class Batch implements Iterable<Packet> {
     return p;
   }
 
+  /**
+   * A new frame from a fresh pool buffer, sent out of `port` (an index)
+   * after process() returns: the entry index i (count <= i), its frame at
+   * bytes[offsets[i], offsets[i] + length), or -1 when this batch has no
+   * fresh buffer left (at most 256 a batch; the rest wait for the next) or
+   * `length` does not fit one. Write the whole frame there (the buffer
+   * holds old bytes); lengths[i] and verdicts[i] may still be changed
+   * (verdict 0 frees it). No native call and no allocation: the engine
+   * offers the buffers at each cycle and takes the used ones back at the
+   * next, and keeps unused ones for the batch after. A reply that fits
+   * should reuse the request's own buffer instead.
+   */
+  originate(port: number, length: number): number {
+    const ctl = this.ctl;
+    const k = ctl[CTL_USED];
+    if (k >= ctl[CTL_AVAILABLE] || !(length > 0 && length <= ctl[CTL_CAPACITY])) return -1;
+    ctl[CTL_USED] = k + 1;
+    const i = this.count + k;
+    this.offsets[i] = this.fresh[k];
+    this.lengths[i] = length;
+    this.verdicts[i] = port + 1;
+    this.flags[i] = 0;
+    return i;
+  }
+
+  /** Frames originated in this batch so far (entries count .. count + originated - 1). */
+  get originated(): number { return this.ctl[CTL_USED]; }
+
+  /** The longest frame originate() takes. */
+  get freshCapacity(): number { return this.ctl[CTL_CAPACITY]; }
+
+  /** Move the reused Packet view to entry i, received or originated
+   *  (i < count + originated), and return it. */
+  entry(i: number): Packet {
+    if (!(i >= 0 && i < this.count + this.ctl[CTL_USED])) badIndex(i, this.count + this.ctl[CTL_USED]);
+    const p = this._pkt;
+    p._moveTo(i);
+    return p;
+  }
+
   /** Port index by name. Resolve names once (in init) for the hot path. */
   port(name: string): number {
     const names = this.portNames;
@@ -99,17 +154,22 @@ export class Batch implements Iterable<Packet> {
     let slot = FRAME_SLOT;
     for (const f of frames) while (f.length > slot) slot += FRAME_SLOT;
     const n = frames.length;
-    const bytes = new Uint8Array(Math.max(n, 1) * slot);
-    const offsets = new Uint32Array(n);
-    const lengths = new Uint32Array(n);
-    const inPorts = new Uint8Array(n).fill(inPort);
-    const verdicts = new Uint8Array(n);
+    // After the frames, FROM_FRAMES_FRESH fresh 2048-byte buffers for originate().
+    const F = FROM_FRAMES_FRESH;
+    const freshAt = n * slot;
+    const bytes = new Uint8Array(freshAt + F * FRAME_SLOT);
+    const offsets = new Uint32Array(n + F);
+    const lengths = new Uint32Array(n + F);
+    const inPorts = new Uint8Array(n + F).fill(inPort);
+    const verdicts = new Uint8Array(n + F);
     for (let i = 0; i < n; i++) {
       offsets[i] = i * slot;
       lengths[i] = frames[i].length;
       bytes.set(frames[i], i * slot);
     }
-    const batch = new Batch(bytes, offsets, lengths, inPorts, verdicts, portNames);
+    const fresh = Uint32Array.from({ length: F }, (_, k) => freshAt + k * FRAME_SLOT + FROM_FRAMES_HEADROOM);
+    const ctl = Uint32Array.of(0, F, FRAME_SLOT - FROM_FRAMES_HEADROOM, 0);
+    const batch = new Batch(bytes, offsets, lengths, inPorts, verdicts, portNames, new Uint8Array(n + F), fresh, ctl);
     batch.count = n;
     return batch;
   }

@@ -1,11 +1,22 @@
 import type { Batch } from "./batch";
 import { Histogram } from "./histogram";
+import { RSS_SYMMETRIC_KEY } from "./rss";
+
+/** One address of a port (--ip). */
+export interface PortAddress { port: number; ip: string; prefix: number; v6: boolean }
 
 /** What a VNF sees of the core it runs on. */
 export interface Ctx {
   /** This core's number, 0..cores-1. */
   core: number;
   cores: number;
+  /** The ports' own addresses (--ip), for sockets: which port, the address
+   *  as text, its prefix length. Empty without --ip. */
+  readonly addresses: readonly PortAddress[];
+  /** UDP ports this core's sockets are bound to, one byte each (1: bound):
+   *  the runtime answers datagrams to the others with port unreachable.
+   *  sdk/udp.ts writes it; a VNF does not need to. */
+  readonly udpBound: Uint8Array;
   /** The VNF's port names, in index order. */
   ports: readonly string[];
   /** The run's --config (a JSON file or inline JSON), parsed; undefined
@@ -23,6 +34,18 @@ export interface Ctx {
   /** A histogram of this core (name as for counters; upper bounds rising),
    *  shown like the counters; Prometheus gets it as a histogram. */
   histogram(name: string, bounds: readonly number[]): Histogram;
+  /** How packets reach this core: the RSS key (40 bytes) and the
+   *  distribution mode ("none", "hw", "sw1", "sw2"): with `cores`, which
+   *  core a flow lands on (sdk/rss.ts rssCore); sdk/rss-port.ts picks local
+   *  ports (sockets, NAT bindings) whose replies come back to this core. */
+  readonly rss: { readonly key: readonly number[]; readonly dist: string };
+  /** The core's named shared memory of `bytes` (at least), zeroed when
+   *  first made and the same buffer again for the same name (after a
+   *  reload too): where a FlowTable keeps connections a new version
+   *  re-attaches (new FlowTable({ ..., buffer: ctx.memory("conns", FlowTable.bytesFor(o)) })).
+   *  The supervisor is told of each one, so a restarted core can be given
+   *  it back. */
+  memory(name: string, bytes: number): SharedArrayBuffer;
 }
 
 const COUNTER_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -41,6 +64,11 @@ export interface VnfDefinition<S> {
   init?(ctx: Ctx): S;
   /** Called per batch. Set verdicts; the default is drop. */
   process(batch: Batch, state: S, ctx: Ctx): void;
+  /** The VNF sends frames of its own (batch.originate()), not only
+   *  replies: process() then also runs on cycles where nothing arrived
+   *  (batch.count 0), and the core does not sleep after a cycle that sent
+   *  some. Leave it off for VNFs that only answer or forward. */
+  originates?: boolean;
   /** Hot reload: this version's state from the previous version's. `fresh`
    *  is what init() built for this version (before the cores paused): carry
    *  what should survive from `prev` into it and return it, or return `prev`
@@ -73,6 +101,9 @@ export function defineVnf<S>(def: VnfDefinition<S>): VnfDefinition<S> {
   if (def.init !== undefined && typeof def.init !== "function") {
     throw new Error("defineVnf: `init` must be a function when given");
   }
+  if (def.originates !== undefined && typeof def.originates !== "boolean") {
+    throw new Error("defineVnf: `originates` must be true or false when given");
+  }
   if (def.migrate !== undefined && typeof def.migrate !== "function") {
     throw new Error("defineVnf: `migrate` must be a function when given");
   }
@@ -82,12 +113,15 @@ export function defineVnf<S>(def: VnfDefinition<S>): VnfDefinition<S> {
 /** A Ctx for tests and simple hosts: port() resolves against `ports`. */
 export function makeCtx(
   ports: readonly string[],
-  opts: { core?: number; cores?: number; config?: unknown; log?: (...a: unknown[]) => void } = {},
+  opts: { core?: number; cores?: number; config?: unknown; log?: (...a: unknown[]) => void; rss?: { key: readonly number[]; dist: string }; addresses?: readonly PortAddress[] } = {},
 ): Ctx {
   const names = ports.slice();
+  const memories = new Map<string, SharedArrayBuffer>();
   return {
     core: opts.core ?? 0,
     cores: opts.cores ?? 1,
+    addresses: opts.addresses ?? [],
+    udpBound: new Uint8Array(65536),
     ports: names,
     config: opts.config,
     port(name: string): number {
@@ -103,6 +137,12 @@ export function makeCtx(
     histogram(name: string, bounds: readonly number[]): Histogram {
       checkCounterNames([name]);
       return new Histogram(bounds);
+    },
+    rss: opts.rss ?? { key: RSS_SYMMETRIC_KEY, dist: (opts.cores ?? 1) > 1 ? "sw1" : "none" },
+    memory(name: string, bytes: number): SharedArrayBuffer {
+      let m = memories.get(name);
+      if (!m || m.byteLength < bytes) memories.set(name, (m = new SharedArrayBuffer(bytes)));
+      return m;
     },
   };
 }

@@ -48,4 +48,34 @@ describe.skipIf(!!noTshark)(`gen, read back by tshark${noTshark}`, () => {
     for (let i = 500; i < rows.length; i++) expect(rows[i]).toBe(rows[i - 500]);
     for (const r of rows) expect(+r.split(" ")[2]).toBeGreaterThanOrEqual(5000);
   });
+
+  it("gives flows a life of K frames, new ones staggered, with TCP handshakes on both sides", () => {
+    const a = join(dir, "a.pcap"), b = join(dir, "b.pcap");
+    const opts = "flows=10,life=6,handshake=1,count=300";
+    vnfrunJson(["vnfs/l2fwd.ts", "--port", `in=gen:${opts}`, "--port", `out=pcap:${a}`]);
+    vnfrunJson(["vnfs/l2fwd.ts", "--port", `in=gen:${opts},reply=1`, "--port", `out=pcap:${b}`]);
+    const fields = ["ip.src", "ip.dst", "tcp.srcport", "tcp.dstport", "tcp.flags", "tcp.checksum.status", "ip.checksum.status"];
+    const ra = tsharkFields(a, fields), rb = tsharkFields(b, fields);
+    expect(ra.length).toBe(300);
+    expect(rb.length).toBe(300);
+    const byFlow = new Map<string, string[]>();
+    for (let i = 0; i < 300; i++) {
+      const [src, dst, sp, dp, fl, sum, ipsum] = ra[i];
+      expect(sum).toBe("1");
+      expect(ipsum).toBe("1");
+      expect(rb[i][5]).toBe("1");
+      // frame i of the reply side is frame i's other end
+      expect(rb[i].slice(0, 4)).toEqual([dst, src, dp, sp]);
+      const k = `${src}:${sp}`;
+      if (!byFlow.has(k)) byFlow.set(k, []);
+      byFlow.get(k)!.push(`${fl}/${rb[i][4]}`);
+    }
+    // 30 rounds of 10 slots, 6 rounds a flow, staggered: 50 flows, whole ones
+    // (SYN/SYN-ACK, data/ACK x3, FIN/FIN, ACK/ACK) except at the two ends.
+    const whole = ["0x0002/0x0012", "0x0018/0x0010", "0x0018/0x0010", "0x0018/0x0010", "0x0011/0x0011", "0x0010/0x0010"];
+    const lives = [...byFlow.values()];
+    expect(lives.filter((l) => l.join() === whole.join()).length).toBeGreaterThanOrEqual(50 - 20);
+    for (const l of lives) expect(whole.join()).toContain(l.join());
+    expect(byFlow.size).toBeGreaterThanOrEqual(55);
+  });
 });

@@ -49,8 +49,8 @@ const named = (title: string) => (live ? title : `${title} (${skipped})`);
 
 describe("netmap port specs and errors", () => {
   it.each([
-    [["--port", "in=netmap"], /netmap needs a port: netmap:IFNAME/],
-    [["--port", "in=netmap:eth0,ring=512"], /ring=512: netmap rings here are 1024 or 2048 slots/],
+    [["--port", "in=netmap"], /netmap needs a netmap port name: netmap:IFNAME/],
+    [["--port", "in=netmap:eth0,ring=512"], /ring=512: choose 1024, 2048/],
     [["--port", "in=netmap:eth0,colour=red"], /netmap has no option "colour"|colour/],
     [["--port", "in=netmap:eth0!"], /"eth0!" is not a netmap port name/],
   ])("%j fails with one clear line", (args, message) => {

@@ -43,6 +43,7 @@
 
 #include "../engine.h"
 #include "../port.h"
+#include "iface.h"
 
 #ifdef VNF_NETMAP
 #include <fcntl.h>
@@ -63,24 +64,12 @@
 
 namespace vnf {
 
-// Whether this engine was compiled with netmap's headers (for doctor).
-bool netmapBuilt() {
-#ifdef VNF_NETMAP
-  return true;
-#else
-  return false;
-#endif
-}
-
 namespace {
 
 #ifdef VNF_NETMAP
 
-constexpr uint32_t kMinFrame = 14;
 constexpr uint32_t kMaxFrags = NETMAP_MAX_FRAGS;
 constexpr uint32_t kMaxGso = 65535;
-
-std::string errnoText(int e) { return std::strerror(e); }
 
 // What the user wrote after `netmap:`. A trailing `-N` names ring pair N
 // (as in netmap's own tools), unless the whole text is an interface's name:
@@ -98,7 +87,7 @@ struct Name {
   }
 };
 
-Name parseName(const std::string& portName, const std::string& text) {
+Name parseName(const std::string& text) {
   Name n;
   n.port = text;
   const size_t dash = text.rfind('-');
@@ -111,7 +100,7 @@ Name parseName(const std::string& portName, const std::string& text) {
     }
   }
   if (n.port.empty() || n.port.size() >= NETMAP_REQ_IFNAMSIZ)
-    throw std::runtime_error("netmap port " + portName + ": '" + text + "' is not a netmap port name");
+    throw std::runtime_error("'" + text + "' is not a netmap port name");
   return n;
 }
 
@@ -135,18 +124,16 @@ void gather(netmap_ring* r, uint32_t first, uint32_t from, uint8_t* dst, uint32_
 class NetmapPort : public Port {
  public:
   NetmapPort(const PortConfig& cfg, Pool& pool) : Port(cfg), headroom_(cfg.headroom) {
-    const std::string text = optionStr(cfg.options, "name", "");
-    if (text.empty()) throw std::runtime_error("netmap port " + name_ + ": needs a port name (netmap:IFNAME)");
-    nm_ = parseName(name_, text);
+    const std::string text = optionStr(cfg.options, "name");
+    if (text.empty()) throw std::runtime_error("needs a port name (netmap:IFNAME)");
+    nm_ = parseName(text);
     spec_ = text;
-    const std::string ring = optionStr(cfg.options, "ring", "0");
-    if (ring != "0" && ring != "1024" && ring != "2048")
-      throw std::runtime_error("netmap port " + name_ + ": ring=" + ring + ": netmap rings here are 1024 or 2048 slots");
+    const std::string ring = optionStr(cfg.options, "ring", "0");   // 0: the sizes netmap gives
     wantSlots_ = uint32_t(std::stoul(ring));
     queue_ = cfg.queue;
     queues_ = cfg.queues;
     if (nm_.oneRing && queues_ > 1)
-      throw std::runtime_error("netmap port " + name_ + ": " + spec_ + " is one ring, which cannot serve the " + std::to_string(queues_) +
+      throw std::runtime_error(spec_ + " is one ring, which cannot serve the " + std::to_string(queues_) +
                                " cores of hw distribution: give the whole port (netmap:" + nm_.port + ") or use --dist sw1");
     const uint32_t room = pool.bufSize() > headroom_ ? pool.bufSize() - headroom_ : 0;
     maxFrame_ = room < 0xffff ? room : 0xffff;
@@ -156,10 +143,10 @@ class NetmapPort : public Port {
     if (fd_ < 0) {
       const int e = errno;
       if (e == ENOENT || e == ENODEV || e == ENXIO)
-        throw std::runtime_error("netmap port " + name_ + ": no /dev/netmap: load the netmap kernel module (insmod netmap.ko)");
+        throw std::runtime_error("no /dev/netmap: load the netmap kernel module (insmod netmap.ko)");
       if (e == EACCES || e == EPERM)
-        throw std::runtime_error("netmap port " + name_ + ": no permission to open /dev/netmap: run as root (or give your user access to /dev/netmap)");
-      throw std::runtime_error("netmap port " + name_ + ": cannot open /dev/netmap: " + errnoText(e));
+        throw std::runtime_error("no permission to open /dev/netmap: run as root (or give your user access to /dev/netmap)");
+      throw std::runtime_error("cannot open /dev/netmap: " + errnoText(e));
     }
     try {
       attach();
@@ -177,7 +164,6 @@ class NetmapPort : public Port {
     // batch: it hands back the slots read last time and fetches new ones.
     if (rxReady() < max) ioctl(fd_, NIOCRXSYNC, nullptr);
     uint32_t n = 0;
-    uint64_t bytes = 0;
     const uint32_t rings = uint32_t(rx_.size());
     for (uint32_t k = 0; k < rings && n < max; k++) {
       netmap_ring* r = rx_[(rxNext_ + k) % rings];
@@ -186,15 +172,12 @@ class NetmapPort : public Port {
         uint32_t next;
         const int got = take(lane, pool, c, r, head, next, out + n, max - n, n == 0);
         if (got < 0) break;  // the rest of the frame, or room for it, comes later
-        for (int i = 0; i < got; i++) bytes += out[n + i].len;
         n += uint32_t(got);
         if (segNext_ == 0) head = next;
       }
       r->head = r->cur = head;
     }
     rxNext_ = rings ? (rxNext_ + 1) % rings : 0;
-    c[rx_packets] += n;
-    c[rx_bytes] += bytes;
     return int(n);
   }
 
@@ -284,7 +267,7 @@ class NetmapPort : public Port {
     void* p = mmap(nullptr, mapLen_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
     if (p == MAP_FAILED) {
       mapLen_ = 0;
-      throw std::runtime_error("netmap port " + name_ + ": cannot map netmap's memory for " + spec_ + ": " + errnoText(errno));
+      throw std::runtime_error("cannot map netmap's memory for " + spec_ + ": " + errnoText(errno));
     }
     mem_ = p;
     netmap_if* nifp = NETMAP_IF(mem_, reg.nr_offset);
@@ -296,20 +279,20 @@ class NetmapPort : public Port {
     for (uint32_t r = ringLo_; r < rxHi; r++) rx_.push_back(NETMAP_RXRING(nifp, r));
     for (uint32_t r = ringLo_; r < txHi; r++) tx_.push_back(NETMAP_TXRING(nifp, r));
     if (rx_.empty() || tx_.empty())
-      throw std::runtime_error("netmap port " + name_ + ": " + spec_ + " has no ring pair to bind");
+      throw std::runtime_error(spec_ + " has no ring pair to bind");
     slots_ = rx_[0]->num_slots;
     rxRings_ = uint32_t(rx_.size());  // kept for describe(), which runs after close() clears rx_/tx_
     txRings_ = uint32_t(tx_.size());
     txBufSize_ = tx_[0]->nr_buf_size;
 
     if (queues_ > 1 && (reg.nr_rx_rings != queues_ || reg.nr_tx_rings != queues_))
-      throw std::runtime_error("netmap port " + name_ + ": " + nm_.port + " has " + std::to_string(reg.nr_rx_rings) + " rx and " +
+      throw std::runtime_error(nm_.port + " has " + std::to_string(reg.nr_rx_rings) + " rx and " +
                                std::to_string(reg.nr_tx_rings) + " tx rings, but hw distribution runs " + std::to_string(queues_) +
                                " cores and needs one ring pair each" +
                                (nm_.pipe() || nm_.vale() ? " (it was made elsewhere with another count)"
                                                            : ": set them with ethtool -L " + nm_.port + " combined " + std::to_string(queues_)));
     if (wantSlots_ && (reg.nr_rx_slots != wantSlots_ || reg.nr_tx_slots != wantSlots_))
-      throw std::runtime_error("netmap port " + name_ + ": " + nm_.port + " has rings of " + std::to_string(reg.nr_rx_slots) +
+      throw std::runtime_error(nm_.port + " has rings of " + std::to_string(reg.nr_rx_slots) +
                                " rx / " + std::to_string(reg.nr_tx_slots) + " tx slots, not the " + std::to_string(wantSlots_) +
                                " asked with ring=" +
                                (nm_.pipe() || nm_.vale() ? std::string(" (it already existed: ring= applies where this run makes the port)")
@@ -348,17 +331,17 @@ class NetmapPort : public Port {
     std::strncpy(hdr.nr_name, nm_.port.c_str(), sizeof hdr.nr_name - 1);
     hdr.nr_body = uintptr_t(&ph);
     if (ioctl(fd_, NIOCCTRL, &hdr) != 0)
-      throw std::runtime_error("netmap port " + name_ + ": " + spec_ + " has a virtio-net header but its length cannot be read: " + errnoText(errno));
+      throw std::runtime_error(spec_ + " has a virtio-net header but its length cannot be read: " + errnoText(errno));
     if (ph.nr_hdr_len != 10 && ph.nr_hdr_len != 12)
-      throw std::runtime_error("netmap port " + name_ + ": " + spec_ + " has a " + std::to_string(ph.nr_hdr_len) +
+      throw std::runtime_error(spec_ + " has a " + std::to_string(ph.nr_hdr_len) +
                                "-byte port header; only virtio-net headers (10 or 12 bytes) are understood");
     if (headroom_ < sizeof(vnet::Meta))
-      throw std::runtime_error("netmap port " + name_ + ": " + spec_ + " has a virtio-net header, which needs a headroom of at least 12 bytes");
+      throw std::runtime_error(spec_ + " has a virtio-net header, which needs a headroom of at least 12 bytes");
     return ph.nr_hdr_len;
   }
 
   std::string registerError(int e, const nmreq_header& hdr) const {
-    const std::string head = "netmap port " + name_ + ": cannot open " + spec_ + ": ";
+    const std::string head = "cannot open " + spec_ + ": ";
     if (hdr.nr_version != NETMAP_API)
       return head + "the netmap module speaks API " + std::to_string(hdr.nr_version) + " but vnfrun was built against API " +
              std::to_string(NETMAP_API) + ": rebuild vnfrun against the netmap source the module came from";
@@ -389,19 +372,14 @@ class NetmapPort : public Port {
   std::string mtuHint() const {
     const std::string generic = "netmap refused the request (invalid argument; the kernel log says why)";
     if (nm_.pipe() || nm_.vale()) return generic;
-    int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (s < 0) return generic;
-    ifreq ifr{};
-    std::strncpy(ifr.ifr_name, nm_.port.c_str(), IFNAMSIZ - 1);
-    const bool got = ioctl(s, SIOCGIFMTU, &ifr) == 0;
-    ::close(s);
+    const int mtu = Iface::inspect(nm_.port).mtu;
     uint32_t bufSize = 2048;
     if (FILE* f = std::fopen("/sys/module/netmap/parameters/buf_size", "r")) {
       if (std::fscanf(f, "%u", &bufSize) != 1) bufSize = 2048;
       std::fclose(f);
     }
-    if (!got || uint32_t(ifr.ifr_mtu) + 14 <= bufSize) return generic;
-    return "MTU " + std::to_string(ifr.ifr_mtu) + " of " + nm_.port + " is larger than netmap's " + std::to_string(bufSize) +
+    if (!mtu || uint32_t(mtu) + kEthHeader <= bufSize) return generic;
+    return "MTU " + std::to_string(mtu) + " of " + nm_.port + " is larger than netmap's " + std::to_string(bufSize) +
            "-byte buffers and its driver cannot split frames over several: lower it with ip link set " + nm_.port + " mtu 1500";
   }
 
@@ -569,6 +547,25 @@ static std::unique_ptr<Port> openNetmapPort(const PortConfig& cfg, Engine& engin
 #endif
 }
 
-static DriverRegistration registration("netmap", openNetmapPort);
+#ifdef VNF_NETMAP
+static constexpr bool kBuilt = true;
+#else
+static constexpr bool kBuilt = false;
+#endif
+
+static DriverRegistration registration({
+    .name = "netmap",
+    .arg = "IFNAME[-RING] | NAME{N | NAME}N",
+    .argKeys = "name",
+    .help = "netmap ports, where netmap is installed: a NIC, one ring, pipes; valeX:PORT for VALE switch ports",
+    .options = {
+        {"name", "text", "^[A-Za-z0-9_.:{}-]{1,64}$", nullptr, "a netmap port name"},
+        {"ring", "choice", "1024|2048", nullptr, "slots per ring of the ports vnfrun creates (pipes, VALE)"},
+    },
+    .open = openNetmapPort,
+    .host = {.caps = "NET_ADMIN", .device = "/dev/netmap", .deviceFix = "build and load netmap (github.com/luigirizzo/netmap: ./configure && make && insmod netmap.ko)",
+             .built = kBuilt, .builtFix = "rebuild vnfrun with netmap's headers: NETMAP_SRC=/path/to/netmap npm run build"},
+    .usable = "netmap ports",
+});
 
 }  // namespace vnf

@@ -29,8 +29,9 @@
 // VLAN tags the kernel stripped into metadata are put back into the frame.
 // Outgoing frames are ignored (PACKET_IGNORE_OUTGOING): the port sees only
 // what arrives on the wire. With `queues` > 1 each instance joins one
-// PACKET_FANOUT group in hash mode; the kernel's flow hash is symmetric, so
-// both directions of a flow meet on the same member index.
+// PACKET_FANOUT group whose classic BPF program computes the engine's RSS
+// (rss_bpf.h), so a frame meets the core the engine's hash names, and both
+// directions of a flow meet there under the symmetric key.
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
@@ -47,8 +48,10 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "iface.h"
 #include "vnet.h"
 #include "../engine.h"
+#include "../rss_bpf.h"
 #include "../port.h"
 
 namespace vnf {
@@ -66,10 +69,7 @@ constexpr uint32_t kLent = TP_STATUS_COPY;
 constexpr uint32_t kTxFrames = 2048;
 constexpr uint32_t kTxBlockSize = 1u << 16;
 constexpr uint32_t kTxData = TPACKET_ALIGN(sizeof(tpacket2_hdr));  // where tx frame data starts
-constexpr uint32_t kVlanLen = 4;
-constexpr uint32_t kMinFrame = 14;
-
-std::string errnoText() { return std::strerror(errno); }
+constexpr uint32_t kVlanLen = kVlanTag;
 
 template <typename T>
 T loadAcquire(const T& v) { return __atomic_load_n(&v, __ATOMIC_ACQUIRE); }
@@ -78,30 +78,29 @@ void storeRelease(T& v, T x) { __atomic_store_n(&v, x, __ATOMIC_RELEASE); }
 
 class PacketPort : public Port, PoolWindow {
  public:
-  PacketPort(const PortConfig& cfg, Pool& pool) : Port(cfg), pool_(pool), headroom_(cfg.headroom) {
+  PacketPort(const PortConfig& cfg, Pool& pool, const Rss& rss) : Port(cfg), pool_(pool), headroom_(cfg.headroom) {
     const PortOptions& o = cfg.options;
-    ifname_ = optionStr(o, "ifname", "");
-    vnet_ = optionStr(o, "vnet", "0") == "1";
-    promisc_ = optionStr(o, "promisc", "1") == "1";
-    bypass_ = optionStr(o, "bypass", "1") == "1";
+    ifname_ = optionStr(o, "ifname");
+    vnet_ = optionFlag(o, "vnet");
+    promisc_ = optionFlag(o, "promisc");
+    bypass_ = optionFlag(o, "bypass");
     const uint32_t room = pool.bufSize() > headroom_ ? pool.bufSize() - headroom_ : 0;
     maxFrame_ = room < 0xffff ? room : 0xffff;
     if (vnet_ && headroom_ < sizeof(vnet::Meta))
-      throw std::runtime_error("packet port " + name_ + ": vnet needs a headroom of at least 12 bytes");
+      throw std::runtime_error("vnet needs a headroom of at least 12 bytes");
 
-    ifindex_ = if_nametoindex(ifname_.c_str());
-    if (ifindex_ == 0) throw std::runtime_error("no interface " + ifname_ + " in this network namespace");
+    const Iface ifc = Iface::inspect(ifname_);
+    ifindex_ = unsigned(ifc.mustExist().index);
     // Protocol 0: nothing arrives until the rings are set and bind() names ETH_P_ALL.
     fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd_ < 0) {
       if (errno == EPERM || errno == EACCES)
-        throw std::runtime_error("packet port " + name_ + " (" + ifname_ +
-                                 "): needs CAP_NET_RAW (run as root or grant it: setcap cap_net_raw+ep $(command -v node))");
-      throw std::runtime_error("packet port " + name_ + ": cannot open an AF_PACKET socket: " + errnoText());
+        throw std::runtime_error("needs CAP_NET_RAW (run as root or grant it: setcap cap_net_raw+ep $(command -v node))");
+      throw std::runtime_error("cannot open an AF_PACKET socket: " + errnoText());
     }
     try {
       checkInterface();
-      setUp(cfg);
+      setUp(cfg, rss);
     } catch (...) {
       release();
       throw;
@@ -113,14 +112,12 @@ class PacketPort : public Port, PoolWindow {
     uint64_t* c = lane.counters.port(index_);
     Pool& pool = lane.cache.pool();
     uint32_t n = 0;
-    uint64_t bytes = 0;
     while (n < max) {
       tpacket2_hdr* h = rxFrame(rxHead_);
       if (!(loadAcquire(h->tp_status) & TP_STATUS_USER)) break;
       bool lent = false;
       const int got = take(lane, pool, c, h, slots + n, max - n, n == 0, lent);
       if (got < 0) break;  // needs more slots than this batch has left, or no buffer
-      for (int i = 0; i < got; i++) bytes += slots[n + i].len;
       n += uint32_t(got);
       if (segNext_ == 0) {  // the ring frame is done: lent, or back to the kernel
         storeRelease(h->tp_status, lent ? kLent : uint32_t(TP_STATUS_KERNEL));
@@ -130,8 +127,6 @@ class PacketPort : public Port, PoolWindow {
     }
     // What the kernel dropped for want of a free ring frame, now and then.
     if (rxSinceStats_ >= 1024 || (n == 0 && rxSinceStats_)) countRingDrops(c);
-    c[rx_packets] += n;
-    c[rx_bytes] += bytes;
     return int(n);
   }
 
@@ -232,29 +227,19 @@ class PacketPort : public Port, PoolWindow {
 
  private:
   void checkInterface() {
-    ifreq ifr{};
-    std::strncpy(ifr.ifr_name, ifname_.c_str(), IFNAMSIZ - 1);
-    if (ioctl(fd_, SIOCGIFHWADDR, &ifr) == 0 && ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
-      throw std::runtime_error(ifname_ + " is not an Ethernet interface (ARP type " + std::to_string(ifr.ifr_hwaddr.sa_family) +
+    const Iface ifc = Iface::inspect(ifname_);
+    if (ifc.arpType >= 0 && ifc.arpType != ARPHRD_ETHER)
+      throw std::runtime_error(ifname_ + " is not an Ethernet interface (ARP type " + std::to_string(ifc.arpType) +
                                "): packet ports carry Ethernet frames");
-    if (ioctl(fd_, SIOCGIFFLAGS, &ifr) != 0) throw std::runtime_error("cannot read the flags of " + ifname_ + ": " + errnoText());
-    if (!(ifr.ifr_flags & IFF_UP)) throw std::runtime_error(ifname_ + " is down: bring it up with ip link set " + ifname_ + " up");
-    if (ioctl(fd_, SIOCGIFMTU, &ifr) != 0) throw std::runtime_error("cannot read the MTU of " + ifname_ + ": " + errnoText());
-    const uint32_t mtu = uint32_t(ifr.ifr_mtu);
-    if (mtu + ETH_HLEN + kVlanLen > maxFrame_) {
-      const uint32_t fits = maxFrame_ > ETH_HLEN + kVlanLen ? maxFrame_ - ETH_HLEN - kVlanLen : 0;
-      throw std::runtime_error("MTU " + std::to_string(mtu) + " on " + ifname_ + " is larger than a " + std::to_string(maxFrame_) +
-                               "-byte buffer: lower it with ip link set " + ifname_ + " mtu " + std::to_string(fits < 1500 ? fits : 1500));
-    }
-    txMaxFrame_ = mtu + ETH_HLEN + kVlanLen;
+    txMaxFrame_ = ifc.mustBeUp().frameFor(maxFrame_);
   }
 
   void set(int level, int opt, int value, const std::string& what) {
     if (setsockopt(fd_, level, opt, &value, sizeof value) != 0)
-      throw std::runtime_error("packet port " + name_ + " (" + ifname_ + "): cannot " + what + ": " + errnoText());
+      throw std::runtime_error("cannot " + what + ": " + errnoText());
   }
 
-  void setUp(const PortConfig& cfg) {
+  void setUp(const PortConfig& cfg, const Rss& rss) {
     set(SOL_PACKET, PACKET_VERSION, TPACKET_V2, "use TPACKET_V2");
     if (vnet_) set(SOL_PACKET, PACKET_VNET_HDR, 1, "enable the virtio-net header");
     if (bypass_) set(SOL_PACKET, PACKET_QDISC_BYPASS, 1, "bypass the qdisc");
@@ -281,14 +266,14 @@ class PacketPort : public Port, PoolWindow {
     rx.tp_frame_size = rxFrameSize_;
     rx.tp_frame_nr = rxFrames_;
     if (setsockopt(fd_, SOL_PACKET, PACKET_RX_RING, &rx, sizeof rx) != 0)
-      throw std::runtime_error("packet port " + name_ + ": cannot set up the rx ring: " + errnoText());
+      throw std::runtime_error("cannot set up the rx ring: " + errnoText());
     tpacket_req tx{};
     tx.tp_block_size = kTxBlockSize;
     tx.tp_block_nr = kTxFrames * txFrameSize_ / kTxBlockSize;
     tx.tp_frame_size = txFrameSize_;
     tx.tp_frame_nr = kTxFrames;
     if (setsockopt(fd_, SOL_PACKET, PACKET_TX_RING, &tx, sizeof tx) != 0)
-      throw std::runtime_error("packet port " + name_ + ": cannot set up the tx ring: " + errnoText());
+      throw std::runtime_error("cannot set up the tx ring: " + errnoText());
     mapLen_ = size_t(rxFrameSize_) * rxFrames_ + size_t(txFrameSize_) * kTxFrames;
     void* p = MAP_FAILED;
     if (uint8_t* at = vnet_ ? pool_.openWindow(mapLen_, this) : nullptr) {
@@ -299,7 +284,7 @@ class PacketPort : public Port, PoolWindow {
     if (p == MAP_FAILED) p = mmap(nullptr, mapLen_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd_, 0);
     if (p == MAP_FAILED) {
       mapLen_ = 0;
-      throw std::runtime_error("packet port " + name_ + ": cannot map the rings: " + errnoText());
+      throw std::runtime_error("cannot map the rings: " + errnoText());
     }
     ring_ = static_cast<uint8_t*>(p);
     txRing_ = ring_ + size_t(rxFrameSize_) * rxFrames_;
@@ -309,7 +294,7 @@ class PacketPort : public Port, PoolWindow {
     sll.sll_protocol = htons(ETH_P_ALL);
     sll.sll_ifindex = int(ifindex_);
     if (bind(fd_, reinterpret_cast<sockaddr*>(&sll), sizeof sll) != 0)
-      throw std::runtime_error("packet port " + name_ + ": cannot bind to " + ifname_ + ": " + errnoText());
+      throw std::runtime_error("cannot bind to " + ifname_ + ": " + errnoText());
 
     if (promisc_) {
       packet_mreq mr{};
@@ -317,18 +302,18 @@ class PacketPort : public Port, PoolWindow {
       mr.mr_type = PACKET_MR_PROMISC;
       // Dropped with the socket, so the interface leaves promiscuous mode by itself.
       if (setsockopt(fd_, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) != 0)
-        throw std::runtime_error("packet port " + name_ + ": cannot make " + ifname_ + " promiscuous: " + errnoText());
+        throw std::runtime_error("cannot make " + ifname_ + " promiscuous: " + errnoText());
     }
 
     if (vnet_) {
       // Super-frames rebuilt on transmit leave by a second socket with no
       // ring and no protocol (it receives nothing).
       gsoFd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-      if (gsoFd_ < 0) throw std::runtime_error("packet port " + name_ + ": cannot open a second AF_PACKET socket: " + errnoText());
+      if (gsoFd_ < 0) throw std::runtime_error("cannot open a second AF_PACKET socket: " + errnoText());
       const int on = 1, sndbuf = 4 << 20;
       if (setsockopt(gsoFd_, SOL_PACKET, PACKET_VNET_HDR, &on, sizeof on) != 0 ||
           (bypass_ && setsockopt(gsoFd_, SOL_PACKET, PACKET_QDISC_BYPASS, &on, sizeof on) != 0))
-        throw std::runtime_error("packet port " + name_ + ": cannot set up the GSO socket: " + errnoText());
+        throw std::runtime_error("cannot set up the GSO socket: " + errnoText());
       if (setsockopt(gsoFd_, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) != 0)
         setsockopt(gsoFd_, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     }
@@ -341,10 +326,21 @@ class PacketPort : public Port, PoolWindow {
       // one from this process and interface so two runs never share by accident.
       fanoutId_ = f != cfg.options.end() ? uint16_t(std::stoul(f->second)) : uint16_t(getpid() * 31u + ifindex_);
       fanout_ = true;
-      const int arg = int(fanoutId_) | (PACKET_FANOUT_HASH << 16);
+      // In hw mode the members are the cores, joined in core order, and the
+      // engine's Toeplitz picks the member (rss_bpf.h), so a core can know
+      // where replies to its own packets land. A fanout=ID group shared with
+      // other processes keeps the kernel's flow hash.
+      const bool byRss = cfg.queues > 1 && f == cfg.options.end();
+      const int arg = int(fanoutId_) | ((byRss ? PACKET_FANOUT_CBPF : PACKET_FANOUT_HASH) << 16);
       if (setsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) != 0)
-        throw std::runtime_error("packet port " + name_ + ": cannot join fanout group " + std::to_string(fanoutId_) + " on " +
+        throw std::runtime_error("cannot join fanout group " + std::to_string(fanoutId_) + " on " +
                                  ifname_ + ": " + errnoText() + " (a group id names one interface and mode: pick another with fanout=ID)");
+      if (byRss && cfg.queue == 0) {
+        std::vector<sock_filter> prog = rssFanoutProgram(rss.toeplitz());
+        sock_fprog fp{uint16_t(prog.size()), prog.data()};
+        if (setsockopt(fd_, SOL_PACKET, PACKET_FANOUT_DATA, &fp, sizeof fp) != 0)
+          throw std::runtime_error("the kernel refused the RSS fanout program on " + ifname_ + ": " + errnoText());
+      }
     }
   }
 
@@ -570,9 +566,32 @@ class PacketPort : public Port, PoolWindow {
 }  // namespace
 
 static std::unique_ptr<Port> openPacketPort(const PortConfig& cfg, Engine& engine) {
-  return std::make_unique<PacketPort>(cfg, engine.pool());
+  return std::make_unique<PacketPort>(cfg, engine.pool(), engine.rss());
 }
 
-static DriverRegistration registration("packet", openPacketPort);
+// With the virtio-net header, super-frames arrive whole: received where the
+// kernel wrote them, in a window of the pool over the port's rings.
+static PoolNeeds packetPool(const PortConfig& cfg) {
+  if (!optionFlag(cfg.options, "vnet")) return {};
+  return {.maxFrame = 65535, .windowBytes = 32u << 20};
+}
+
+static DriverRegistration registration({
+    .name = "packet",
+    .arg = "IFNAME",
+    .argKeys = "ifname",
+    .help = "AF_PACKET with TPACKET_V2 rings and the virtio-net header (GRO/TSO super-frames cross whole)",
+    .options = {
+        {"ifname", "ifname", "", nullptr, "an interface"},
+        {"fanout", "uint", "0-65535", nullptr, "join this fanout group (in hw mode each core is a member)"},
+        {"vnet", "flag", "", "1", "the virtio-net header: super-frames and checksum offload cross (novnet: off)"},
+        {"promisc", "flag", "", "1", "promiscuous while running"},
+        {"bypass", "flag", "", "1", "transmit past the qdisc"},
+    },
+    .open = openPacketPort,
+    .pool = packetPool,
+    .host = {.socket = AF_PACKET, .caps = "NET_RAW"},
+    .usable = "AF_PACKET with TPACKET_V2 rings",
+});
 
 }  // namespace vnf

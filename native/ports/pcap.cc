@@ -31,22 +31,15 @@
 namespace vnf {
 namespace {
 
-constexpr uint32_t kMinFrame = 14;              // an Ethernet header
 constexpr uint32_t kMaxSlotLen = 0xffff;        // Slot::len is 16 bits
 constexpr size_t kWriteBuffer = 1 << 20;
 
-std::string errnoText() { return std::strerror(errno); }
 
-uint64_t number(const PortConfig& cfg, const char* key, uint64_t dflt, uint64_t lo, uint64_t hi) {
-  auto it = cfg.options.find(key);
-  if (it == cfg.options.end()) return dflt;
-  const std::string& v = it->second;
-  bool digits = !v.empty() && v.size() <= 10 && v.find_first_not_of("0123456789") == std::string::npos;
-  uint64_t n = digits ? std::stoull(v) : 0;
-  if (!digits || n < lo || n > hi)
-    throw std::runtime_error("pcap port " + cfg.name + ": " + key + " must be a number from " +
-                             std::to_string(lo) + " to " + std::to_string(hi) + ", got '" + v + "'");
-  return n;
+// The VNF's first port reads; the others write, unless told.
+bool reads(const PortConfig& cfg) {
+  const bool read = optionFlag(cfg.options, "read"), write = optionFlag(cfg.options, "write");
+  if (read && write) throw std::runtime_error("choose read or write, not both");
+  return read || (!write && cfg.index == 0);
 }
 
 // The whole file, read-only. Empty files map nothing (mmap refuses length 0).
@@ -106,7 +99,6 @@ class PcapReadPort : public Port {
     // A frame longer than a small buffer goes into a large one, whole.
     const uint32_t small = room(pool.bufSize()), largest = pool.hasLarge() ? room(pool.largeCapacity()) : small;
     uint32_t n = 0;
-    uint64_t bytes = 0;
     while (n < max) {
       if (!pending_) {
         bool got;
@@ -121,11 +113,8 @@ class PcapReadPort : public Port {
       }
       std::memcpy(pool.data(buf) + headroom_, rec_.data, rec_.caplen);
       slots[n++] = Slot{buf, uint16_t(headroom_), uint16_t(rec_.caplen), 0, uint16_t(index()), 0};
-      bytes += rec_.caplen;
       pending_ = false;
     }
-    c[rx_packets] += n;
-    c[rx_bytes] += bytes;
     return n == 0 && done_ && !pending_ ? kExhausted : int(n);
   }
 
@@ -389,34 +378,47 @@ class LockedPort : public Port {
 };
 
 static std::unique_ptr<Port> openPcapPort(const PortConfig& cfg, Engine& engine) {
-  auto f = cfg.options.find("file");
-  if (f == cfg.options.end() || f->second.empty())
-    throw std::runtime_error("pcap port " + cfg.name + ": needs a file");
-  auto m = cfg.options.find("mode");
-  std::string mode = m == cfg.options.end() ? "read" : m->second;
-  if (mode == "read")
-    return std::make_unique<PcapReadPort>(cfg, f->second, number(cfg, "loop", 1, 0, 0xffffffffu), engine.rss());
-  if (mode == "write") {
+  const std::string file = optionStr(cfg.options, "file");
+  if (file.empty()) throw std::runtime_error("needs a file");
+  if (reads(cfg)) return std::make_unique<PcapReadPort>(cfg, file, optionU64(cfg.options, "loop"), engine.rss());
+  if (cfg.options.at("loop") != "1") throw std::runtime_error("loop only applies to a pcap that is read");
+  const uint32_t snaplen = uint32_t(optionU64(cfg.options, "snaplen"));
+  {
     if (cfg.queues == 1)
-      return std::make_unique<PcapWritePort>(cfg, f->second, uint32_t(number(cfg, "snaplen", 65535, 1, 262144)));
+      return std::make_unique<PcapWritePort>(cfg, file, snaplen);
     // The engine opens queue 0 first; later queues share its writer.
     static std::mutex registryLock;
     static std::map<const Engine*, std::map<std::string, LockedPort*>> primaries;
     std::lock_guard<std::mutex> g(registryLock);
     auto& mine = primaries[&engine];
     if (cfg.queue == 0) {
-      auto p = std::make_unique<LockedPort>(cfg, std::make_unique<PcapWritePort>(cfg, f->second, uint32_t(number(cfg, "snaplen", 65535, 1, 262144))));
-      mine[f->second] = p.get();
+      auto p = std::make_unique<LockedPort>(cfg, std::make_unique<PcapWritePort>(cfg, file, snaplen));
+      mine[file] = p.get();
       return p;
     }
-    LockedPort* primary = mine.at(f->second);
-    if (cfg.queue + 1 == cfg.queues) mine.erase(f->second);
+    LockedPort* primary = mine.at(file);
+    if (cfg.queue + 1 == cfg.queues) mine.erase(file);
     return std::make_unique<PcapSharedWritePort>(cfg, primary->inner(), primary->lock());
   }
-  throw std::runtime_error("pcap port " + cfg.name + ": mode must be read or write, got '" +
-                           mode + "'");
 }
 
-static DriverRegistration registration("pcap", openPcapPort);
+// A capture that is read may hold frames of any size up to 65535 bytes.
+static PoolNeeds pcapPool(const PortConfig& cfg) { return {.maxFrame = reads(cfg) ? 65535u : 0u}; }
+
+static DriverRegistration registration({
+    .name = "pcap",
+    .arg = "FILE",
+    .argKeys = "file",
+    .help = "a capture file: the VNF's first port reads it, the others write it, unless told",
+    .options = {
+        {"file", "text", "", nullptr, "a capture file"},
+        {"read", "flag", "", "0", "read FILE (pcap or pcapng, any byte order)"},
+        {"write", "flag", "", "0", "write FILE (classic pcap)"},
+        {"loop", "repeat", "0-4294967295", "1", "times to replay FILE; bare `loop`: forever"},
+        {"snaplen", "uint", "1-262144", "65535", "longest record written; longer frames are cut"},
+    },
+    .open = openPcapPort,
+    .pool = pcapPool,
+});
 
 }  // namespace vnf

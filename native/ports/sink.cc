@@ -29,6 +29,6 @@ class SinkPort : public Port {
 
 static std::unique_ptr<Port> openSinkPort(const PortConfig& cfg, Engine&) { return std::make_unique<SinkPort>(cfg); }
 
-static DriverRegistration registration("sink", openSinkPort);
+static DriverRegistration registration({.name = "sink", .help = "counts and frees", .open = openSinkPort});
 
 }  // namespace vnf

@@ -34,6 +34,7 @@
 #include <vector>
 #include <stdexcept>
 
+#include "iface.h"
 #include "vnet.h"
 #include "../engine.h"
 #include "../port.h"
@@ -41,24 +42,20 @@
 namespace vnf {
 namespace {
 
-constexpr uint32_t kMinFrame = 14;
-constexpr uint32_t kVlanLen = 4;
 constexpr uint32_t kMaxSuperFrame = 65536 + 18;  // a TSO frame with its Ethernet header
-
-std::string errnoText() { return std::strerror(errno); }
 
 class TapPort : public Port {
  public:
   TapPort(const PortConfig& cfg, Pool& pool) : Port(cfg), headroom_(cfg.headroom), pool_(pool) {
-    ifname_ = optionStr(cfg.options, "ifname", "");
-    vnet_ = optionStr(cfg.options, "vnet", "0") == "1";
+    ifname_ = optionStr(cfg.options, "ifname");
+    vnet_ = optionFlag(cfg.options, "vnet");
     queue_ = cfg.queue;
     queues_ = cfg.queues;
     const uint32_t room = pool.bufSize() > headroom_ ? pool.bufSize() - headroom_ : 0;
     maxFrame_ = room < 0xffff ? room : 0xffff;
     if (vnet_ && headroom_ < sizeof(vnet::Meta))
-      throw std::runtime_error("tap port " + name_ + ": vnet needs a headroom of at least 12 bytes");
-    if (ifname_.empty() || ifname_.size() >= IFNAMSIZ) throw std::runtime_error("tap port " + name_ + ": needs a device name");
+      throw std::runtime_error("vnet needs a headroom of at least 12 bytes");
+    if (ifname_.empty() || ifname_.size() >= IFNAMSIZ) throw std::runtime_error("needs a device name");
 
     created_ = if_nametoindex(ifname_.c_str()) == 0;
     fd_ = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
@@ -66,7 +63,7 @@ class TapPort : public Port {
       if (errno == ENOENT || errno == ENODEV)
         throw std::runtime_error("/dev/net/tun is missing: load the tun module (modprobe tun)");
       if (errno == EACCES || errno == EPERM)
-        throw std::runtime_error("tap port " + name_ + " (" + ifname_ + "): cannot open /dev/net/tun: needs CAP_NET_ADMIN (run as root or grant it)");
+        throw std::runtime_error("cannot open /dev/net/tun: needs CAP_NET_ADMIN (run as root or grant it)");
       throw std::runtime_error("cannot open /dev/net/tun: " + errnoText());
     }
     try {
@@ -84,12 +81,10 @@ class TapPort : public Port {
     uint64_t* c = lane.counters.port(index_);
     Pool& pool = lane.cache.pool();
     uint32_t n = 0;
-    uint64_t bytes = 0;
     const uint32_t hdr = vnet_ ? vnet::kHdrLen : 0;
     while (n < max) {
       if (segNext_ < seg_.count()) {  // a super-frame still being split
         const uint32_t got = seg_.emit(lane.cache, slots + n, max - n, uint16_t(headroom_), uint16_t(index_), segNext_, c[rx_no_buffer]);
-        for (uint32_t j = 0; j < got; j++) bytes += slots[n + j].len;
         n += got;
         continue;
       }
@@ -132,7 +127,6 @@ class TapPort : public Port {
           const uint16_t f = vh.gso_type != vnet::VIRTIO_NET_HDR_GSO_NONE ? vnet::keep(big, vh, uint16_t(headroom_)) : 0;
           slots[n++] = Slot{armed_, uint16_t(headroom_), uint16_t(len), 0, uint16_t(index_), f};
           armed_ = kNone;
-          bytes += len;
           continue;
         }
         if (vh.gso_type != vnet::VIRTIO_NET_HDR_GSO_NONE || len > maxFrame_) {
@@ -148,10 +142,7 @@ class TapPort : public Port {
         flags = vnet::keep(b, vh, uint16_t(headroom_));
       }
       slots[n++] = Slot{buf, uint16_t(headroom_), uint16_t(len), 0, uint16_t(index_), flags};
-      bytes += len;
     }
-    c[rx_packets] += n;
-    c[rx_bytes] += bytes;
     return int(n);
   }
 
@@ -249,7 +240,7 @@ class TapPort : public Port {
     if (ioctl(fd_, TUNSETIFF, &ifr) != 0) {
       const int e = errno;
       if (e == EPERM || e == EACCES)
-        throw std::runtime_error("tap port " + name_ + " (" + ifname_ + "): needs CAP_NET_ADMIN (run as root or grant it)" +
+        throw std::runtime_error(std::string("needs CAP_NET_ADMIN (run as root or grant it)") +
                                  (created_ ? "" : ", or the device belongs to another user"));
       if (e == EBUSY)
         throw std::runtime_error(ifname_ + " is already open in another process (a TAP without multi_queue has one reader)");
@@ -280,41 +271,16 @@ class TapPort : public Port {
 
   // What an existing device is, by its driver: "tap", "tun", "veth", ...
   std::string deviceKind() const {
-    const int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (s < 0) return "";
-    ethtool_drvinfo info{};
-    info.cmd = ETHTOOL_GDRVINFO;
-    ifreq ifr{};
-    std::strncpy(ifr.ifr_name, ifname_.c_str(), IFNAMSIZ - 1);
-    ifr.ifr_data = reinterpret_cast<char*>(&info);
-    std::string kind;
-    if (ioctl(s, SIOCETHTOOL, &ifr) == 0) {
-      kind = std::string(info.driver, strnlen(info.driver, sizeof info.driver));
-      // tun's own driver serves both kinds; bus_info says which.
-      if (kind == "tun") kind = std::string(info.bus_info, strnlen(info.bus_info, sizeof info.bus_info));
-      else if (!kind.empty()) kind = "a " + kind + " device";
-    }
-    ::close(s);
-    return kind;
+    const Iface ifc = Iface::inspect(ifname_);
+    // tun's own driver serves both kinds; bus_info says which.
+    if (ifc.driver == "tun") return ifc.bus;
+    return ifc.driver.empty() ? "" : "a " + ifc.driver + " device";
   }
 
   // The MTU must fit a buffer; the device must be up to pass frames.
   void checkAndRaise() {
-    const int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (s < 0) throw std::runtime_error("cannot open a control socket: " + errnoText());
-    ifreq ifr{};
-    std::strncpy(ifr.ifr_name, ifname_.c_str(), IFNAMSIZ - 1);
-    std::string err;
-    if (ioctl(s, SIOCGIFMTU, &ifr) != 0) err = "cannot read the MTU of " + ifname_ + ": " + errnoText();
-    const uint32_t mtu = uint32_t(ifr.ifr_mtu);
-    if (err.empty() && mtu + 14 + kVlanLen > maxFrame_ - 1) {
-      const uint32_t fits = maxFrame_ > 14 + kVlanLen + 1 ? maxFrame_ - 14 - kVlanLen - 1 : 0;
-      err = "MTU " + std::to_string(mtu) + " on " + ifname_ + " is larger than a " + std::to_string(maxFrame_) +
-            "-byte buffer: lower it with ip link set " + ifname_ + " mtu " + std::to_string(fits < 1500 ? fits : 1500);
-    }
-    txMaxFrame_ = mtu + 14 + kVlanLen;
-    ::close(s);
-    if (!err.empty()) throw std::runtime_error(err);
+    // One byte of a read is kept back: a read that fills it was too long.
+    txMaxFrame_ = Iface::inspect(ifname_).frameFor(maxFrame_ - 1);
     if (queue_ == 0) raised_ = setUp(true);
   }
 
@@ -362,6 +328,22 @@ static std::unique_ptr<Port> openTapPort(const PortConfig& cfg, Engine& engine) 
   return std::make_unique<TapPort>(cfg, engine.pool());
 }
 
-static DriverRegistration registration("tap", openTapPort);
+// With the virtio-net header, super-frames arrive whole, in large buffers.
+static PoolNeeds tapPool(const PortConfig& cfg) { return {.maxFrame = optionFlag(cfg.options, "vnet") ? 65535u : 0u}; }
+
+static DriverRegistration registration({
+    .name = "tap",
+    .arg = "NAME",
+    .argKeys = "ifname",
+    .help = "a TAP device, created when absent (and removed at exit); the virtio-net header as for packet",
+    .options = {
+        {"ifname", "ifname", "", nullptr, "a TAP device name"},
+        {"vnet", "flag", "", "1", "the virtio-net header: super-frames and checksum offload cross (novnet: off)"},
+    },
+    .open = openTapPort,
+    .pool = tapPool,
+    .host = {.caps = "NET_ADMIN", .device = "/dev/net/tun", .deviceFix = "modprobe tun (or mknod /dev/net/tun c 10 200)"},
+    .usable = "TAP devices (created when absent)",
+});
 
 }  // namespace vnf

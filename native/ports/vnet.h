@@ -46,10 +46,8 @@ constexpr uint8_t VIRTIO_NET_HDR_F_NEEDS_CSUM = 1, VIRTIO_NET_HDR_F_DATA_VALID =
 constexpr uint8_t VIRTIO_NET_HDR_GSO_NONE = 0, VIRTIO_NET_HDR_GSO_TCPV4 = 1, VIRTIO_NET_HDR_GSO_UDP = 3,
                   VIRTIO_NET_HDR_GSO_TCPV6 = 4, VIRTIO_NET_HDR_GSO_UDP_L4 = 5, VIRTIO_NET_HDR_GSO_ECN = 0x80;
 
-// slot.flags bits: the buffer starts with a Meta describing this frame; the
-// Meta describes a GSO super-frame (always with kSlotMeta).
-constexpr uint16_t kSlotMeta = 1u << 0;
-constexpr uint16_t kSlotGso = 1u << 1;
+using vnf::kSlotGso;   // slot.h
+using vnf::kSlotMeta;
 
 struct Meta {
   virtio_net_hdr hdr;  // csum_start counts from the frame at `off`

@@ -44,8 +44,11 @@
 
 #include "../engine.h"
 #include "../port.h"
+#include "iface.h"
 #include "vnet.h"
+#include "xdp_attach.h"
 #include "xdp_prog.h"
+#include "xsk_ring.h"
 
 #ifndef AF_XDP
 #define AF_XDP 44
@@ -60,231 +63,24 @@ namespace {
 constexpr uint32_t kXdpHeadroom = 256;    // XDP_PACKET_HEADROOM, fixed by the kernel
 constexpr uint32_t kRingSize = 2048;      // descriptors in each of the four rings
 constexpr uint32_t kFillBatch = 64;       // refill the fill ring in steps of this
-constexpr uint32_t kMapEntries = 1024;    // XSKMAP size: rx queues an interface may have
 constexpr uint32_t kStatsEvery = 1024;    // receive() calls between XDP_STATISTICS reads
-constexpr uint32_t kEthHeader = 14, kVlanTag = 4;
-
-const std::string kCaps = "run as root, or grant CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW and CAP_IPC_LOCK (to pin the pool) "
-                          "(setcap cap_net_admin,cap_bpf,cap_net_raw,cap_ipc_lock+ep \"$(command -v node)\")";
 
 class XdpError : public std::runtime_error {
  public:
-  XdpError(const std::string& where, const std::string& what) : std::runtime_error("xdp:" + where + ": " + what) {}
+  // openPort() names the port; `where` (IFNAME@QUEUE) is for the reader of the code.
+  XdpError(const std::string& where, const std::string& what) : std::runtime_error(what) {}
 };
 
-// One mmap'd ring. Producer rings (fill, tx): we write descriptors, then
-// publish `prod`. Consumer rings (rx, completion): we read what the kernel
-// published, then release it through `cons`.
-template <typename Desc>
-struct XskRing {
-  uint32_t* prod = nullptr;
-  uint32_t* cons = nullptr;
-  uint32_t* flags = nullptr;
-  Desc* descs = nullptr;
-  uint32_t mask = 0, size = 0;
-  uint32_t cachedProd = 0, cachedCons = 0;
-  void* map = nullptr;
-  size_t mapLen = 0;
+using xsk::Held;
+using xsk::XskRing;
+using xdp::Attachment;
+using xdp::privilegeText;
+using xdp::kMapEntries;
+using xdp::registryLock;
 
-  bool mapRing(int fd, const xdp_ring_offset& off, uint32_t n, off_t pgoff) {
-    mapLen = off.desc + size_t(n) * sizeof(Desc);
-    void* p = mmap(nullptr, mapLen, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, pgoff);
-    if (p == MAP_FAILED) return false;
-    map = p;
-    char* b = static_cast<char*>(p);
-    prod = reinterpret_cast<uint32_t*>(b + off.producer);
-    cons = reinterpret_cast<uint32_t*>(b + off.consumer);
-    flags = reinterpret_cast<uint32_t*>(b + off.flags);
-    descs = reinterpret_cast<Desc*>(b + off.desc);
-    size = n;
-    mask = n - 1;
-    cachedProd = __atomic_load_n(prod, __ATOMIC_ACQUIRE);
-    cachedCons = __atomic_load_n(cons, __ATOMIC_ACQUIRE);
-    return true;
-  }
-  void unmap() {
-    if (map) munmap(map, mapLen);
-    map = nullptr;
-  }
-
-  // Producer side: free descriptors, looking at the kernel's progress only
-  // when the cached view is short of `want`.
-  uint32_t freeSpace(uint32_t want) {
-    uint32_t free = size - (cachedProd - cachedCons);
-    if (free >= want) return free;
-    cachedCons = __atomic_load_n(cons, __ATOMIC_ACQUIRE);
-    return size - (cachedProd - cachedCons);
-  }
-  void submit(uint32_t n) {
-    cachedProd += n;
-    __atomic_store_n(prod, cachedProd, __ATOMIC_RELEASE);
-  }
-  // Descriptors the kernel has not consumed yet (tx).
-  uint32_t pending() const { return cachedProd - __atomic_load_n(cons, __ATOMIC_ACQUIRE); }
-
-  // Consumer side.
-  uint32_t available(uint32_t max) {
-    uint32_t n = cachedProd - cachedCons;
-    if (n == 0) {
-      cachedProd = __atomic_load_n(prod, __ATOMIC_ACQUIRE);
-      n = cachedProd - cachedCons;
-    }
-    return n < max ? n : max;
-  }
-  void release(uint32_t n) {
-    cachedCons += n;
-    __atomic_store_n(cons, cachedCons, __ATOMIC_RELEASE);
-  }
-  bool needsWakeup() const { return __atomic_load_n(flags, __ATOMIC_RELAXED) & XDP_RING_NEED_WAKEUP; }
-};
-
-// Which pool buffers the kernel holds for one socket, so close() can return
-// them. One bit per buffer; each bitmap has one writer thread.
-class Held {
- public:
-  void resize(uint32_t n) { bits_.assign((n + 63) / 64, 0); }   // and forget every buffer
-  void set(uint32_t b) { bits_[b >> 6] |= 1ull << (b & 63); }
-  void clear(uint32_t b) { bits_[b >> 6] &= ~(1ull << (b & 63)); }
-  template <typename F>
-  void forEach(F f) const {
-    for (size_t w = 0; w < bits_.size(); w++)
-      for (uint64_t m = bits_[w]; m; m &= m - 1) f(uint32_t(w * 64 + __builtin_ctzll(m)));
-  }
-
- private:
-  std::vector<uint64_t> bits_;
-};
-
-// --- per-interface program -------------------------------------------------
-
-struct Attachment {
-  int ifindex = 0;
-  std::string ifname;
-  int mapFd = -1, progFd = -1, linkFd = -1;
-  uint32_t flags = 0;          // XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE
-  bool netlink = false;        // attached by IFLA_XDP: detach at close
-  std::string note;            // why auto mode did not get native XDP
-
-  bool native() const { return flags & XDP_FLAGS_DRV_MODE; }
-  ~Attachment() {
-    if (linkFd >= 0) ::close(linkFd);
-    if (netlink) {
-      std::string why;
-      xdpk::attachNetlink(-1, ifindex, flags, why);
-    }
-    if (progFd >= 0) ::close(progFd);
-    if (mapFd >= 0) ::close(mapFd);
-  }
-};
-
-std::mutex registryLock;                                    // opens and closes run on the main thread,
-std::map<int, std::weak_ptr<Attachment>> attachments;       // but hw mode may open from several
-std::map<const Pool*, std::vector<int>> umemSockets;        // bound sockets sharing the pool's UMEM
-
-std::string privilegeText(const std::string& what) { return "no permission to " + what + ": " + kCaps; }
-
-std::shared_ptr<Attachment> attach(const std::string& where, int ifindex, const std::string& ifname, const std::string& mode) {
-  if (auto a = attachments[ifindex].lock()) {
-    if ((mode == "native" && !a->native()) || (mode == "generic" && a->native()))
-      throw XdpError(where, ifname + " already runs vnfrun's program in " + (a->native() ? "native" : "generic") +
-                                " mode; give every port on it the same mode=");
-    return a;
-  }
-  auto a = std::make_shared<Attachment>();
-  a->ifindex = ifindex;
-  a->ifname = ifname;
-  a->mapFd = xdpk::createXskMap(kMapEntries);
-  if (a->mapFd == -EPERM) throw XdpError(where, privilegeText("create BPF maps"));
-  if (a->mapFd < 0)
-    throw XdpError(where, std::string("cannot create an XSKMAP: ") + strerror(-a->mapFd) +
-                              " (needs Linux >= 5.10 with CONFIG_XDP_SOCKETS)");
-  std::string why;
-  a->progFd = xdpk::loadRedirectProgram(a->mapFd, why);
-  if (a->progFd == -EPERM) throw XdpError(where, privilegeText("load XDP programs"));
-  if (a->progFd < 0)
-    throw XdpError(where, std::string("the kernel refused the XDP program: ") + strerror(-a->progFd) +
-                              (why.empty() ? "" : " (" + why + ")"));
-
-  std::vector<uint32_t> tries;
-  if (mode != "generic") tries.push_back(XDP_FLAGS_DRV_MODE);
-  if (mode != "native") tries.push_back(XDP_FLAGS_SKB_MODE);
-  std::string nativeWhy;
-  for (uint32_t flags : tries) {
-    int r = xdpk::attachLink(a->progFd, ifindex, flags);
-    if (r >= 0) {
-      a->linkFd = r;
-      a->flags = flags;
-      a->note = nativeWhy;
-      attachments[ifindex] = a;
-      return a;
-    }
-    if (r == -EINVAL) {
-      // A kernel without XDP links (before 5.9): netlink, detached at close.
-      why.clear();
-      r = xdpk::attachNetlink(a->progFd, ifindex, flags, why);
-      if (r == 0) {
-        a->netlink = true;
-        a->flags = flags;
-        a->note = nativeWhy;
-        attachments[ifindex] = a;
-        return a;
-      }
-    }
-    if (r == -EPERM) throw XdpError(where, privilegeText("attach XDP programs"));
-    if (r == -EBUSY || r == -EEXIST) {
-      int id = xdpk::attachedProgramId(ifindex);
-      throw XdpError(where, ifname + " already has an XDP program" + (id > 0 ? " (id " + std::to_string(id) + ")" : "") +
-                                ": remove it (ip link set dev " + ifname + " xdp off) or stop the program that owns it");
-    }
-    const bool drv = flags == XDP_FLAGS_DRV_MODE;
-    std::string text = r == -EOPNOTSUPP && drv ? ifname + "'s driver has no native XDP"
-                       : r == -ERANGE && drv   ? "the MTU of " + ifname + "'s veth peer is too large for native XDP: "
-                                                 "lower it to 1500 on the peer"
-                                               : std::string("attaching XDP failed: ") + strerror(-r) +
-                                                     (why.empty() ? "" : " (" + why + ")");
-    if (drv && mode == "auto") { nativeWhy = text; continue; }  // generic next
-    if (drv) text += " (or use mode=generic)";
-    throw XdpError(where, text);
-  }
-  throw XdpError(where, "cannot attach XDP to " + ifname);
-}
+std::map<const Pool*, std::vector<int>> umemSockets;        // bound sockets sharing the pool's UMEM (under registryLock)
 
 // --- the port ----------------------------------------------------------------
-
-struct Iface {
-  int index = 0;
-  unsigned flags = 0;
-  int mtu = 0;
-  int queues = 0;      // rx queues (rx + combined channels), 0 when unknown
-  std::string driver;  // "veth", "mlx5_core", ...
-};
-
-Iface inspect(const std::string& where, const std::string& ifname) {
-  Iface i;
-  i.index = int(if_nametoindex(ifname.c_str()));
-  if (i.index == 0)
-    throw XdpError(where, "no interface " + ifname + " in this network namespace (ip link show lists them)");
-  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return i;
-  ifreq r;
-  std::memset(&r, 0, sizeof r);
-  std::strncpy(r.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
-  if (ioctl(s, SIOCGIFFLAGS, &r) == 0) i.flags = unsigned(uint16_t(r.ifr_flags));
-  if (ioctl(s, SIOCGIFMTU, &r) == 0) i.mtu = r.ifr_mtu;
-  ethtool_channels ch;
-  std::memset(&ch, 0, sizeof ch);
-  ch.cmd = ETHTOOL_GCHANNELS;
-  r.ifr_data = reinterpret_cast<char*>(&ch);
-  if (ioctl(s, SIOCETHTOOL, &r) == 0) i.queues = int(ch.rx_count + ch.combined_count);
-  ethtool_drvinfo info;
-  std::memset(&info, 0, sizeof info);
-  info.cmd = ETHTOOL_GDRVINFO;
-  r.ifr_data = reinterpret_cast<char*>(&info);
-  if (ioctl(s, SIOCETHTOOL, &r) == 0) i.driver.assign(info.driver, strnlen(info.driver, sizeof info.driver));
-  ::close(s);
-  return i;
-}
 
 // One AF_XDP socket: one rx queue of the interface, its four rings, and the
 // pool buffers the kernel holds through it.
@@ -301,13 +97,11 @@ class XdpPort : public Port {
  public:
   XdpPort(const PortConfig& cfg, Engine& engine) : Port(cfg), pool_(engine.pool()) {
     const PortOptions& o = cfg.options;
-    ifname_ = optionStr(o, "ifname", "");
+    ifname_ = optionStr(o, "ifname");
     const bool oneQueue = o.count("queue") != 0;
     const uint32_t first = uint32_t(optionU64(o, "queue", 0)) + cfg.queue;
     where_ = ifname_ + (oneQueue ? "@" + std::to_string(first) : "");
-    const std::string mode = optionStr(o, "mode", "auto"), bind = optionStr(o, "bind", "auto");
-    if (mode != "auto" && mode != "native" && mode != "generic") throw XdpError(where_, "mode=" + mode + ": choose native, generic or auto");
-    if (bind != "auto" && bind != "zerocopy" && bind != "copy") throw XdpError(where_, "bind=" + bind + ": choose zerocopy, copy or auto");
+    const std::string mode = optionStr(o, "mode"), bind = optionStr(o, "bind");
     if (mode == "generic" && bind == "zerocopy") throw XdpError(where_, "bind=zerocopy needs native XDP: use mode=native or bind=copy");
 
     stride_ = pool_.stride();
@@ -320,14 +114,10 @@ class XdpPort : public Port {
       throw XdpError(where_, "headroom " + std::to_string(cfg.headroom) + " leaves no room for frames");
     maxRxFrame_ = bufSize_ - kXdpHeadroom - umemHeadroom_;
 
-    const Iface ifc = inspect(where_, ifname_);
+    const Iface ifc = Iface::inspect(ifname_);
+    ifc.mustExist().mustBeUp().frameFor(maxRxFrame_);
     ifindex_ = ifc.index;
     veth_ = ifc.driver == "veth";
-    if (ifc.flags && !(ifc.flags & IFF_UP)) throw XdpError(where_, ifname_ + " is down: ip link set dev " + ifname_ + " up");
-    if (ifc.mtu && uint32_t(ifc.mtu) + kEthHeader + kVlanTag > maxRxFrame_)
-      throw XdpError(where_, "the MTU of " + ifname_ + " (" + std::to_string(ifc.mtu) + ") is larger than a buffer holds (" +
-                                 std::to_string(maxRxFrame_) + "-byte frames): ip link set dev " + ifname_ + " mtu " +
-                                 std::to_string(std::min<uint32_t>(1500, maxRxFrame_ - kEthHeader - kVlanTag)));
     // Which rx queues this instance serves: the one asked for, or else its
     // share of all of them (every queue, outside hw mode), so no frame falls
     // through to the kernel unseen.
@@ -343,7 +133,7 @@ class XdpPort : public Port {
     queues_ = queues;
     if (queues.back() >= kMapEntries)
       throw XdpError(where_, "queue " + std::to_string(queues.back()) + " is beyond the " + std::to_string(kMapEntries) + " vnfrun supports");
-    maxTxLen_ = (ifc.mtu ? uint32_t(ifc.mtu) : 1500) + kEthHeader + kVlanTag;
+    maxTxLen_ = ifc.frameFor(maxRxFrame_);
     if (maxTxLen_ > bufSize_) maxTxLen_ = bufSize_;
 
     // Say plainly when the kernel has no AF_XDP, before the map and program
@@ -353,7 +143,7 @@ class XdpPort : public Port {
     ::close(probe);
 
     std::lock_guard<std::mutex> g(registryLock);
-    attachment_ = attach(where_, ifindex_, ifname_, mode);
+    attachment_ = xdp::attach(ifindex_, ifname_, mode);
     native_ = attachment_->native();
     netlink_ = attachment_->netlink;
     modeNote_ = attachment_->note;
@@ -472,7 +262,6 @@ class XdpPort : public Port {
  private:
   uint32_t receiveFrom(Xsk& x, uint64_t* c, Slot* slots, uint32_t max) {
     const uint32_t n = x.rx.available(max);
-    uint64_t bytes = 0;
     const uint32_t stride = stride_, port = index_;
     for (uint32_t i = 0; i < n; i++) {
       const xdp_desc& d = x.rx.descs[(x.rx.cachedCons + i) & x.rx.mask];
@@ -480,12 +269,9 @@ class XdpPort : public Port {
       const uint32_t buf = uint32_t(a / stride);
       x.fillHeld.clear(buf);
       slots[i] = Slot{buf, uint16_t(a - uint64_t(buf) * stride), uint16_t(d.len), 0, uint16_t(port), 0};
-      bytes += d.len;
     }
     if (n) x.rx.release(n);
     if (veth_) c[rx_csum_finished] += finishPartial(slots, n);
-    c[rx_packets] += n;
-    c[rx_bytes] += bytes;
     if (n == 0 && x.fill.needsWakeup()) recvfrom(x.fd, nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
     return n;
   }
@@ -744,6 +530,24 @@ static std::unique_ptr<Port> openXdpPort(const PortConfig& cfg, Engine& engine) 
   return std::make_unique<XdpPort>(cfg, engine);
 }
 
-static DriverRegistration registration("xdp", openXdpPort);
+// The pool is the UMEM: a buffer per page.
+static PoolNeeds xdpPool(const PortConfig&) { return {.pageAligned = true}; }
+
+static DriverRegistration registration({
+    .name = "xdp",
+    .arg = "IFNAME[@QUEUE]",
+    .argKeys = "ifname@queue",
+    .help = "AF_XDP; the buffer pool is the UMEM (zero copy); without @QUEUE every rx queue",
+    .options = {
+        {"ifname", "ifname", "", nullptr, "an interface"},
+        {"queue", "uint", "0-4095", nullptr, "serve this rx queue only"},
+        {"mode", "choice", "native|generic|auto", "auto", "native XDP, generic (skb) XDP, or native where the driver has it"},
+        {"bind", "choice", "zerocopy|copy|auto", "auto", "zero-copy bind, copy, or zero copy where the NIC supports it"},
+    },
+    .open = openXdpPort,
+    .pool = xdpPool,
+    .host = {.socket = AF_XDP, .caps = "NET_ADMIN+BPF"},
+    .usable = "AF_XDP, the buffer pool is the UMEM",
+});
 
 }  // namespace vnf

@@ -331,12 +331,12 @@ describe("packet driver: AF_PACKET between namespaces", () => {
         expect(r.status).not.toBe(0);
         return r.stderr.trim();
       };
-      expect(cli("packet:eth9")).toBe("vnfrun: no interface eth9 in this network namespace");
+      expect(cli("packet:eth9")).toBe("vnfrun: port in (packet:eth9): no interface eth9 in this network namespace (ip link show lists them)");
       topo.exec(topo.v, ["ip", "link", "set", "v1", "down"]);
-      expect(cli("packet:v1")).toBe("vnfrun: v1 is down: bring it up with ip link set v1 up");
+      expect(cli("packet:v1")).toBe("vnfrun: port in (packet:v1): v1 is down: ip link set dev v1 up");
       topo.exec(topo.v, ["ip", "link", "set", "v1", "mtu", "9000", "up"]);
-      expect(cli("packet:v1")).toBe("vnfrun: MTU 9000 on v1 is larger than a 1984-byte buffer: lower it with ip link set v1 mtu 1500");
-      expect(cli("packet:lo")).toMatch(/^vnfrun: lo is not an Ethernet interface/);
+      expect(cli("packet:v1")).toBe("vnfrun: port in (packet:v1): the MTU of v1 (9000) is larger than a buffer holds (1984-byte frames): ip link set dev v1 mtu 1500");
+      expect(cli("packet:lo")).toMatch(/^vnfrun: port in \(packet:lo\): lo is not an Ethernet interface/);
       const nobody = spawnSync("ip", ["netns", "exec", topo.v, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
         process.execPath, CLI, join(ROOT, L2FWD), "--port", "packet:v0", "--port", "sink"], { encoding: "utf8", timeout: 30_000 });
       if (nobody.error === undefined && !/setpriv: /.test(nobody.stderr)) expect(nobody.stderr).toMatch(/needs CAP_NET_RAW/);

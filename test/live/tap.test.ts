@@ -173,7 +173,7 @@ describe("tap driver: TAP devices moved into host namespaces", () => {
 
       const r = spawnSync("ip", ["netns", "exec", topo.v, process.execPath, CLI, join(ROOT, L2FWD), "--port", "tap:v0", "--port", "sink"], { encoding: "utf8", timeout: 30_000 });
       expect(r.status).not.toBe(0);
-      expect(r.stderr.trim()).toBe("vnfrun: v0 exists and is not a TAP device (it is a veth device): pick another name");
+      expect(r.stderr.trim()).toBe("vnfrun: port in (tap:v0): v0 exists and is not a TAP device (it is a veth device): pick another name");
     });
   }, 60_000);
 });

@@ -167,7 +167,7 @@ describe.skipIf(!canUseNetns)(`sdk/tcp against the kernel's TCP over a TUN devic
     stack = new TcpStack({ clock: () => performance.now(), out, local4: "10.201.0.2", local6: "fd01::2" });
     let pending = Buffer.alloc(0);
     relay.stdout!.on("data", (d: Buffer) => {
-      pending = pending.length ? Buffer.concat([pending, d]) : d;
+      pending = pending.length ? Buffer.concat([pending, d]) : Buffer.from(d);
       let o = 0;
       while (pending.length - o >= 2) {
         const n = pending.readUInt16BE(o);

@@ -37,3 +37,6 @@ export { CTL_AVAILABLE, CTL_CAPACITY, CTL_USED } from "./batch";
 export { Udp, UdpSocket, FLAG_RESOLVE, UDP_COUNTERS } from "./udp";
 export { Maglev } from "./maglev";
 export type { MaglevBackend } from "./maglev";
+export { Tcp } from "./tcp/endpoint";
+export { TcpStack, TcpListener, TcpConn, STATE_NAMES as TCP_STATE_NAMES } from "./tcp/index";
+export type { TcpHandlers, TcpOptions, TcpOutput } from "./tcp/index";

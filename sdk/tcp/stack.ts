@@ -74,10 +74,12 @@ export interface TcpOptions {
   /** Local port for an active open (RSS-aware choice); the default walks
    *  the ephemeral range from a hashed start (RFC 6056). Return -1 for none free. */
   choosePort?: (v6: boolean, raddr: Uint32Array, rport: number, free: (port: number) => boolean) => number;
+  /** Called when a connection leaves the table (to give its port back). */
+  removed?: (c: TcpConn) => void;
 }
 
-export type ResolvedOptions = Required<Omit<TcpOptions, "local4" | "local6" | "secret" | "choosePort">>
-  & Pick<TcpOptions, "choosePort">;
+export type ResolvedOptions = Required<Omit<TcpOptions, "local4" | "local6" | "secret" | "choosePort" | "removed">>
+  & Pick<TcpOptions, "choosePort" | "removed">;
 
 const DEFAULTS = {
   mtu: 1500, memory: 256 << 20, sndBufInitial: 16 << 10, sndBufMax: 4 << 20,
@@ -262,6 +264,7 @@ export class TcpStack {
     else prev.next = c.next;
     c.next = null;
     this.count--;
+    if (this.opts.removed !== undefined) this.opts.removed(c);
     const l = c.listener;
     if (l !== null) {
       const i = l.queue.indexOf(c);
@@ -282,10 +285,12 @@ export class TcpStack {
 
   // ------------------------------------------------------------- input
 
-  /** One IP packet (IPv4 or IPv6 header first) for this core. */
-  input(b: Uint8Array, off: number, len: number): void {
+  /** One IP packet (IPv4 or IPv6 header first) for this core. `checked`:
+   *  the checksum was verified or is left to offload (a local sender's
+   *  CHECKSUM_PARTIAL): do not check it here. */
+  input(b: Uint8Array, off: number, len: number, checked = false): void {
     const s = this.rx;
-    const r = parseSegment(b, off, len, s, this.opts.verifyChecksum);
+    const r = parseSegment(b, off, len, s, this.opts.verifyChecksum && !checked);
     if (r !== SEG_OK) {
       if (r === SEG_CHECKSUM) this.counters.badChecksum++;
       else if (r === SEG_FRAGMENT) this.counters.fragments++;

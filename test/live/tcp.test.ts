@@ -96,26 +96,29 @@ describe("TCP VNFs against the kernel's TCP", () => {
     });
   }, 120_000);
 
-  it.skipIf(!!why)(`tcp-blast's streams reach a kernel receiver, every byte checked${why ? ` (skipped: ${why})` : ""}`, async () => {
-    await withHost(async (topo) => {
-      const recv = topo.spawn(topo.a, ["python3", "-c", RECEIVER, "4"]);
-      let out = "";
-      recv.stdout!.on("data", (d) => (out += d));
-      const closed = new Promise<void>((r) => recv.on("close", () => r()));
-      await waitFor("the receiver", 10_000, () => out.includes("ready"));
-      const run = start(topo, "vnfs/tcp-blast.ts", ["--port", "packet:v0", "--ip", `${VNF_IP}/24`, "--config", JSON.stringify({ to: "10.200.0.1:5001", connections: 4, bytes: 2_000_000 })], 20);
-      try {
-        await closed;
-        const [total, bad] = out.trim().split("\n").pop()!.split(" ").map(Number);
-        expect(bad).toBe(0);
-        expect(total).toBe(4 * 2_000_000);
-        const s = (await run.done) as any;
-        expect(s.vnf_counters.blast_connections).toBe(4);
-        expect(s.vnf_counters.blast_resets).toBe(0);
-      } finally {
-        run.kill();
-        recv.kill();
-      }
-    });
-  }, 120_000);
+  for (const [dist, cores] of [["none", 1], ["hw", 2], ["sw1", 2]] as const) {
+    const conns = 4 * cores;
+    it.skipIf(!!why)(`tcp-blast (${dist}) streams reach a kernel receiver, every byte checked${why ? ` (skipped: ${why})` : ""}`, async () => {
+      await withHost(async (topo) => {
+        const recv = topo.spawn(topo.a, ["python3", "-c", RECEIVER, String(conns)]);
+        let out = "";
+        recv.stdout!.on("data", (d) => (out += d));
+        const closed = new Promise<void>((r) => recv.on("close", () => r()));
+        await waitFor("the receiver", 10_000, () => out.includes("ready"));
+        const run = start(topo, "vnfs/tcp-blast.ts", ["--port", "packet:v0", "--ip", `${VNF_IP}/24`, "--cores", String(cores), "--dist", dist, "--config", JSON.stringify({ to: "10.200.0.1:5001", connections: 4, bytes: 2_000_000 })], 20);
+        try {
+          await closed;
+          const [total, bad] = out.trim().split("\n").pop()!.split(" ").map(Number);
+          expect(bad).toBe(0);
+          expect(total).toBe(conns * 2_000_000);
+          const s = (await run.done) as any;
+          expect(s.vnf_counters.blast_connections).toBe(conns); // every core's connections established (replies landed on the opening core)
+          expect(s.vnf_counters.blast_resets).toBe(0);
+        } finally {
+          run.kill();
+          recv.kill();
+        }
+      });
+    }, 120_000);
+  }
 });

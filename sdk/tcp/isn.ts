@@ -4,24 +4,23 @@
 // same hash, with the key's halves swapped, gives each connection its own
 // timestamp offset (RFC 7323 5.4), so timestamps leak no uptime.
 
-function rotl(x: number, b: number): number { return (x << b) | (x >>> (32 - b)); }
-
-/** HalfSipHash-2-4 of `n` 32-bit words (little-endian message words). */
+/** HalfSipHash-2-4 of `n` 32-bit words (little-endian message words).
+ *  The rounds are written out: a closure over v0..v3 would move them to
+ *  the heap and cost microseconds per connection. */
 export function halfSipHash(k0: number, k1: number, words: Uint32Array, n: number): number {
   let v0 = k0 | 0, v1 = k1 | 0, v2 = (0x6c796765 ^ k0) | 0, v3 = (0x74656462 ^ k1) | 0;
-  const round = (): void => {
-    v0 = (v0 + v1) | 0; v1 = rotl(v1, 5); v1 ^= v0; v0 = rotl(v0, 16);
-    v2 = (v2 + v3) | 0; v3 = rotl(v3, 8); v3 ^= v2;
-    v0 = (v0 + v3) | 0; v3 = rotl(v3, 7); v3 ^= v0;
-    v2 = (v2 + v1) | 0; v1 = rotl(v1, 13); v1 ^= v2; v2 = rotl(v2, 16);
-  };
-  for (let i = 0; i < n; i++) {
-    const m = words[i] | 0;
-    v3 ^= m; round(); round(); v0 ^= m;
+  const total = 2 * n + 6; // 2 rounds per word, 2 after the length word, 4 to finish
+  let m = 0;
+  for (let r = 0, w = 0; r < total; r++) {
+    if (r < 2 * n) { if ((r & 1) === 0) { m = words[w++] | 0; v3 ^= m; } }
+    else if (r === 2 * n) { m = (n * 4) << 24; v3 ^= m; }
+    else if (r === 2 * n + 2) v2 ^= 0xff;
+    v0 = (v0 + v1) | 0; v1 = (v1 << 5) | (v1 >>> 27); v1 ^= v0; v0 = (v0 << 16) | (v0 >>> 16);
+    v2 = (v2 + v3) | 0; v3 = (v3 << 8) | (v3 >>> 24); v3 ^= v2;
+    v0 = (v0 + v3) | 0; v3 = (v3 << 7) | (v3 >>> 25); v3 ^= v0;
+    v2 = (v2 + v1) | 0; v1 = (v1 << 13) | (v1 >>> 19); v1 ^= v2; v2 = (v2 << 16) | (v2 >>> 16);
+    if (r < 2 * n + 2 && (r & 1) === 1) v0 ^= m; // after each pair: v0 ^= the word
   }
-  const b = (n * 4) << 24;
-  v3 ^= b; round(); round(); v0 ^= b;
-  v2 ^= 0xff; round(); round(); round(); round();
   return (v1 ^ v3) >>> 0;
 }
 

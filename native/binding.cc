@@ -413,7 +413,15 @@ Napi::Value FrameHash(const Napi::CallbackInfo& info) {
     Napi::RangeError::New(info.Env(), "frameHash: a 40-byte key").ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }
-  return Napi::Number::New(info.Env(), Toeplitz(key.Data()).frameHash(f.Data(), uint32_t(f.ByteLength())));
+  // Building the hash's tables costs ~1 ms: keep the last key's (per thread,
+  // as workers may call this too), since callers hash many frames under one key.
+  thread_local std::vector<uint8_t> lastKey;
+  thread_local std::unique_ptr<Toeplitz> hash;
+  if (!hash || memcmp(lastKey.data(), key.Data(), Toeplitz::kKeyLen) != 0) {
+    lastKey.assign(key.Data(), key.Data() + Toeplitz::kKeyLen);
+    hash = std::make_unique<Toeplitz>(key.Data());
+  }
+  return Napi::Number::New(info.Env(), hash->frameHash(f.Data(), uint32_t(f.ByteLength())));
 }
 
 // socketProbe(domain, type) -> "" when such a socket can be opened here, else

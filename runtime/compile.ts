@@ -12,6 +12,7 @@ export const SDK_ENTRY = join(__dirname, "..", "sdk", "index.ts");
 export class CompileError extends UserError {}
 
 export interface CompileOptions {
+  sourcesContent?: boolean;   // the TS sources inside the source map (a debugger shows them)
   allowNode?: boolean;   // let the VNF import Node built-ins (V8 context only)
 }
 
@@ -58,7 +59,7 @@ export async function compileVnf(path: string, opts: CompileOptions = {}): Promi
       format: "cjs",
       target: "es2022",
       sourcemap: "inline",
-      sourcesContent: false,
+      sourcesContent: !!opts.sourcesContent,
       alias: { "vnfrun/sdk": SDK_ENTRY },
       plugins: [forbidNodeBuiltins(!!opts.allowNode)],
       logLevel: "silent",

@@ -7,6 +7,7 @@ import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import { loadAddon, type CoreOptions, type Distribution, type NativeEngine } from "./addon";
 import { parseCpuList } from "./cpus";
 import { parseRssKey } from "./rss";
+import { SAVE_LIMITS, type SaveFailed } from "./failed-batches";
 import { CompileError, compileVnf, type Bundle, type CompileOptions } from "./compile";
 import { InstanceError, openInstance, type ControlRequest, type Instance } from "./instance";
 import { Reloader, describeReload, type ReloadOutcome } from "./reload";
@@ -54,6 +55,8 @@ export interface RunOptions extends CompileOptions, EndpointOptions {
   canaryS?: number;         // a reload goes live on core 0 alone for this long first (reload.ts)
   metrics?: string;         // HOST:PORT to serve Prometheus metrics on
   reloadDiff?: boolean;     // compare old and new versions on recent packets at each reload
+  saveFailed?: string;      // --save-failed DIR: keep batches whose process() threw (failed-batches.ts)
+  profileBatches?: boolean; // time each process() call (--profile's child run, profile.ts)
   typecheck?: boolean;      // tsc must pass before the VNF starts or a reload goes live
   onLine?: (line: string) => void;     // live rate line, once a second
   onMessage?: (text: string) => void;  // VNF errors, logs and warnings
@@ -286,12 +289,20 @@ async function startCores(r: Running, plan: Plan, bundle: Bundle, opts: RunOptio
       control: r.control,
       channel: channels[core].port2,
       reloadDiff: opts.reloadDiff,
+      saveFailed: saveFailedFor(opts, layout.cores),
+      profile: opts.profileBatches,
       watch: r.watches[core],
       nativeForward: opts.nativeForward ? (opts.durationS ?? 1) * 1000 + warmupMs : undefined,
     }, say, r.stop, (m) => r.traces.deliver(m), r.vnfCounters, r.memory),
   );
   await Promise.all(r.workers.map((w) => w.ready));
   r.engine.start();
+}
+
+/** Each core's share of --save-failed's bounds. */
+function saveFailedFor(opts: RunOptions, cores: number): SaveFailed | undefined {
+  if (!opts.saveFailed) return undefined;
+  return { dir: resolve(opts.saveFailed), vnf: resolve(opts.vnf), maxFiles: Math.max(1, Math.floor(SAVE_LIMITS.files / cores)), maxBytes: Math.floor(SAVE_LIMITS.bytes / cores) };
 }
 
 /** What `vnfrun ps` and `vnfrun top` read beside the counters file. */

@@ -11,10 +11,12 @@ import { loadAddon } from "./addon";
 import { CTL_SEQ, CTL_TRACE, WATCH_BATCHES, WATCH_BUSY, type FromCore, type ToCore, type WorkerInit } from "./control";
 import { errorLocation } from "./errors";
 import { Sampler, compare, type Diff } from "./sampler";
+import { FailedBatches } from "./failed-batches";
+import { BATCH_HISTOGRAM, BATCH_US_BOUNDS } from "./profile";
 import { Tracer } from "./tracer";
 import { CoreCounters } from "./vnf-counters";
 import { CoreMemory } from "./vnf-memory";
-import { loadBundle, loadSteps, type CoreView, type Generation, type Loaded } from "./v8-context";
+import { batchArrays, loadBundle, loadSteps, type CoreView, type Generation, type Loaded } from "./v8-context";
 
 const init = workerData as WorkerInit;
 const post = (m: unknown) => parentPort!.postMessage(m);
@@ -44,16 +46,8 @@ function main(): void {
     core: init.core,
     cores: init.cores,
     addresses: init.addresses,
-    udpBound: new Uint8Array(core.batch, L.bound, 65536),
     portNames: init.portNames,
-    pool: new Uint8Array(core.pool),
-    offsets: new Uint32Array(core.batch, L.offsets, L.maxBatch + L.maxFresh),   // received, then originated
-    lengths: new Uint32Array(core.batch, L.lengths, L.maxBatch + L.maxFresh),
-    inPorts: new Uint8Array(core.batch, L.inPorts, L.maxBatch + L.maxFresh),
-    verdicts: new Uint8Array(core.batch, L.verdicts, L.maxBatch + L.maxFresh),
-    flags: new Uint8Array(core.batch, L.flags, L.maxBatch + L.maxFresh),
-    fresh: new Uint32Array(core.batch, L.fresh, L.maxFresh),
-    ctl: new Uint32Array(core.batch, L.ctl, 4),
+    ...batchArrays(core),
     log: (text) => post({ type: "log", core: init.core, text }),
     counters: (names) => vnfCounters.get(names),
     histogram: (name, bounds) => vnfCounters.histogram(name, bounds),
@@ -64,6 +58,8 @@ function main(): void {
   const vnfCounters = new CoreCounters(init.core, post);
   const meta = new Float64Array(core.batch, L.meta, 1);
   const sampler = init.reloadDiff ? new Sampler(view) : undefined;
+  const saver = init.saveFailed ? new FailedBatches(init.saveFailed, view) : undefined;
+  const batchTimes = init.profile ? vnfCounters.histogram(BATCH_HISTOGRAM, BATCH_US_BOUNDS) : undefined;
   const tracer = new Tracer(view, post);
   const generations = new Generations(loadBundle(init.bundleFile, 1, view, init.config).start(), view, sampler);
   post({ type: "ready", core: init.core });
@@ -78,13 +74,17 @@ function main(): void {
     failed = 0;
     if (n > 0 || (n === 0 && generations.live.originates)) {
       sampler?.record(n);
+      saver?.keep(n);
       watch[WATCH_BUSY] = 1;   // plain stores: the watchdog only needs to see them eventually
+      const t0 = batchTimes === undefined ? 0 : performance.now();
       try {
         generations.live.process(n, meta[0]);
       } catch (e) {
         failed = 1;
         errors.report(e);
+        saver?.save(e, generations.live.gen);
       }
+      batchTimes?.observe((performance.now() - t0) * 1000);
       watch[WATCH_BUSY] = 0;
       watch[WATCH_BATCHES]++;
       const want = control[CTL_TRACE];   // a plain read: a trace may start a batch late

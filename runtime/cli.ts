@@ -15,6 +15,7 @@ import { checkName, listInstances, requestInstance } from "./instance";
 import { formatPs, top } from "./top";
 import { trace } from "./trace-client";
 import { describeReload } from "./reload";
+import { parseContext, parseCpuBudget, parseMemoryLimit } from "./limits";
 import { resolve } from "node:path";
 
 // The port drivers, as each declares itself (ports.ts, native/port.h).
@@ -92,6 +93,16 @@ function seconds(v: string): number {
   return n;
 }
 
+function limitOption<T>(parse: (v: string) => T) {
+  return (v: string): T => {
+    try {
+      return parse(v);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+  };
+}
+
 function quantity(v: string): number {
   try {
     return parseQuantity(v, "count");
@@ -129,6 +140,9 @@ const program = new Command()
   .option("-c, --count <n>", "stop after this many received packets (1M, 10k ...)", quantity)
   .option("--warmup <s>", "seconds to run before rates are counted (NO_OF_SAFE_ITR)", seconds)
   .option("--vnf-timeout <s>", "stop the run when one process() call runs this long (an endless loop)", seconds, DEFAULTS.vnfTimeoutS)
+  .option("--context <kind>", "v8 (default: trusted code, fastest) or quickjs (each core in its own QuickJS runtime: no host access, a memory limit, a CPU budget per batch)", limitOption(parseContext), "v8")
+  .option("--memory-limit <size>", "memory per core's context (32m, 256m): quickjs drops a batch that runs out (vnf_memory); V8 loses the core's context", limitOption(parseMemoryLimit))
+  .option("--cpu-budget <time>", "quickjs: CPU time per batch (2ms, 500us); a batch past it is dropped (vnf_cpu_budget)", limitOption(parseCpuBudget))
   .option("--buffers <n>", "packet buffers in the pool (2 KiB each)", int("--buffers", 1024, 2_000_000), DEFAULTS.buffers)
   .option("--large-buffers <n>", `66 KiB buffers for GSO super-frames and frames over 1984 bytes (jumbo, pcap), when a port has vnet, reads a pcap or makes jumbo frames (default ${DEFAULTS.largeBuffers})`, int("--large-buffers", 0, 16384))
   .option("-w, --watch", "reload the VNF on every core whenever one of its files is saved (a version that fails to build, load or init never goes live)", false)
@@ -185,6 +199,9 @@ const program = new Command()
         nativeForward: o.nativeForward,
         config: o.config,
         vnfTimeoutS: o.vnfTimeout,
+        context: o.context,
+        memoryLimit: o.memoryLimit,
+        cpuBudgetMs: o.cpuBudget,
         watch: o.watch,
         name: o.name,
         canaryS: o.canary,

@@ -59,6 +59,8 @@ export interface Generation {
   readonly originates: boolean;
   process(count: number, now: number): void;   // throws what the VNF throws
   trial(sample: Sample): Outcome;
+  /** The bundle and config it was loaded from (a restarted context loads it again). */
+  readonly source?: { file: string; config: unknown };
 }
 
 /** Copies of recent packets, as they arrived (--reload-diff). */

@@ -40,3 +40,6 @@ export type { MaglevBackend } from "./maglev";
 export { Tcp } from "./tcp/endpoint";
 export { TcpStack, TcpListener, TcpConn, STATE_NAMES as TCP_STATE_NAMES } from "./tcp/index";
 export type { TcpHandlers, TcpOptions, TcpOutput } from "./tcp/index";
+export { Lpm4 } from "./lpm";
+export { TokenBucket, SrTcm, TrTcm, GREEN, YELLOW, RED } from "./meter";
+export type { Color } from "./meter";

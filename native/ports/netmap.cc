@@ -173,7 +173,7 @@ class NetmapPort : public Port {
         const int got = take(lane, pool, c, r, head, next, out + n, max - n, n == 0);
         if (got < 0) break;  // the rest of the frame, or room for it, comes later
         n += uint32_t(got);
-        if (segNext_ == 0) head = next;
+        if (!intake_.splitting()) head = next;
       }
       r->head = r->cur = head;
     }
@@ -444,7 +444,7 @@ class NetmapPort : public Port {
   // Take the frame at slot `at` of rx ring r: returns the slots written (0
   // when it was dropped, with `next` past it), or -1 when it waits for the
   // next call. A GSO frame goes out over several calls when it must;
-  // segNext_ says where it stopped.
+  // intake_ says where it stopped.
   int take(Lane& lane, Pool& pool, uint64_t* c, netmap_ring* r, uint32_t at, uint32_t& next, Slot* out, uint32_t room, bool batchEmpty) {
     // Find the frame's slots.
     uint32_t i = at, frags = 0, total = 0;
@@ -475,23 +475,17 @@ class NetmapPort : public Port {
     if (hdrLen_) gather(r, at, 0, reinterpret_cast<uint8_t*>(&vh), sizeof vh);
 
     if (hdrLen_ && vh.gso_type != vnet::VIRTIO_NET_HDR_GSO_NONE) {
-      if (segNext_ == 0) {
+      if (!intake_.splitting()) {
         if (len > kMaxGso) {
           c[rx_malformed]++;
           rxNote_.set(std::to_string(len) + "-byte GSO frame dropped: longer than 64 KiB");
           return 0;
         }
         gather(r, at, hdrLen_, scratch_.data(), len);
-        if (!seg_.start(scratch_.data(), len, vh, maxFrame_)) {
-          c[rx_malformed]++;
-          rxNote_.set(std::to_string(len) + "-byte GSO frame (type " + std::to_string(vh.gso_type) + ") dropped: cannot split it");
-          return 0;
-        }
-        if (room < seg_.count() && !batchEmpty) return -1;
+        if (!intake_.start(scratch_.data(), len, vh, maxFrame_, c, rxNote_)) return 0;
+        if (room < intake_.count() && !batchEmpty) return -1;
       }
-      const uint32_t n = seg_.emit(lane.cache, out, room, uint16_t(headroom_), uint16_t(index_), segNext_, c[rx_no_buffer]);
-      if (segNext_ == seg_.count()) segNext_ = 0;  // this frame is done
-      return int(n);
+      return int(intake_.resume(lane.cache, out, room, uint16_t(headroom_), uint16_t(index_), c));
     }
     if (len > maxFrame_) {
       c[rx_malformed]++;
@@ -523,8 +517,8 @@ class NetmapPort : public Port {
   std::vector<netmap_ring*> rx_, tx_;
 
   // rx state: the receiving lane's alone.
-  uint32_t rxNext_ = 0, segNext_ = 0;
-  vnet::Segmenter seg_;
+  uint32_t rxNext_ = 0;
+  vnet::Intake intake_;
   std::vector<uint8_t> scratch_;  // a GSO frame made contiguous
   vnet::Note rxNote_;
 

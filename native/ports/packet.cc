@@ -119,7 +119,7 @@ class PacketPort : public Port, PoolWindow {
       const int got = take(lane, pool, c, h, slots + n, max - n, n == 0, lent);
       if (got < 0) break;  // needs more slots than this batch has left, or no buffer
       n += uint32_t(got);
-      if (segNext_ == 0) {  // the ring frame is done: lent, or back to the kernel
+      if (!intake_.splitting()) {  // the ring frame is done: lent, or back to the kernel
         storeRelease(h->tp_status, lent ? kLent : uint32_t(TP_STATUS_KERNEL));
         rxHead_ = rxHead_ + 1 == rxFrames_ ? 0 : rxHead_ + 1;
         rxSinceStats_++;
@@ -375,7 +375,7 @@ class PacketPort : public Port, PoolWindow {
   // Copy ring frame h into buffers: returns the slots written
   // (0 when it was dropped), or -1 when it waits for the next batch. A GSO
   // frame is lent (`lent` set), or goes whole into one batch when it fits,
-  // else over several calls; segNext_ says where it stopped.
+  // else over several calls (intake_ says where it stopped).
   int take(Lane& lane, Pool& pool, uint64_t* c, const tpacket2_hdr* h, Slot* out, uint32_t room, bool batchEmpty, bool& lent) {
     const uint8_t* frame = reinterpret_cast<const uint8_t*>(h) + h->tp_mac;
     const uint32_t status = h->tp_status;
@@ -393,26 +393,16 @@ class PacketPort : public Port, PoolWindow {
     }
     if (vnet_ && vh.gso_type != vnet::VIRTIO_NET_HDR_GSO_NONE && !tagged) {
       // Lent where it lies, or whole into a large buffer when one is free; else split.
-      if (segNext_ == 0 && caplen <= 0xffff && window_ && lend(h, frame, caplen, vh, out[0])) {
-        lent = true;
-        return 1;
+      if (!intake_.splitting()) {
+        if (caplen <= 0xffff && window_ && lend(h, frame, caplen, vh, out[0])) {
+          lent = true;
+          return 1;
+        }
+        if (vnet::Intake::whole(lane.cache, frame, caplen, vh, uint16_t(headroom_), out[0])) return 1;
+        if (!intake_.start(frame, caplen, vh, maxFrame_, c, rxNote_)) return 0;
+        if (room < intake_.count() && !batchEmpty) return -1;
       }
-      uint32_t buf;
-      if (segNext_ == 0 && caplen <= 0xffff && lane.cache.allocLarge(buf)) {
-        uint8_t* b = pool.data(buf);
-        std::memcpy(b + headroom_, frame, caplen);
-        out[0] = Slot{buf, uint16_t(headroom_), uint16_t(caplen), 0, uint16_t(index_), vnet::keep(b, vh, uint16_t(headroom_))};
-        return 1;
-      }
-      if (segNext_ == 0 && !seg_.start(frame, caplen, vh, maxFrame_)) {
-        c[rx_malformed]++;
-        rxNote_.set(std::to_string(caplen) + "-byte GSO frame (type " + std::to_string(vh.gso_type) + ") dropped: cannot split it");
-        return 0;
-      }
-      if (segNext_ == 0 && room < seg_.count() && !batchEmpty) return -1;
-      const uint32_t n = seg_.emit(lane.cache, out, room, uint16_t(headroom_), uint16_t(index_), segNext_, c[rx_no_buffer]);
-      if (segNext_ == seg_.count()) segNext_ = 0;  // this frame is done
-      return int(n);
+      return int(intake_.resume(lane.cache, out, room, uint16_t(headroom_), uint16_t(index_), c));
     }
     if (len > maxFrame_) {
       c[rx_oversize]++;
@@ -551,8 +541,8 @@ class PacketPort : public Port, PoolWindow {
 
   // rx state: the receiving lane's alone.
   uint32_t rxFrameSize_ = kRxFrameSize, rxFrames_ = kRxFrames;
-  uint32_t rxHead_ = 0, rxSinceStats_ = 0, segNext_ = 0;
-  vnet::Segmenter seg_;
+  uint32_t rxHead_ = 0, rxSinceStats_ = 0;
+  vnet::Intake intake_;
   vnet::Note rxNote_;
 
   // tx state: the transmitting lane's alone (another thread in sw2).

@@ -83,9 +83,8 @@ class TapPort : public Port {
     uint32_t n = 0;
     const uint32_t hdr = vnet_ ? vnet::kHdrLen : 0;
     while (n < max) {
-      if (segNext_ < seg_.count()) {  // a super-frame still being split
-        const uint32_t got = seg_.emit(lane.cache, slots + n, max - n, uint16_t(headroom_), uint16_t(index_), segNext_, c[rx_no_buffer]);
-        n += got;
+      if (intake_.splitting()) {  // a super-frame still being split
+        n += intake_.resume(lane.cache, slots + n, max - n, uint16_t(headroom_), uint16_t(index_), c);
         continue;
       }
       uint32_t buf;
@@ -132,11 +131,7 @@ class TapPort : public Port {
         if (vh.gso_type != vnet::VIRTIO_NET_HDR_GSO_NONE || len > maxFrame_) {
           std::memcpy(big_.data(), b + headroom_, std::min(len, maxFrame_));
           lane.cache.free(buf);
-          if (!seg_.start(big_.data(), len, vh, maxFrame_)) {
-            c[rx_malformed]++;
-            rxNote_.set(std::to_string(len) + "-byte GSO frame (type " + std::to_string(vh.gso_type) + ") dropped: cannot split it");
-          }
-          segNext_ = 0;
+          intake_.start(big_.data(), len, vh, maxFrame_, c, rxNote_);   // false: counted and said
           continue;
         }
         flags = vnet::keep(b, vh, uint16_t(headroom_));
@@ -315,8 +310,7 @@ class TapPort : public Port {
   std::vector<uint8_t> big_;
   static constexpr uint32_t kNone = UINT32_MAX;
   uint32_t armed_ = kNone;   // a large buffer ready for the next super-frame
-  vnet::Segmenter seg_;
-  uint32_t segNext_ = 0;
+  vnet::Intake intake_;
   // tx: segments put back together.
   vnet::Merger merger_;
   vnet::Note rxNote_, txNote_;

@@ -339,5 +339,31 @@ void Merger::headers(virtio_net_hdr& h, uint8_t* out) const {
   h.csum_offset = 16;
 }
 
+bool Intake::whole(PoolCache& cache, const uint8_t* frame, uint32_t len, const virtio_net_hdr& h, uint16_t headroom, Slot& out) {
+  uint32_t buf;
+  if (len > 0xffff || !cache.allocLarge(buf)) return false;
+  uint8_t* b = cache.pool().data(buf);
+  std::memcpy(b + headroom, frame, len);
+  out = Slot{buf, headroom, uint16_t(len), 0, 0, keep(b, h, headroom)};
+  return true;
+}
+
+bool Intake::start(const uint8_t* frame, uint32_t len, const virtio_net_hdr& h, uint32_t maxFrame, uint64_t* c, Note& note) {
+  if (!seg_.start(frame, len, h, maxFrame)) {
+    c[rx_malformed]++;
+    note.set(std::to_string(len) + "-byte GSO frame (type " + std::to_string(h.gso_type) + ") dropped: cannot split it");
+    return false;
+  }
+  next_ = 0;
+  active_ = true;
+  return true;
+}
+
+uint32_t Intake::resume(PoolCache& cache, Slot* out, uint32_t room, uint16_t headroom, uint16_t port, uint64_t* c) {
+  const uint32_t n = seg_.emit(cache, out, room, headroom, port, next_, c[rx_no_buffer]);
+  if (next_ == seg_.count()) active_ = false;  // this frame is done
+  return n;
+}
+
 }  // namespace vnet
 }  // namespace vnf

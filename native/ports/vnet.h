@@ -27,8 +27,9 @@
 #include <cstring>
 #include <string>
 
-#include "../pool.h"
+#include "../counters.h"
 #include "../note.h"
+#include "../pool.h"
 #include "../slot.h"
 
 namespace vnf {
@@ -129,6 +130,36 @@ class Segmenter {
   const uint8_t* frame_ = nullptr;
   uint32_t len_ = 0, l3_ = 0, l4_ = 0, hdrs_ = 0, seg_ = 0, count_ = 0;
   bool v6_ = false, tcp_ = false;
+};
+
+// The receive side of GSO super-frames, one for the drivers that read the
+// virtio-net header (packet, tap, netmap): whole into a large buffer when
+// one is free, else split into wire-size frames, over as many calls as the
+// batches' room takes. (packet first tries to lend the frame where the
+// kernel wrote it; tap reads straight into a large buffer when it can.)
+class Intake {
+ public:
+  // A split is under way: its frame must stay where it is (a ring frame not
+  // given back, a scratch buffer not reused) until this is false.
+  bool splitting() const { return active_; }
+  uint32_t count() const { return seg_.count(); }
+
+  // Copy the super-frame whole into a free large buffer; false when none is
+  // free or it is longer than one holds.
+  static bool whole(PoolCache& cache, const uint8_t* frame, uint32_t len, const virtio_net_hdr& h, uint16_t headroom, Slot& out);
+
+  // Start splitting `frame`. False (counted as rx_malformed, said in `note`)
+  // when it is not a super-frame this can split.
+  bool start(const uint8_t* frame, uint32_t len, const virtio_net_hdr& h, uint32_t maxFrame, uint64_t* c, Note& note);
+
+  // The next segments into `out`, at most `room` of them; an empty pool
+  // drops the rest (rx_no_buffer) and ends the split.
+  uint32_t resume(PoolCache& cache, Slot* out, uint32_t room, uint16_t headroom, uint16_t port, uint64_t* c);
+
+ private:
+  Segmenter seg_;
+  uint32_t next_ = 0;
+  bool active_ = false;
 };
 
 // Rebuilding a GSO super-frame from consecutive TCP segments of one flow on

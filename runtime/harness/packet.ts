@@ -86,9 +86,19 @@ export function inetChecksum(...parts: ArrayLike<number>[]): number {
 
 const u16b = (v: number) => [(v >>> 8) & 255, v & 255];
 const u32b = (v: number) => [(v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
-const macBytes = (s: string, what: string): number[] => { const n = parse(() => mac(s), what, s); return [...u16b(Math.floor(n / 2 ** 32)), ...u32b(n >>> 0)]; };
-const ip4Bytes = (s: string, what: string): number[] => u32b(parse(() => ip4(s), what, s));
-const ip6Bytes = (s: string, what: string): number[] => parse(() => ip6(s), what, s).flatMap(u32b);
+// Tests build many frames from a few addresses: parse each text once.
+const parsed = new Map<string, number[]>();
+function cached(key: string, f: () => number[]): number[] {
+  let b = parsed.get(key);
+  if (!b) {
+    if (parsed.size > 4096) parsed.clear();
+    parsed.set(key, (b = f()));
+  }
+  return b;
+}
+const macBytes = (s: string, what: string): number[] => cached(`m${s}`, () => { const n = parse(() => mac(s), what, s); return [...u16b(Math.floor(n / 2 ** 32)), ...u32b(n >>> 0)]; });
+const ip4Bytes = (s: string, what: string): number[] => cached(`4${s}`, () => u32b(parse(() => ip4(s), what, s)));
+const ip6Bytes = (s: string, what: string): number[] => cached(`6${s}`, () => parse(() => ip6(s), what, s).flatMap(u32b));
 
 function parse<T>(f: () => T, what: string, s: string): T {
   try {
@@ -199,6 +209,7 @@ export function buildFrame(layers: readonly Layer[]): Uint8Array {
   // Lengths and checksums, from the innermost layer out: a checksum covers
   // the finished bytes after it.
   const b = w.bytes;
+  const put16 = (at: number, v: number) => { b[at] = (v >>> 8) & 255; b[at + 1] = v & 255; };
   const ipBefore = (i: number) => { for (let k = i - 1; k >= 0; k--) if (layers[k].kind === "ipv4" || layers[k].kind === "ipv6") return k; return -1; };
   const pseudo = (i: number, proto: number, len: number): number[] => {
     const k = ipBefore(i);
@@ -211,21 +222,21 @@ export function buildFrame(layers: readonly Layer[]): Uint8Array {
   for (let i = layers.length - 1; i >= 0; i--) {
     const l = layers[i], s = starts[i], end = b.length, len = end - s;
     if (l.kind === "udp") {
-      b.splice(s + 4, 2, ...u16b(l.f.len ?? len));
+      put16(s + 4, l.f.len ?? len);
       const c = inetChecksum(pseudo(i, 17, len), b.slice(s, end));
-      b.splice(s + 6, 2, ...u16b(l.f.checksum ?? (c === 0 ? 0xffff : c)));   // 0 would mean "no checksum"
+      put16(s + 6, l.f.checksum ?? (c === 0 ? 0xffff : c));   // 0 would mean "no checksum"
     } else if (l.kind === "tcp") {
-      b.splice(s + 16, 2, ...u16b(l.f.checksum ?? inetChecksum(pseudo(i, 6, len), b.slice(s, end))));
+      put16(s + 16, l.f.checksum ?? inetChecksum(pseudo(i, 6, len), b.slice(s, end)));
     } else if (l.kind === "icmp") {
-      b.splice(s + 2, 2, ...u16b(l.f.checksum ?? inetChecksum(b.slice(s, end))));
+      put16(s + 2, l.f.checksum ?? inetChecksum(b.slice(s, end)));
     } else if (l.kind === "icmpv6") {
-      b.splice(s + 2, 2, ...u16b(l.f.checksum ?? inetChecksum(pseudo(i, 58, len), b.slice(s, end))));
+      put16(s + 2, l.f.checksum ?? inetChecksum(pseudo(i, 58, len), b.slice(s, end)));
     } else if (l.kind === "ipv4") {
-      b.splice(s + 2, 2, ...u16b(l.f.len ?? len));
+      put16(s + 2, l.f.len ?? len);
       const hl = (b[s] & 15) * 4;
-      b.splice(s + 10, 2, ...u16b(l.f.checksum ?? inetChecksum(b.slice(s, s + hl))));
+      put16(s + 10, l.f.checksum ?? inetChecksum(b.slice(s, s + hl)));
     } else if (l.kind === "ipv6") {
-      b.splice(s + 4, 2, ...u16b(l.f.len ?? len - 40));
+      put16(s + 4, l.f.len ?? len - 40);
     }
   }
   return Uint8Array.from(b);

@@ -26,7 +26,7 @@ import type { Ctx } from "./vnf";
 
 /** Batch flags bit: the runtime fills this frame's Ethernet addresses (native/endpoint.h kFlagResolve). */
 export const FLAG_RESOLVE = 2;
-const CTL_RESOLVE = 3;
+export const CTL_RESOLVE = 3;
 const MAX_DATAGRAMS = 1024;
 
 /** Per-socket counters, in order (ctx.counters names: udp<port>_<name>). */

@@ -3,6 +3,11 @@
 //   (a) the engine's C++ l2fwd (no JS): the ceiling
 //   (b) vnfs/l2fwd.ts
 //   (c) bench/firewall-1k.ts: 1,000 blocked sources, 10 port rules
+//   (d, e) the same two under --context quickjs
+//   (f, g) bench/empty.ts under v8 and quickjs: what a batch costs with no
+//          VNF work (quickjs: the copy in and out and one call)
+// then the time a quickjs core takes to restart its context (bench/leak.ts
+// runs out of a 32 MiB limit every few batches).
 // Writes the table into BENCHMARKS.md between the engine markers.
 import { cpus } from "node:os";
 import { dirname, join } from "node:path";
@@ -22,6 +27,10 @@ const cases = [
   { key: "a", name: "native l2fwd (C++, no JS)", opts: { vnf: join(root, "vnfs/l2fwd.ts"), nativeForward: true } },
   { key: "b", name: "vnfs/l2fwd.ts", opts: { vnf: join(root, "vnfs/l2fwd.ts") } },
   { key: "c", name: "firewall, 1k blocked + 10 rules", opts: { vnf: join(root, "bench/firewall-1k.ts") } },
+  { key: "d", name: "vnfs/l2fwd.ts, --context quickjs", opts: { vnf: join(root, "vnfs/l2fwd.ts"), context: "quickjs" } },
+  { key: "e", name: "firewall, 1k blocked + 10 rules, --context quickjs", opts: { vnf: join(root, "bench/firewall-1k.ts"), context: "quickjs" } },
+  { key: "f", name: "bench/empty.ts (a batch, no work)", opts: { vnf: join(root, "bench/empty.ts") } },
+  { key: "g", name: "bench/empty.ts, --context quickjs (copy in/out + call)", opts: { vnf: join(root, "bench/empty.ts"), context: "quickjs" } },
 ];
 
 const median = (xs) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)];
@@ -35,6 +44,10 @@ for (let r = 0; r < REPS; r++) {
 }
 
 const med = Object.fromEntries(cases.map((c) => [c.key, median(results[c.key])]));
+// Restarts: each the time from the lost batch to the new context's init done.
+const leak = await run({ ...base, vnf: join(root, "bench/leak.ts"), context: "quickjs", memoryLimit: 32 * 2 ** 20, busyPoll: false, onMessage: () => {} });
+const restartMs = leak.restarts.map((x) => x.ms);
+const usPerBatch = (mpps) => 256 / mpps;
 const rows = cases.map((c) => `| ${c.key} | ${c.name} | ${med[c.key].toFixed(1)} | ${results[c.key].map((x) => x.toFixed(1)).join(", ")} |`);
 const table = [
   `Machine: ${cpus().length} x ${cpus()[0]?.model ?? "?"}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`,
@@ -44,7 +57,9 @@ const table = [
   "|---|---|---|---|",
   ...rows,
   "",
-  `Ratios (medians): b/a = ${(med.b / med.a).toFixed(2)}, c/a = ${(med.c / med.a).toFixed(2)}.`,
+  `Ratios (medians): b/a = ${(med.b / med.a).toFixed(2)}, c/a = ${(med.c / med.a).toFixed(2)}; quickjs/v8: l2fwd d/b = ${(med.d / med.b).toFixed(3)}, firewall e/c = ${(med.e / med.c).toFixed(3)}.`,
+  `A batch of 256 with no VNF work: ${usPerBatch(med.f).toFixed(1)} µs under v8, ${usPerBatch(med.g).toFixed(1)} µs under quickjs (the copy in and out and one call: ${(usPerBatch(med.g) - usPerBatch(med.f)).toFixed(1)} µs more).`,
+  `quickjs context restart (bench/leak.ts, --memory-limit 32m): median ${median(restartMs)?.toFixed(1) ?? "-"} ms over ${restartMs.length} restarts (min ${Math.min(...restartMs).toFixed(1)}, max ${Math.max(...restartMs).toFixed(1)}).`,
 ].join("\n");
 console.log(table);
 

@@ -323,6 +323,8 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
         InstanceMethod("finish", &CoreWrap::Finish),
         InstanceMethod("runNativeForward", &CoreWrap::RunNativeForward),
         InstanceMethod("detach", &CoreWrap::Detach),
+        InstanceMethod("guestIn", &CoreWrap::GuestIn),
+        InstanceMethod("guestOut", &CoreWrap::GuestOut),
     });
   }
   explicit CoreWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<CoreWrap>(info) {}
@@ -373,16 +375,41 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     layout.Set("maxFresh", kFresh);
     layout.Set("maxBatch", cfg.rxBatch);
     obj.Set("layout", layout);
+    const GuestLayout g = guestLayout(cfg.rxBatch);
+    Napi::Object guest = Napi::Object::New(env);
+    guest.Set("offsets", g.offsets);
+    guest.Set("lengths", g.lengths);
+    guest.Set("inPorts", g.inPorts);
+    guest.Set("verdicts", g.verdicts);
+    guest.Set("flags", g.flags);
+    guest.Set("meta", g.meta);
+    guest.Set("bytes", g.bytes);
+    obj.Set("guestLayout", guest);
     return obj;
   }
 
  private:
   Napi::Value Cycle(const Napi::CallbackInfo& info) {
-    const bool failed = info.Length() > 0 && info[0].As<Napi::Number>().Int32Value() != 0;
-    return Napi::Number::New(info.Env(), core_->cycle(failed));
+    return Napi::Number::New(info.Env(), core_->cycle(failure(info)));
   }
   Napi::Value Finish(const Napi::CallbackInfo& info) {
-    core_->finish(info.Length() > 0 && info[0].As<Napi::Number>().Int32Value() != 0);
+    core_->finish(failure(info));
+    return info.Env().Undefined();
+  }
+  static uint32_t failure(const Napi::CallbackInfo& info) {
+    const uint32_t f = info.Length() > 0 ? info[0].As<Napi::Number>().Uint32Value() : kOk;
+    return f <= kRestart ? f : kThrew;
+  }
+  // guestIn(memory: ArrayBuffer, base, capacity) -> batch size, or -(bytes needed)
+  Napi::Value GuestIn(const Napi::CallbackInfo& info) {
+    Napi::ArrayBuffer mem = info[0].As<Napi::ArrayBuffer>();
+    const int64_t r = core_->guestIn(static_cast<uint8_t*>(mem.Data()), mem.ByteLength(), info[1].As<Napi::Number>().Uint32Value(), info[2].As<Napi::Number>().Uint32Value());
+    return Napi::Number::New(info.Env(), double(r));
+  }
+  // guestOut(memory: ArrayBuffer, base, capacity): verdicts and changed frames back
+  Napi::Value GuestOut(const Napi::CallbackInfo& info) {
+    Napi::ArrayBuffer mem = info[0].As<Napi::ArrayBuffer>();
+    core_->guestOut(static_cast<const uint8_t*>(mem.Data()), mem.ByteLength(), info[1].As<Napi::Number>().Uint32Value(), info[2].As<Napi::Number>().Uint32Value());
     return info.Env().Undefined();
   }
   Napi::Value RunNativeForward(const Napi::CallbackInfo& info) {
@@ -413,7 +440,15 @@ Napi::Value FrameHash(const Napi::CallbackInfo& info) {
     Napi::RangeError::New(info.Env(), "frameHash: a 40-byte key").ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }
-  return Napi::Number::New(info.Env(), Toeplitz(key.Data()).frameHash(f.Data(), uint32_t(f.ByteLength())));
+  // Building the hash's tables costs ~1 ms: keep the last key's (per thread,
+  // as workers may call this too), since callers hash many frames under one key.
+  thread_local std::vector<uint8_t> lastKey;
+  thread_local std::unique_ptr<Toeplitz> hash;
+  if (!hash || memcmp(lastKey.data(), key.Data(), Toeplitz::kKeyLen) != 0) {
+    lastKey.assign(key.Data(), key.Data() + Toeplitz::kKeyLen);
+    hash = std::make_unique<Toeplitz>(key.Data());
+  }
+  return Napi::Number::New(info.Env(), hash->frameHash(f.Data(), uint32_t(f.ByteLength())));
 }
 
 // socketProbe(domain, type) -> "" when such a socket can be opened here, else

@@ -62,7 +62,7 @@ Core::~Core() {
   io_->finish();
 }
 
-void Core::finish(bool failed) {
+void Core::finish(uint32_t failed) {
   retire(failed);
   io_->finish();
 }
@@ -100,7 +100,7 @@ void Core::refillFresh() {
   ctl_[kCtlAvailable] = freshN_;
 }
 
-void Core::retire(bool failed) {
+void Core::retire(uint32_t failed) {
   const uint32_t made = ctl_[kCtlUsed] ? takeOriginated(held_n_) : 0;
   if (made || freshN_ == 0) refillFresh();
   originated_ = made != 0;
@@ -112,8 +112,8 @@ void Core::retire(bool failed) {
   uint64_t* core = lane_.counters.core;
   if (failed) {
     for (uint32_t i = 0; i < n; i++) cache_.free(held_[i].buf);
-    core[vnf_errors]++;
-    core[vnf_error_drops] += n;
+    if (failed == kThrew) core[vnf_errors]++;
+    core[failed == kCpuBudget ? vnf_cpu_budget : failed == kMemory ? vnf_memory : failed == kRestart ? vnf_restart : vnf_error_drops] += n;
     return;
   }
   const bool resolve = ctl_[kCtlResolve] != 0;
@@ -234,7 +234,7 @@ uint32_t Core::gather() {
   return n;
 }
 
-int Core::cycle(bool failed) {
+int Core::cycle(uint32_t failed) {
   retire(failed);
   const uint32_t n = gather();
   if (n == 0) {
@@ -251,13 +251,13 @@ uint64_t Core::runNativeForward(double ms) {
   const double end = monotonicMs() + ms;
   uint64_t total = 0;
   for (uint32_t iter = 0;; iter++) {
-    const int n = cycle(false);
+    const int n = cycle(kOk);
     if (n == kDone) break;
     for (int i = 0; i < n; i++) verdicts_[i] = uint8_t((inPorts_[i] ^ 1) + 1);
     total += uint64_t(n);
     if ((iter & 63) == 0 && monotonicMs() >= end) break;
   }
-  retire(false);
+  retire(kOk);
   return total;
 }
 

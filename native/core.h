@@ -39,6 +39,18 @@ struct BatchLayout {
   uint32_t bytes;
 };
 
+// Why a batch is dropped whole (cycle's `failed`), each its own counter.
+enum BatchFailure : uint32_t { kOk = 0, kThrew = 1, kCpuBudget = 2, kMemory = 3, kRestart = 4 };
+
+// The same arrays inside a guest's memory (a QuickJS context, core_guest.cc):
+// offsets u32, lengths u32, inPorts, verdicts, flags u8, meta f64 [count,
+// now], then the frames, each at `headroom` in a 2048-byte-aligned slot.
+struct GuestLayout {
+  uint32_t offsets, lengths, inPorts, verdicts, flags, meta;
+  uint32_t bytes;              // where the frames start
+};
+GuestLayout guestLayout(uint32_t maxBatch);
+
 // Packets a VNF originates. Each cycle leaves up to kFresh free pool buffers
 // in the batch memory as pool byte offsets (`fresh`, where a frame starts,
 // after the headroom); JS takes them in order, counting in ctl[kCtlUsed], and
@@ -67,13 +79,22 @@ class Core {
   uint8_t* batchMemory() { return mem_.data(); }
   const BatchLayout& layout() const { return layout_; }
 
-  // `failed` says the VNF threw on the previous batch: drop it whole.
+  // `failed` (a BatchFailure) says why the previous batch is dropped whole.
   // Returns the new batch size, or kDone when no input will yield again.
-  int cycle(bool failed);
+  int cycle(uint32_t failed);
 
   // Retire the last batch without gathering another, and tell the I/O side
   // this core is done (at stop).
-  void finish(bool failed);
+  void finish(uint32_t failed);
+
+  // A guest context's one copy each way (core_guest.cc). guestIn: the batch
+  // just gathered into guest memory `mem` at `base` (GuestLayout, `cap`
+  // bytes of frames); returns the batch size, or -(bytes needed) when the
+  // frames do not fit. guestOut: the guest's verdicts back, and the frames
+  // it changed, moved or resized (kept inside their buffers, else dropped
+  // as bad_bounds); only for packets with a verdict.
+  int64_t guestIn(uint8_t* mem, size_t memLen, uint32_t base, uint32_t cap);
+  void guestOut(const uint8_t* mem, size_t memLen, uint32_t base, uint32_t cap);
 
   // The engine's ceiling: run cycles with a C++ l2fwd (port i -> port i^1)
   // in place of JS for `ms` milliseconds. Returns packets forwarded.
@@ -83,7 +104,8 @@ class Core {
   void drain();
 
  private:
-  void retire(bool failed);
+  void retire(uint32_t failed);
+  uint32_t guestSlot(uint32_t len) const;
   bool retireToOnePort(uint32_t n);
   uint32_t gather();
   // Appends the fresh buffers JS used as held entries after the n received

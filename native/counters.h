@@ -18,6 +18,9 @@ namespace vnf {
   D(vnf_drops, "packets the VNF dropped (or gave no verdict)")                \
   X(vnf_errors, "batches whose process() threw")                              \
   D(vnf_error_drops, "packets dropped because process() threw")               \
+  D(vnf_cpu_budget, "packets dropped: their batch ran past --cpu-budget")      \
+  D(vnf_memory, "packets dropped: their batch ran out of --memory-limit")      \
+  D(vnf_restart, "packets dropped: in flight when their core restarted")       \
   D(bad_verdicts, "packets dropped for a verdict naming no port")             \
   D(bad_bounds, "packets dropped for an offset/length outside their buffer")  \
   D(dist_drops, "packets the distributor dropped: this core's pipe was full") \

@@ -84,7 +84,7 @@ Neighbours::Entry* Neighbours::find(uint32_t port, const IpAddr& ip) {
   return nullptr;
 }
 
-Neighbours::Lookup Neighbours::lookup(uint32_t port, const IpAddr& ip, double now, uint8_t mac[6]) {
+Neighbours::Lookup Neighbours::lookup(uint32_t port, const IpAddr& ip, double now, uint8_t mac[6], double* until) {
   std::lock_guard<std::mutex> g(lock_);
   Entry* e = find(port, ip);
   if (e && e->state == kReachable && now - e->updatedMs > cfg_.ageMs) {
@@ -95,6 +95,7 @@ Neighbours::Lookup Neighbours::lookup(uint32_t port, const IpAddr& ip, double no
   }
   if (e && (e->state == kReachable || e->state == kStatic)) {
     memcpy(mac, e->mac, 6);
+    if (until) *until = e->state == kStatic ? 1e300 : e->updatedMs + cfg_.ageMs;
     return kFound;
   }
   if (!e) {
@@ -481,12 +482,14 @@ bool Endpoint::resolve(Lane& lane, CoreIO& io, Slot& s, uint32_t port, double no
   }
   IpAddr hop;
   if (!nextHop(port, dst, hop)) { c[no_route]++; lane.cache.free(s.buf); return false; }
-  if (cacheVersion_ == table_.version() && cachePort_ == port && cacheIp_ == hop) return fillL2(f, port, cacheMac_);
+  if (cacheVersion_ == table_.version() && now < cacheUntil_ && cachePort_ == port && cacheIp_ == hop) return fillL2(f, port, cacheMac_);
   uint8_t mac[6];
   const uint64_t version = table_.version();
-  const Neighbours::Lookup r = table_.lookup(port, hop, now, mac);
+  double until = 0;
+  const Neighbours::Lookup r = table_.lookup(port, hop, now, mac, &until);
   if (r == Neighbours::kFound) {
     cacheVersion_ = version;
+    cacheUntil_ = until;
     cachePort_ = port;
     cacheIp_ = hop;
     memcpy(cacheMac_, mac, 6);

@@ -89,7 +89,8 @@ class Neighbours {
   // kFound (mac set), kWait (being resolved), kAskNow (this caller sends the
   // next request), kFailed (retries exhausted: drop what waits; the entry is
   // forgotten, so the next frame starts over).
-  Lookup lookup(uint32_t port, const IpAddr& ip, double now, uint8_t mac[6]);
+  // With kFound, `until` is when the answer expires (aging).
+  Lookup lookup(uint32_t port, const IpAddr& ip, double now, uint8_t mac[6], double* until = nullptr);
   // What a received ARP/NA says. `create`: add it if absent (a request to
   // us); else only an entry that exists (being resolved, or learned) moves.
   void learn(uint32_t port, const IpAddr& ip, const uint8_t mac[6], double now, bool create);
@@ -160,6 +161,7 @@ class Endpoint {
   uint32_t cachePort_ = 0;
   IpAddr cacheIp_;
   uint8_t cacheMac_[6] = {};
+  double cacheUntil_ = 0;   // the entry's age limit: the cache never outlives it
 };
 
 }  // namespace vnf

@@ -65,8 +65,15 @@ export interface NativeCore {
   pool: ArrayBuffer;
   batch: ArrayBuffer;
   layout: { offsets: number; lengths: number; inPorts: number; verdicts: number; flags: number; meta: number; fresh: number; ctl: number; bound: number; maxFresh: number; maxBatch: number };
+  /** Where the batch arrays sit in a guest context's memory (core_guest.cc). */
+  guestLayout: { offsets: number; lengths: number; inPorts: number; verdicts: number; flags: number; meta: number; bytes: number };
+  /** failed: 0, or why the previous batch is dropped whole (quickjs-context.ts FAILED). */
   cycle(failed: number): number;
   finish(failed: number): void;
+  /** The batch into a guest's memory at base (cap bytes for frames): its size, or -(bytes needed). */
+  guestIn(memory: ArrayBuffer, base: number, cap: number): number;
+  /** The guest's verdicts and the frames it changed, back into the batch. */
+  guestOut(memory: ArrayBuffer, base: number, cap: number): void;
   runNativeForward(ms: number): number;
   detach(): void;
 }

@@ -15,6 +15,7 @@ import { checkName, listInstances, requestInstance } from "./instance";
 import { formatPs, top } from "./top";
 import { trace } from "./trace-client";
 import { describeReload } from "./reload";
+import { parseContext, parseCpuBudget, parseMemoryLimit } from "./limits";
 import { resolve } from "node:path";
 
 // The port drivers, as each declares itself (ports.ts, native/port.h).
@@ -92,6 +93,16 @@ function seconds(v: string): number {
   return n;
 }
 
+function limitOption<T>(parse: (v: string) => T) {
+  return (v: string): T => {
+    try {
+      return parse(v);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+  };
+}
+
 function quantity(v: string): number {
   try {
     return parseQuantity(v, "count");
@@ -129,12 +140,17 @@ const program = new Command()
   .option("-c, --count <n>", "stop after this many received packets (1M, 10k ...)", quantity)
   .option("--warmup <s>", "seconds to run before rates are counted (NO_OF_SAFE_ITR)", seconds)
   .option("--vnf-timeout <s>", "stop the run when one process() call runs this long (an endless loop)", seconds, DEFAULTS.vnfTimeoutS)
+  .option("--context <kind>", "v8 (default: trusted code, fastest) or quickjs (each core in its own QuickJS runtime: no host access, a memory limit, a CPU budget per batch)", limitOption(parseContext), "v8")
+  .option("--memory-limit <size>", "memory per core's context (32m, 256m): quickjs drops a batch that runs out (vnf_memory); V8 loses the core's context", limitOption(parseMemoryLimit))
+  .option("--cpu-budget <time>", "quickjs: CPU time per batch (2ms, 500us); a batch past it is dropped (vnf_cpu_budget)", limitOption(parseCpuBudget))
   .option("--buffers <n>", "packet buffers in the pool (2 KiB each)", int("--buffers", 1024, 2_000_000), DEFAULTS.buffers)
   .option("--large-buffers <n>", `66 KiB buffers for GSO super-frames and frames over 1984 bytes (jumbo, pcap), when a port has vnet, reads a pcap or makes jumbo frames (default ${DEFAULTS.largeBuffers})`, int("--large-buffers", 0, 16384))
   .option("-w, --watch", "reload the VNF on every core whenever one of its files is saved (a version that fails to build, load or init never goes live)", false)
   .option("--typecheck", "run tsc on the VNF before it starts and before each reload, and refuse it on a type error", false)
   .option("--canary <s>", "a reload runs on core 0 alone for this long first, and goes no further if its VNF error rate is worse than the old version's", seconds)
   .option("--reload-diff", "at each reload, say how many of the last 4096 packets per core the new version treats differently (keeps copies: costs a copy per packet)", false)
+  .option("--save-failed <dir>", "keep each batch whose process() threw as DIR/coreC-genG-N.pcap with a .json (error, TS line, in-ports) for `vnfrun replay`; at most one a second per core, 100 files, 64 MiB")
+  .option("--profile", "run under V8's deopt and inlining traces; at the end, deopts and calls not inlined at their TS lines, batches per second and time per batch", false)
   .option("--metrics <host:port>", "serve the counters for Prometheus at http://HOST:PORT/metrics")
   .option("--name <name>", "name this run for `vnfrun reload NAME` (its pid always works)", nameOption)
   .option("--allow-node", "let the VNF import Node built-ins (not sandboxable)", false)
@@ -145,6 +161,13 @@ const program = new Command()
   .showHelpAfterError("(vnfrun --help shows port specs and examples)")
   .action(async (vnf: string, o) => {
     if (!existsSync(vnf)) fail(`${vnf}: no such file`);
+    if (o.profile) {
+      const { profileRun, formatProfile } = await import("./profile");
+      const { summary, profile } = await profileRun(join(ROOT, "bin", "vnfrun.js"), process.argv.slice(2), vnf, o.allowNode);
+      if (o.json) process.stdout.write(JSON.stringify({ ...summary, profile }, null, 2) + "\n");
+      else process.stdout.write((o.quiet ? "" : formatSummary(summary)) + formatProfile(profile));
+      return;
+    }
     const live = !o.quiet && !o.json && process.stderr.isTTY;
     let summary: Summary;
     try {
@@ -176,11 +199,16 @@ const program = new Command()
         nativeForward: o.nativeForward,
         config: o.config,
         vnfTimeoutS: o.vnfTimeout,
+        context: o.context,
+        memoryLimit: o.memoryLimit,
+        cpuBudgetMs: o.cpuBudget,
         watch: o.watch,
         name: o.name,
         canaryS: o.canary,
         typecheck: o.typecheck,
         reloadDiff: o.reloadDiff,
+        saveFailed: o.saveFailed,
+        profileBatches: process.env.VNFRUN_PROFILING === "1",   // set by --profile for its child (profile.ts)
         metrics: o.metrics,
         onLine: live ? (l) => process.stderr.write(`\r\x1b[K${l}`) : undefined,
         onMessage: (t) => process.stderr.write(`${live ? "\r\x1b[K" : ""}${t}\n`),
@@ -260,6 +288,29 @@ program
       fail((e as Error).message);
     }
     process.stdout.write(o.json ? JSON.stringify(findings, null, 2) + "\n" : formatFindings(findings));
+  });
+
+program
+  .command("init")
+  .description("start a VNF project: package.json, src/NAME.ts, tests on vnfrun/test with a golden capture, README")
+  .argument("<name>", "the new folder (its last part names the package and the VNF)")
+  .option("--force", "write into a folder that is not empty", false)
+  .action(async (name: string, o) => {
+    process.stdout.write(await (await import("./init")).init(name, { force: o.force }));
+  });
+
+program
+  .command("replay")
+  .description("run a batch kept by --save-failed (or any pcap) through a VNF again, in this process, each packet on its in-port")
+  .argument("<file>", "the saved batch (coreC-genG-N.pcap; its .json beside it gives the in-ports)")
+  .argument("<vnf>", "the VNF module")
+  .option("--config <file|json>", "the VNF's ctx.config, as for a run")
+  .option("--inspect-brk [[host:]port]", "wait for a debugger (default 127.0.0.1:9229) and stop at the first line of process(), in the TS source")
+  .option("--allow-node", "let the VNF import Node built-ins", false)
+  .action(async (file: string, vnf: string, o) => {
+    const r = await (await import("./replay")).replay(file, vnf, { config: o.config, inspectBrk: o.inspectBrk, allowNode: o.allowNode });
+    process.stdout.write(r.text);
+    process.exit(r.threw ? 1 : 0);
   });
 
 function fail(msg: string): never {

@@ -12,12 +12,13 @@ export const SDK_ENTRY = join(__dirname, "..", "sdk", "index.ts");
 export class CompileError extends UserError {}
 
 export interface CompileOptions {
+  sourcesContent?: boolean;   // the TS sources inside the source map (a debugger shows them)
   allowNode?: boolean;   // let the VNF import Node built-ins (V8 context only)
 }
 
 export interface Bundle {
   source: string;        // the VNF's path as given
-  code: string;          // CommonJS; exports `default` (the VNF) and `Batch`
+  code: string;          // CommonJS; exports `default` (the VNF), `Batch` and `Histogram` (for a quickjs context)
   file: string;          // where the code was written, for require() and source maps
   inputs: string[];      // the files it was built from (absolute), for --watch
 }
@@ -45,7 +46,7 @@ export async function compileVnf(path: string, opts: CompileOptions = {}): Promi
   const abs = resolve(path);
   const dir = join(tmpdir(), `vnfrun-${process.pid}`);
   const file = join(dir, `${basename(abs).replace(/\.[tj]s$/, "")}.${seq++}.js`);
-  const entry = `import vnf from ${JSON.stringify(abs)};\nexport { Batch } from "vnfrun/sdk";\nexport default vnf;\n`;
+  const entry = `import vnf from ${JSON.stringify(abs)};\nexport { Batch, Histogram } from "vnfrun/sdk";\nexport default vnf;\n`;
   let result;
   try {
     result = await build({
@@ -58,7 +59,7 @@ export async function compileVnf(path: string, opts: CompileOptions = {}): Promi
       format: "cjs",
       target: "es2022",
       sourcemap: "inline",
-      sourcesContent: false,
+      sourcesContent: !!opts.sourcesContent,
       alias: { "vnfrun/sdk": SDK_ENTRY },
       plugins: [forbidNodeBuiltins(!!opts.allowNode)],
       logLevel: "silent",

@@ -3,7 +3,9 @@
 import type { MessagePort } from "node:worker_threads";
 import type { CoreOptions } from "./addon";
 import type { Diff } from "./sampler";
+import type { ContextLimits } from "./quickjs-context";
 import type { PortAddress } from "./endpoint";
+import type { SaveFailed } from "./failed-batches";
 
 export interface WorkerInit {
   engineId: number;
@@ -20,6 +22,10 @@ export interface WorkerInit {
   watch: SharedArrayBuffer;     // Int32Array [in process(), batches done]: the supervisor's watchdog
   nativeForward?: number;       // run the C++ l2fwd for this many ms instead of JS
   reloadDiff?: boolean;         // keep copies of recent packets to compare versions on (sampler.ts)
+  context: "v8" | "quickjs";    // which kind of context runs the VNF (v8-context.ts, quickjs-context.ts)
+  limits: ContextLimits;        // --memory-limit (quickjs: the runtime's), --cpu-budget
+  saveFailed?: SaveFailed;      // --save-failed: keep batches whose process() threw (failed-batches.ts)
+  profile?: boolean;            // --profile: time each process() call (profile.ts)
 }
 
 // Stopping is the engine's job (inputs stop, rings drain, each core's cycle

@@ -40,3 +40,10 @@ export function errorLocation(e: unknown): string {
   const at = (user ?? frames[0] ?? "").replace(/^at\s+/, "");
   return `${e.name}: ${e.message}${at ? ` at ${at}` : ""}`;
 }
+
+/** The whole stack, each frame mapped to its TS file and line. */
+export function mappedStack(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const [head, ...frames] = (e.stack ?? "").split("\n");
+  return [head, ...frames.map((l) => "    " + mapFrame(l.trim()))].join("\n");
+}

@@ -7,6 +7,7 @@ import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import { loadAddon, type CoreOptions, type Distribution, type NativeEngine } from "./addon";
 import { parseCpuList } from "./cpus";
 import { parseRssKey } from "./rss";
+import { SAVE_LIMITS, type SaveFailed } from "./failed-batches";
 import { CompileError, compileVnf, type Bundle, type CompileOptions } from "./compile";
 import { InstanceError, openInstance, type ControlRequest, type Instance } from "./instance";
 import { Reloader, describeReload, type ReloadOutcome } from "./reload";
@@ -24,6 +25,9 @@ import { Counters, diff, drops, rateLine, sum, type Snapshot } from "./stats";
 import { CTL_WORDS, WATCH_BATCHES, WATCH_BUSY, type WorkerInit } from "./control";
 import { Alerts } from "./alerts";
 import { readConfig, type VnfConfig } from "./config";
+import { limitsRefused, v8Limits } from "./limits";
+import { sandboxedPorts } from "./quickjs-context";
+import { Restarts, type RestartMessage, type RestartRecord } from "./restart";
 import { UserError } from "./user-error";
 import { DEFAULTS, DISTRIBUTIONS, OVERFLOW_POLICIES } from "./defaults";
 import { parseEndpoint, type EndpointOptions } from "./endpoint";
@@ -49,11 +53,16 @@ export interface RunOptions extends CompileOptions, EndpointOptions {
   nativeForward?: boolean;  // replace the VNF with the C++ l2fwd (the engine's ceiling)
   config?: string;          // --config: a JSON file or inline JSON, the VNF's ctx.config (config.ts)
   vnfTimeoutS?: number;     // a process() call running longer than this stops the run (default 5)
+  context?: "v8" | "quickjs";   // the kind of context each core runs the VNF in (default v8)
+  memoryLimit?: number;     // bytes per core's context (quickjs: its runtime; v8: the worker's heap)
+  cpuBudgetMs?: number;     // quickjs: CPU time per batch
   watch?: boolean;          // reload whenever a file the VNF is built from changes
   name?: string;            // the instance's name for `vnfrun reload NAME` (its pid always works)
   canaryS?: number;         // a reload goes live on core 0 alone for this long first (reload.ts)
   metrics?: string;         // HOST:PORT to serve Prometheus metrics on
   reloadDiff?: boolean;     // compare old and new versions on recent packets at each reload
+  saveFailed?: string;      // --save-failed DIR: keep batches whose process() threw (failed-batches.ts)
+  profileBatches?: boolean; // time each process() call (--profile's child run, profile.ts)
   typecheck?: boolean;      // tsc must pass before the VNF starts or a reload goes live
   onLine?: (line: string) => void;     // live rate line, once a second
   onMessage?: (text: string) => void;  // VNF errors, logs and warnings
@@ -82,6 +91,7 @@ export interface Summary {
   vnf_histograms: Record<string, HistogramTotals>;   // the VNF's ctx.histogram()s, summed over cores
   reloads: (ReloadOutcome & { at: string })[];
   warnings: string[];          // the set-up warnings printed during the run (alerts.ts)
+  restarts: RestartRecord[];   // cores whose context was lost and started again (restart.ts)
 }
 
 export class RunError extends UserError {}
@@ -153,8 +163,10 @@ interface Plan {
   core: Omit<CoreOptions, "cpu">;
 }
 
-function planRun(bundle: Bundle, opts: RunOptions, say: (t: string) => void): Plan {
-  const vnfPorts = loadVnfPorts(bundle);
+function planRun(bundle: Bundle, opts: RunOptions, say: (t: string) => void, sandboxed?: string[]): Plan {
+  const refused = limitsRefused(opts);
+  if (refused) throw new RunError(refused);
+  const vnfPorts = sandboxed ?? loadVnfPorts(bundle);
   const specs = parsePorts(opts.ports ?? [], vnfPorts);
   const layout = layoutOf(opts);
   const config = readVnfConfig(opts.config);
@@ -205,13 +217,16 @@ interface Running {
   traces: TraceHub;
   vnfCounters: VnfCounters;
   memory: HeldMemory;        // each core's ctx.memory buffers, for a restarted core
+  restarts: Restarts;        // cores whose context was lost and started again (restart.ts)
   timers: NodeJS.Timeout[];
   closers: { close(): void }[];
 }
 
 async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
   const say = opts.onMessage ?? ((t: string) => process.stderr.write(t + "\n"));
-  const plan = planRun(bundle, opts, say);
+  // Under quickjs the bundle's top-level code runs only in QuickJS, also here.
+  const sandboxed = opts.context === "quickjs" ? await sandboxedPorts(bundle).catch((e) => { throw new RunError(`${bundle.source}: ${(e as Error).message}`); }) : undefined;
+  const plan = planRun(bundle, opts, say, sandboxed);
   const instance = await openRun(opts.name, say);
   let engine: NativeEngine;
   try {
@@ -225,7 +240,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
   const alerts = new Alerts({ specs: plan.specs, largeBuffers: opts.largeBuffers }, say);
   const r: Running = {
     engine, counters, stop: () => engine.stop(), control: new SharedArrayBuffer(CTL_WORDS * 4),
-    start, watches: [], workers: [], reloader: undefined!, traces: undefined!, vnfCounters: new VnfCounters(), memory: new HeldMemory(), timers: [], closers: [],
+    start, watches: [], workers: [], reloader: undefined!, traces: undefined!, vnfCounters: new VnfCounters(), memory: new HeldMemory(), restarts: new Restarts(say), timers: [], closers: [],
   };
   let stopped = false;
   const onSigint = () => { if (stopped) process.exit(130); stopped = true; r.stop(); };
@@ -259,6 +274,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
     reloads: r.reloader.history,
     vnf_counters: r.vnfCounters.totals(),
     vnf_histograms: r.vnfCounters.histograms(),
+    restarts: r.restarts.history,
   };
 }
 
@@ -286,12 +302,22 @@ async function startCores(r: Running, plan: Plan, bundle: Bundle, opts: RunOptio
       control: r.control,
       channel: channels[core].port2,
       reloadDiff: opts.reloadDiff,
+      saveFailed: saveFailedFor(opts, layout.cores),
+      profile: opts.profileBatches,
       watch: r.watches[core],
+      context: opts.context ?? "v8",
+      limits: { memoryBytes: opts.memoryLimit, cpuBudgetMs: opts.cpuBudgetMs },
       nativeForward: opts.nativeForward ? (opts.durationS ?? 1) * 1000 + warmupMs : undefined,
-    }, say, r.stop, (m) => r.traces.deliver(m), r.vnfCounters, r.memory),
+    }, say, r.stop, (m) => r.traces.deliver(m), r.vnfCounters, r.memory, r.restarts),
   );
   await Promise.all(r.workers.map((w) => w.ready));
   r.engine.start();
+}
+
+/** Each core's share of --save-failed's bounds. */
+function saveFailedFor(opts: RunOptions, cores: number): SaveFailed | undefined {
+  if (!opts.saveFailed) return undefined;
+  return { dir: resolve(opts.saveFailed), vnf: resolve(opts.vnf), maxFiles: Math.max(1, Math.floor(SAVE_LIMITS.files / cores)), maxBytes: Math.floor(SAVE_LIMITS.bytes / cores) };
 }
 
 /** What `vnfrun ps` and `vnfrun top` read beside the counters file. */
@@ -328,7 +354,7 @@ async function watchRun(r: Running, plan: Plan, bundle: Bundle, opts: RunOptions
     let last = r.start;
     timers.push(setInterval(() => {
       const now = counters.snapshot();
-      opts.onLine!(rateLine(diff(last, now)) + (opts.watch || r.reloader.history.length ? `  gen ${r.reloader.liveGen}` : ""));
+      opts.onLine!(rateLine(diff(last, now)) + (opts.watch || r.reloader.history.length ? `  gen ${r.reloader.liveGen}` : "") + r.restarts.suffix());
       last = now;
     }, 1000));
   }
@@ -432,8 +458,8 @@ function watchdog(watches: SharedArrayBuffer[], workers: RunningWorker[], limitS
   }, stepMs);
 }
 
-function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => void, traced: (m: TraceMessage) => void, vnfCounters: VnfCounters, memory: HeldMemory): RunningWorker {
-  const w = new Worker(join(__dirname, "worker.js"), { workerData: init, transferList: [init.channel as MessagePort] });
+function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => void, traced: (m: TraceMessage) => void, vnfCounters: VnfCounters, memory: HeldMemory, restarts: Restarts): RunningWorker {
+  const w = new Worker(join(__dirname, "worker.js"), { workerData: init, transferList: [init.channel as MessagePort], resourceLimits: v8Limits(init) });
   let fatal: string | undefined;
   let markReady: () => void = () => {};
   let failReady: (e: Error) => void = () => {};
@@ -444,6 +470,7 @@ function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => 
       else if (m.type === "vnf-counters" || m.type === "vnf-histogram") vnfCounters.add(m as unknown as VnfCountersMessage);
       else if (m.type === "vnf-memory") memory.hold(m as unknown as VnfMemoryMessage);
       else if (m.type === "ready") markReady();
+      else if (m.type === "restart") restarts.add(m as unknown as RestartMessage);
       else if (m.type === "vnf-error") say(`vnf error (core ${m.core}): ${m.text}`);
       else if (m.type === "log") say(`[core ${m.core}] ${m.text}`);
       else if (m.type === "fatal") { fatal = m.text; stopAll(); }
@@ -459,7 +486,7 @@ function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => 
   return { ready, exited, kill };
 }
 
-function summarize(vnf: string, { layout, specs }: Plan, describe: string[], rate: Snapshot, total: Snapshot, warnings: string[]): Omit<Summary, "generation" | "reloads" | "vnf_counters" | "vnf_histograms"> {
+function summarize(vnf: string, { layout, specs }: Plan, describe: string[], rate: Snapshot, total: Snapshot, warnings: string[]): Omit<Summary, "generation" | "reloads" | "vnf_counters" | "vnf_histograms" | "restarts"> {
   const secs = rate.at / 1000 || Number.MIN_VALUE;
   return {
     vnf,

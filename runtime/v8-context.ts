@@ -9,6 +9,25 @@ import { dirname } from "node:path";
 import vm from "node:vm";
 import type { Ctx, PortAddress } from "../sdk/vnf";
 import { Histogram } from "../sdk/histogram";
+import type { NativeCore } from "./addon";
+
+/** A core's batch arrays, laid over the engine's memory as core.layout
+ *  says: received packets' slots first, then originated frames' (the one
+ *  place that reads the layout, for the worker and the test harness). */
+export function batchArrays(core: NativeCore): Pick<CoreView, "pool" | "offsets" | "lengths" | "inPorts" | "verdicts" | "flags" | "fresh" | "ctl" | "udpBound"> {
+  const L = core.layout, n = L.maxBatch + L.maxFresh;
+  return {
+    pool: new Uint8Array(core.pool),
+    offsets: new Uint32Array(core.batch, L.offsets, n),
+    lengths: new Uint32Array(core.batch, L.lengths, n),
+    inPorts: new Uint8Array(core.batch, L.inPorts, n),
+    verdicts: new Uint8Array(core.batch, L.verdicts, n),
+    flags: new Uint8Array(core.batch, L.flags, n),
+    fresh: new Uint32Array(core.batch, L.fresh, L.maxFresh),
+    ctl: new Uint32Array(core.batch, L.ctl, 4),
+    udpBound: new Uint8Array(core.batch, L.bound, 65536),
+  };
+}
 
 /** The core's batch memory, shared by every generation it loads. */
 export interface CoreView {
@@ -40,6 +59,8 @@ export interface Generation {
   readonly originates: boolean;
   process(count: number, now: number): void;   // throws what the VNF throws
   trial(sample: Sample): Outcome;
+  /** The bundle and config it was loaded from (a restarted context loads it again). */
+  readonly source?: { file: string; config: unknown };
 }
 
 /** Copies of recent packets, as they arrived (--reload-diff). */
@@ -108,7 +129,7 @@ export function loadBundle(file: string, gen: number, view: CoreView, config: un
   return loaded!;
 }
 
-function loadModule(mod: { default?: LoadedVnf; Batch?: any }, gen: number, view: CoreView, config: unknown): Loaded {
+export function loadModule(mod: { default?: LoadedVnf; Batch?: any }, gen: number, view: CoreView, config: unknown): Loaded {
   const vnf = mod.default as LoadedVnf;
   if (!vnf || typeof vnf.process !== "function" || !Array.isArray(vnf.ports))
     throw new Error("the default export must be defineVnf({ ports, process, ... })");

@@ -7,14 +7,18 @@
 // by the old handler, the next one is the new one's.
 import { setPriority } from "node:os";
 import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
-import { loadAddon } from "./addon";
+import { loadAddon, type NativeCore } from "./addon";
 import { CTL_SEQ, CTL_TRACE, WATCH_BATCHES, WATCH_BUSY, type FromCore, type ToCore, type WorkerInit } from "./control";
 import { errorLocation } from "./errors";
 import { Sampler, compare, type Diff } from "./sampler";
+import { FailedBatches } from "./failed-batches";
+import { BATCH_HISTOGRAM, BATCH_US_BOUNDS } from "./profile";
 import { Tracer } from "./tracer";
 import { CoreCounters } from "./vnf-counters";
 import { CoreMemory } from "./vnf-memory";
-import { loadBundle, loadSteps, type CoreView, type Generation, type Loaded } from "./v8-context";
+import * as v8 from "./v8-context";
+import { batchArrays, type CoreView, type Generation, type Loaded } from "./v8-context";
+import { FAILED, QuickJsCore } from "./quickjs-context";
 
 const init = workerData as WorkerInit;
 const post = (m: unknown) => parentPort!.postMessage(m);
@@ -29,7 +33,31 @@ const HOLD_LIMIT_MS = 10_000;
 // full ring. Linux keeps nice per thread; without CAP_SYS_NICE this stays 0.
 const CORE_NICE = -5;
 
-function main(): void {
+/** What a context kind offers the loop: loading a bundle, at once or in
+ *  steps, and (quickjs) a new context in place of a lost one. */
+interface ContextKind {
+  loadBundle(file: string, gen: number, view: CoreView, config: unknown): Loaded;
+  loadSteps(file: string, gen: number, view: CoreView, config: unknown, cache?: Buffer): (() => Loaded | undefined)[];
+  restart?(live: Generation): Promise<Generation>;
+}
+
+async function contextKind(view: CoreView, core: NativeCore): Promise<ContextKind> {
+  if (init.context !== "quickjs") return v8;
+  let q = await QuickJsCore.create(view, core, init.limits);
+  return {
+    loadBundle: (file, gen, _view, config) => q.loadBundle(file, gen, config),
+    loadSteps: (file, gen, _view, config) => q.loadSteps(file, gen, config),
+    async restart(live) {
+      q = await QuickJsCore.create(view, core, init.limits);
+      return q.loadBundle(live.source!.file, live.gen, live.source!.config).start();
+    },
+  };
+}
+
+/** The cause a batch that threw `e` is dropped under. */
+const failureOf = (e: unknown): number => (e as { failure?: number })?.failure ?? FAILED.threw;
+
+async function main(): Promise<void> {
   try { setPriority(CORE_NICE); } catch { /* not permitted: the default priority */ }
   const core = loadAddon().attach(init.engineId, init.core, init.options);
   if (init.nativeForward !== undefined) {
@@ -44,16 +72,8 @@ function main(): void {
     core: init.core,
     cores: init.cores,
     addresses: init.addresses,
-    udpBound: new Uint8Array(core.batch, L.bound, 65536),
     portNames: init.portNames,
-    pool: new Uint8Array(core.pool),
-    offsets: new Uint32Array(core.batch, L.offsets, L.maxBatch + L.maxFresh),   // received, then originated
-    lengths: new Uint32Array(core.batch, L.lengths, L.maxBatch + L.maxFresh),
-    inPorts: new Uint8Array(core.batch, L.inPorts, L.maxBatch + L.maxFresh),
-    verdicts: new Uint8Array(core.batch, L.verdicts, L.maxBatch + L.maxFresh),
-    flags: new Uint8Array(core.batch, L.flags, L.maxBatch + L.maxFresh),
-    fresh: new Uint32Array(core.batch, L.fresh, L.maxFresh),
-    ctl: new Uint32Array(core.batch, L.ctl, 4),
+    ...batchArrays(core),
     log: (text) => post({ type: "log", core: init.core, text }),
     counters: (names) => vnfCounters.get(names),
     histogram: (name, bounds) => vnfCounters.histogram(name, bounds),
@@ -64,8 +84,11 @@ function main(): void {
   const vnfCounters = new CoreCounters(init.core, post);
   const meta = new Float64Array(core.batch, L.meta, 1);
   const sampler = init.reloadDiff ? new Sampler(view) : undefined;
+  const saver = init.saveFailed ? new FailedBatches(init.saveFailed, view) : undefined;
+  const batchTimes = init.profile ? vnfCounters.histogram(BATCH_HISTOGRAM, BATCH_US_BOUNDS) : undefined;
   const tracer = new Tracer(view, post);
-  const generations = new Generations(loadBundle(init.bundleFile, 1, view, init.config).start(), view, sampler);
+  const context = await contextKind(view, core);
+  const generations = new Generations(context.loadBundle(init.bundleFile, 1, view, init.config).start(), view, context, sampler);
   post({ type: "ready", core: init.core });
 
   const errors = new ErrorReporter(init.core);
@@ -78,17 +101,22 @@ function main(): void {
     failed = 0;
     if (n > 0 || (n === 0 && generations.live.originates)) {
       sampler?.record(n);
+      saver?.keep(n);
       watch[WATCH_BUSY] = 1;   // plain stores: the watchdog only needs to see them eventually
+      const t0 = batchTimes === undefined ? 0 : performance.now();
       try {
         generations.live.process(n, meta[0]);
       } catch (e) {
-        failed = 1;
+        failed = failureOf(e);
         errors.report(e);
+        saver?.save(e, generations.live.gen);
+        if ((e as { lost?: boolean }).lost && context.restart) await restartContext(context, generations, String((e as Error).message));
       }
+      batchTimes?.observe((performance.now() - t0) * 1000);
       watch[WATCH_BUSY] = 0;
       watch[WATCH_BATCHES]++;
       const want = control[CTL_TRACE];   // a plain read: a trace may start a batch late
-      if (want !== 0) tracer.capture(want, n, failed === 1, generations.live.gen);
+      if (want !== 0) tracer.capture(want, n, failed !== 0, generations.live.gen);
     } else if (n < 0) break;   // the engine stopped and this core drained
     if (Atomics.load(control, CTL_SEQ) !== seen) seen = generations.serve(control, seen);
     if (generations.working) generations.work();
@@ -97,6 +125,15 @@ function main(): void {
   core.detach();
   errors.flush();
   post({ type: "done" });
+}
+
+// A lost context (quickjs: out of memory, a trap) is replaced in this
+// worker: a new runtime, the live version loaded again and init() run; the
+// batch that lost it is dropped under its cause, the rings wait meanwhile.
+async function restartContext(context: ContextKind, generations: Generations, reason: string): Promise<void> {
+  const t0 = performance.now();
+  generations.replaceLive(await context.restart!(generations.live));
+  post({ type: "restart", core: init.core, reason, ms: performance.now() - t0 });
 }
 
 // The live generation, the one before it, and the reload protocol's core
@@ -108,7 +145,15 @@ class Generations {
   prev: Generation | undefined;
   private pending: { id: number; loaded?: Loaded; next?: Generation } | undefined;
   private job: { id: number; steps: (() => void)[]; longest: number } | undefined;   // a version being loaded
-  constructor(public live: Generation, private view: CoreView, private sampler?: Sampler) {}
+  constructor(public live: Generation, private view: CoreView, private context: ContextKind, private sampler?: Sampler) {}
+
+  /** A restarted context's live generation: nothing to roll back to. */
+  replaceLive(g: Generation): void {
+    this.live = g;
+    this.prev = undefined;
+    this.pending = undefined;
+    this.job = undefined;
+  }
 
   /** Handles the messages waiting on the channel; returns the control word seen. */
   serve(control: Int32Array, seen: number): number {
@@ -138,7 +183,7 @@ class Generations {
     // init(), and the --reload-diff trial.
     let loaded: Loaded | undefined;
     const pending: { id: number; loaded?: Loaded; next?: Generation } = { id: msg.id };
-    const steps: (() => void)[] = loadSteps(msg.file, msg.gen, this.view, msg.config, msg.cache).map((step) => () => { loaded = step() ?? loaded; });
+    const steps: (() => void)[] = this.context.loadSteps(msg.file, msg.gen, this.view, msg.config, msg.cache).map((step) => () => { loaded = step() ?? loaded; });
     steps.push(() => {
       loaded!.fresh();
       pending.loaded = loaded;
@@ -236,8 +281,4 @@ class ErrorReporter {
   }
 }
 
-try {
-  main();
-} catch (e) {
-  post({ type: "fatal", core: init.core, text: errorLocation(e) });
-}
+main().catch((e) => post({ type: "fatal", core: init.core, text: errorLocation(e) }));

@@ -76,6 +76,9 @@ export class Batch implements Iterable<Packet> {
     /** [CTL_USED] fresh buffers taken this batch (JS), [CTL_AVAILABLE]
      *  offered (native), [CTL_CAPACITY] longest frame one holds. */
     readonly ctl: Uint32Array = new Uint32Array(4),
+    /** Read fields with byte loads, not a DataView (an interpreter: the
+     *  quickjs context sets it). */
+    readonly byteFields = false,
   ) {
     this._pkt = new Packet(this);
     this._iter = new PacketIterator(this, this._pkt);

@@ -28,3 +28,24 @@ export function write48(b: Uint8Array, o: number, v: number): void {
   b[o] = hi >>> 8; b[o + 1] = hi;
   write32(b, o + 2, v >>> 0);
 }
+
+/** The part of DataView the SDK's headers use: big-endian fields. */
+export interface FieldView {
+  getUint16(o: number): number;
+  getInt32(o: number): number;
+  getUint32(o: number): number;
+  setUint16(o: number, v: number): void;
+  setUint32(o: number, v: number): void;
+}
+
+/** DataView's big-endian fields as byte loads, for an interpreter
+ *  (QuickJS), where one DataView call costs several byte loads and a JS
+ *  call together (V8 keeps DataView: it compiles to one load). */
+export class ByteFields implements FieldView {
+  constructor(readonly b: Uint8Array) {}
+  getUint16(o: number): number { const b = this.b; return (b[o] << 8) | b[o + 1]; }
+  getInt32(o: number): number { const b = this.b; return (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]; }
+  getUint32(o: number): number { const b = this.b; return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0; }
+  setUint16(o: number, v: number): void { const b = this.b; b[o] = v >>> 8; b[o + 1] = v; }
+  setUint32(o: number, v: number): void { const b = this.b; b[o] = v >>> 24; b[o + 1] = v >>> 16; b[o + 2] = v >>> 8; b[o + 3] = v; }
+}

@@ -37,3 +37,6 @@ export { CTL_AVAILABLE, CTL_CAPACITY, CTL_USED } from "./batch";
 export { Udp, UdpSocket, FLAG_RESOLVE, UDP_COUNTERS } from "./udp";
 export { Maglev } from "./maglev";
 export type { MaglevBackend } from "./maglev";
+export { Lpm4 } from "./lpm";
+export { TokenBucket, SrTcm, TrTcm, GREEN, YELLOW, RED } from "./meter";
+export type { Color } from "./meter";

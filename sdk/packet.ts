@@ -7,6 +7,7 @@ import { Ipv6Header } from "./headers/ipv6";
 import { TcpHeader } from "./headers/tcp";
 import { UdpHeader } from "./headers/udp";
 import { VlanHeader } from "./headers/vlan";
+import { ByteFields, type FieldView } from "./bytes";
 import {
   CHECKSUM_PENDING, L3_ARP, L3_IPV4, L3_IPV6, L3_NONE, L4_ICMP, L4_ICMP6, L4_NONE, L4_TCP, L4_UDP, UNPARSED,
 } from "./kinds";
@@ -46,7 +47,7 @@ export class Packet {
   // Internal state, shared with the header views. Not API.
   declare readonly _batch: Batch;
   /** The pool again, for big-endian 16/32-bit reads in one load. */
-  declare readonly _dv: DataView;
+  declare readonly _dv: FieldView;
   declare readonly _offsets: Uint32Array;
   declare readonly _lengths: Uint32Array;
   declare readonly _inPorts: Uint8Array;
@@ -92,7 +93,7 @@ export class Packet {
     this._flags = batch.flags;
     const b = batch.bytes;
     this.bytes = b;
-    this._dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    this._dv = batch.byteFields ? new ByteFields(b) : new DataView(b.buffer, b.byteOffset, b.byteLength);
     this._eth = new EthernetHeader(this);
     this._vlan = new VlanHeader(this);
     this._arp = new ArpHeader(this);
@@ -435,7 +436,7 @@ function badPort(k: number, n: number): never {
  * L4_UDP = 2, UNPARSED = -1; kinds.ts).
  */
 function moveToFor(
-  dv: DataView, offsets: Uint32Array, lengths: Uint32Array, bytes: Uint8Array, ip4: Ipv4Header,
+  dv: FieldView, offsets: Uint32Array, lengths: Uint32Array, bytes: Uint8Array, ip4: Ipv4Header,
 ): (this: Packet, i: number) => void {
   return function moveTo(this: Packet, i: number): void {
     const o = offsets[i], len = lengths[i];

@@ -116,6 +116,35 @@ export class UdpSocket {
   }
 
   /**
+   * Send datagram k back to its sender unchanged (an echo), in its own
+   * buffer. Swapping addresses and ports leaves every checksum sum as it
+   * was, so only the IPv4 TTL's share is updated: no byte is summed.
+   */
+  echo(batch: Batch, k: number): void {
+    const i = this.entry[k];
+    const b = batch.bytes, o = batch.offsets[i];
+    for (let j = 0; j < 6; j++) { const t = b[o + j]; b[o + j] = b[o + 6 + j]; b[o + 6 + j] = t; }
+    const ip = o + 14, l4 = this.payload[k] - 8;
+    if (this.v6[k] === 0) {
+      for (let j = 12; j < 16; j++) { const t = b[ip + j]; b[ip + j] = b[ip + j + 4]; b[ip + j + 4] = t; }
+      // TTL to 64: RFC 1624 update of the word (ttl << 8 | protocol).
+      const old = (b[ip + 8] << 8) | b[ip + 9], now = (64 << 8) | b[ip + 9];
+      const hc = (b[ip + 10] << 8) | b[ip + 11];
+      const c = ~fold((~hc & 0xffff) + (~old & 0xffff) + now) & 0xffff;
+      b[ip + 8] = 64;
+      b[ip + 10] = c >> 8; b[ip + 11] = c & 255;
+    } else {
+      for (let j = 8; j < 24; j++) { const t = b[ip + j]; b[ip + j] = b[ip + j + 16]; b[ip + j + 16] = t; }
+      b[ip + 7] = 64;
+    }
+    const t0 = b[l4], t1 = b[l4 + 1];
+    b[l4] = b[l4 + 2]; b[l4 + 1] = b[l4 + 3]; b[l4 + 2] = t0; b[l4 + 3] = t1;
+    batch.verdicts[i] = batch.inPorts[i] + 1;
+    this.counters[2]++;
+    this.counters[3] += this.length[k];
+  }
+
+  /**
    * Send `len` bytes of `data` (from `from`) to ip:port (IPv4 as a number
    * or text, IPv6 as text) in a fresh buffer. Returns false when this batch
    * has no fresh buffer left (counted in tx_no_buffer) or the datagram does

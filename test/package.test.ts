@@ -67,12 +67,13 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 describe("the packed package, installed into a fresh project without a compiler", () => {
   it("holds what a user needs and nothing else", () => {
     const entries = execFileSync("tar", ["tzf", tarball], { encoding: "utf8" }).split("\n").filter(Boolean).map((e) => e.replace(/^package\//, ""));
-    expect(new Set(entries.map((e) => e.split("/")[0]))).toEqual(new Set(["README.md", "package.json", "bin", "binding.gyp", "dist", "native", "prebuilds", "sdk", "vnfs"]));
-    for (const f of ["bin/vnfrun.js", "dist/cli.js", "dist/worker.js", "dist/sdk.js", "dist/types/index.d.ts", "sdk/index.ts", "native/binding.cc", "native/install.js", "vnfs/firewall.ts"]) {
+    expect(new Set(entries.map((e) => e.split("/")[0]))).toEqual(new Set(["README.md", "package.json", "bin", "binding.gyp", "dist", "native", "prebuilds", "sdk", "templates", "vnfs"]));
+    for (const f of ["bin/vnfrun.js", "dist/cli.js", "dist/worker.js", "dist/sdk.js", "dist/types/index.d.ts", "dist/test.js", "dist/types-test/runtime/harness/index.d.ts", "templates/init/package.json", "sdk/index.ts", "native/binding.cc", "native/install.js", "vnfs/firewall.ts"]) {
       expect(entries, f).toContain(f);
     }
     expect(entries.filter((e) => e.startsWith("prebuilds/linux-x64/") && e.endsWith(".node")), "the linux-x64 prebuild").toHaveLength(1);
-    expect(entries.filter((e) => /\.test\.ts$|\.o$|^native\/test\//.test(e)), "tests and build leftovers").toEqual([]);
+    // The init template's own test is the starter project's, not ours.
+    expect(entries.filter((e) => !e.startsWith("templates/") && /\.test\.ts$|\.o$|^native\/test\//.test(e)), "tests and build leftovers").toEqual([]);
   });
 
   it("the README names the glibc and libstdc++ that the shipped prebuild needs", () => {
@@ -110,6 +111,23 @@ describe("the packed package, installed into a fresh project without a compiler"
     expect(s.ports.map((p: any) => [p.name, p.rx_packets, p.tx_packets])).toEqual([["in", 100000, 0], ["out", 0, 100000]]);
     expect(Object.values(s.drops).every((n) => n === 0)).toBe(true);
     expect(must("npx", ["vnfrun", "--version"], project).trim()).toBe(require("../package.json").version);
+  });
+
+  it("vnfrun/test works from the package under node --test: packets built, a VNF run through the prebuilt engine", () => {
+    writeFileSync(join(project, "harness.test.mjs"), `import { test } from "node:test";
+import { createRequire } from "node:module";
+const { pkt, runVnf, assertPacket } = createRequire(import.meta.url)("vnfrun/test");
+const fwd = { ports: ["in", "out"], process(b) { for (let i = 0; i < b.count; i++) b.verdicts[i] = 2; } };
+test("through the engine", async () => {
+  const p = pkt.eth().ipv4().tcp({ dport: 443 }).payload("hi");
+  const r = await runVnf(fwd, { in: [p, p] });
+  if (r.verdicts.join() !== "out,out" || r.engine.ports.out.tx_packets !== 2) throw new Error(JSON.stringify(r.verdicts));
+  assertPacket(r.out.out[1], p);
+});
+`);
+    const r = sh(process.execPath, ["--test", "harness.test.mjs"], project);
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(r.out).toMatch(/^# pass 1$/m);
   });
 
   it("the shipped examples run from where they were installed", () => {

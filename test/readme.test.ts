@@ -10,14 +10,17 @@
 //     README's names, between hosts A and B: ping and iperf3 cross them;
 //   - what cannot run here must fail with its one line that says why (netmap
 //     not built, --cpus naming CPUs this machine lacks);
+//   - `init` makes its project (whose install and test test/init.test.ts
+//     runs); `replay` gets a saved batch made first, and with --inspect-brk
+//     a debugger (test/helpers/cdp-paused.mjs) that must see process() stop;
 //   - commands that act on a running instance (reload, ps, top, trace) run,
 //     in the README's order, against a firewall the test starts with the
 //     README's instance name.
 // A new example that fits none of these fails the test until it is covered.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { canUseNetns, createTopology, whyNoNetns, type Topology } from "./helpers/netns";
 import { frame, readPcap, writePcap, type Flow } from "./helpers/pcap";
@@ -106,6 +109,45 @@ describe("README examples", () => {
     const why = needsRoot && !canUseNetns ? whyNoNetns : "";
 
     it.skipIf(!!why)(`${text}${why ? ` (skipped: ${why})` : ""}`, async () => {
+      if (args[0] === "init") {
+        const r = await runCli(args);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout).toMatch(new RegExp(`^created ${args[1]}/: .*src/${args[1]}\\.ts.*\nnext:\n {2}cd ${args[1]}\n {2}npm install\n {2}npm test`, "m"));
+        expect(existsSync(join(dir, args[1], "test", "golden", `${args[1]}.pcap`))).toBe(true);
+        return;   // its npm install and npm test: test/init.test.ts
+      }
+
+      if (args[0] === "replay") {
+        // The batch it replays, as --save-failed writes it (test/failed-batches.test.ts makes one for real).
+        const file = join(dir, args[1]);
+        mkdirSync(dirname(file), { recursive: true });
+        writePcap(file, TRACE.slice(0, 3));
+        writeFileSync(file.replace(/\.pcap$/, ".json"), JSON.stringify({ inPorts: ["in", "out", "in"] }));
+        const brk = args.indexOf("--inspect-brk");
+        const replayArgs = brk < 0 ? args : [...args.slice(0, brk + 1), "0", ...args.slice(brk + 1)];   // a free port
+        const p = spawn(process.execPath, [CLI, ...replayArgs], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+        let out = "", err = "";
+        p.stdout.on("data", (d) => (out += d));
+        p.stderr.on("data", (d) => (err += d));
+        const exited = new Promise<number | null>((res) => p.on("close", res));
+        try {
+          if (brk >= 0) {
+            for (let i = 0; i < 200 && !/ws:\/\/\S+/.test(err); i++) await sleep(100);
+            const url = /waiting for a debugger at (ws:\/\/\S+)/.exec(err)?.[1];
+            expect(url, err).toBeDefined();
+            const dbg = spawnSync(process.execPath, ["--experimental-websocket", join(ROOT, "test/helpers/cdp-paused.mjs"), url!], { encoding: "utf8", timeout: 30_000 });
+            const paused = JSON.parse(dbg.stdout.trim().split("\n").at(-1)!);
+            expect(paused.functionName).toBe("process");
+            expect(paused.mapped.source).toMatch(new RegExp(`${args[2].replace(/\./g, "\\.")}$`));
+          }
+          expect(await exited, err).toBe(0);
+          expect(out).toMatch(/^replayed 3 packets from .*\nprocess\(\) returned: (in|out|drop) \d/m);
+        } finally {
+          p.kill("SIGKILL");
+        }
+        return;
+      }
+
       if (args[0] === "doctor") {
         if (!ifArg) {
           const r = await runCli(args);

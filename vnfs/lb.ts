@@ -148,7 +148,7 @@ function toBackend(st: LbState, pkt: Packet, v: number, src: number, dst: number
   const idx = w & 0xffff;
   if (idx !== 0xffff) st.bytes[idx] += pkt.length;
   const ip = pkt.ipv4!;
-  ip.rewriteDst(vals[at]);
+  ip.rewriteDst(vals[at] | 0);   // int32: a uint32 above 2^31 would be boxed in a call
   const bport = vals[at + 1];
   if (bport !== dp) { if (proto === 6) pkt.tcp!.rewriteDstPort(bport); else pkt.udp!.rewriteDstPort(bport); }
   return st.out;
@@ -180,7 +180,7 @@ export default defineVnf<LbState>({
         if (r >= 0) {
           const vals = st.rev.values, ra = st.rev.at(r);
           st.rev.touch(r, 0);
-          ip.rewriteSrc(vals[ra]);
+          ip.rewriteSrc(vals[ra] | 0);
           const vport = vals[ra + 1];
           if (vport !== sp) { if (proto === 6) pkt.tcp!.rewriteSrcPort(vport); else pkt.udp!.rewriteSrcPort(vport); }
           replies++;

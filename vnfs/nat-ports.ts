@@ -15,12 +15,16 @@
 // remote, on the core that made the binding: endpoint-independent mapping
 // and per-core state together, with no hand-off between cores.
 //
-// What decides the core in each mode: sw1/sw2 (the I/O thread's Toeplitz)
-// and hw with gen or pcap (split at the source by the same hash): this
-// module's choice holds. hw with packet (PACKET_FANOUT_HASH: the kernel's
-// symmetric flow hash, keyed by a random per-boot secret) or xdp (the
-// NIC's RSS, its own key and table; on veth the sender's queue): the
-// kernel or NIC decides, and no port choice made here can follow it.
+// What decides the core in each mode: sw1/sw2 (the I/O thread's Toeplitz),
+// hw with gen or pcap (split at the source by the same hash) and hw with
+// packet ports (each core a PACKET_FANOUT member steered by a classic BPF
+// program computing the same hash, native/rss_bpf.cc): this module's
+// choice holds (test/live/nat.test.ts runs sw1, sw2 and hw). hw with xdp:
+// the NIC's RSS (its own key and table; on veth the sender's queue)
+// decides, and no port choice made here can follow it unless the NIC
+// hashes with the run's key. sdk/rss-port.ts (from issue 16) asks the same
+// question flow by flow; this class answers it for a whole class of ports
+// at once, which EIM needs (one outside port for every destination).
 import { toeplitz } from "../sdk";
 
 /** F: the 32 hash bits a 16-bit word contributes under a 2-byte-periodic key. */

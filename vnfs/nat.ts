@@ -246,7 +246,8 @@ function outbound(st: NatState, pkt: Packet): number {
   if (slot < 0) return slot;
   const fwd = st.fwd, v = fwd.values;
   const at = fwd.at(slot);
-  const out = v[at], w = v[at + 1], port = w & 0xffff;
+  // int32: a uint32 above 2^31 passed to a call V8 did not inline is boxed (an allocation a packet).
+  const out = v[at] | 0, w = v[at + 1], port = w & 0xffff;
   if (proto === 6) {
     const seenIn = (w & SEEN_IN) !== 0;
     if (flags & 5) v[at + 1] = w | FIN_SEEN;

@@ -1,3 +1,4 @@
+import type { FieldView } from "../bytes";
 import type { Packet } from "../packet";
 
 /** ARP for Ethernet + IPv4 (htype 1, ptype 0x0800, hlen 6, plen 4; other
@@ -6,7 +7,7 @@ export class ArpHeader {
   /** Absolute offset of the header in the pool; the parser sets it. */
   o = 0;
   declare readonly b: Uint8Array;
-  declare readonly dv: DataView;
+  declare readonly dv: FieldView;
   constructor(readonly p: Packet) { this.b = p.bytes; this.dv = p._dv; }
 
   get htype(): number { return this.dv.getUint16(this.o); }

@@ -1,3 +1,4 @@
+import type { FieldView } from "../bytes";
 import type { Packet } from "../packet";
 import { macStr } from "../addr";
 
@@ -7,7 +8,7 @@ export class EthernetHeader {
   /** Absolute offset of the frame (its destination address); pkt.eth sets it. */
   o = 0;
   declare readonly b: Uint8Array;
-  declare readonly dv: DataView;
+  declare readonly dv: FieldView;
   constructor(readonly p: Packet) { this.b = p.bytes; this.dv = p._dv; }
 
   get dst(): number { return this.dv.getUint16(this.o) * 0x100000000 + this.dv.getUint32(this.o + 2); }

@@ -1,3 +1,4 @@
+import type { FieldView } from "../bytes";
 import type { Packet } from "../packet";
 import { l4Checksum4, l4Checksum6, verifyL4Checksum4, verifyL4Checksum6 } from "../checksum";
 
@@ -8,7 +9,7 @@ export class IcmpHeader {
   /** Absolute offset of the header in the pool; the parser sets it. */
   o = 0;
   declare readonly b: Uint8Array;
-  declare readonly dv: DataView;
+  declare readonly dv: FieldView;
   constructor(readonly p: Packet) { this.b = p.bytes; this.dv = p._dv; }
 
   get type(): number { return this.b[this.o]; }
@@ -33,7 +34,7 @@ export class Icmp6Header {
   /** Absolute offset of the header in the pool; the parser sets it. */
   o = 0;
   declare readonly b: Uint8Array;
-  declare readonly dv: DataView;
+  declare readonly dv: FieldView;
   constructor(readonly p: Packet) { this.b = p.bytes; this.dv = p._dv; }
 
   get type(): number { return this.b[this.o]; }

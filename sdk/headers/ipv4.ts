@@ -1,3 +1,4 @@
+import type { FieldView } from "../bytes";
 import type { Packet } from "../packet";
 import { ip4str } from "../addr";
 import {
@@ -13,7 +14,7 @@ export class Ipv4Header {
   /** Absolute offset of the header in the pool; the parser sets it. */
   o = 0;
   declare readonly b: Uint8Array;
-  declare readonly dv: DataView;
+  declare readonly dv: FieldView;
   constructor(readonly p: Packet) { this.b = p.bytes; this.dv = p._dv; }
 
   get version(): number { return this.b[this.o] >>> 4; }

@@ -1,3 +1,4 @@
+import type { FieldView } from "../bytes";
 import type { Packet } from "../packet";
 import { ip6str } from "../addr";
 
@@ -9,7 +10,7 @@ export class Ipv6Header {
   /** Absolute offset of the header in the pool; the parser sets it. */
   o = 0;
   declare readonly b: Uint8Array;
-  declare readonly dv: DataView;
+  declare readonly dv: FieldView;
   constructor(readonly p: Packet) { this.b = p.bytes; this.dv = p._dv; }
 
   get version(): number { return this.b[this.o] >>> 4; }

@@ -1,3 +1,4 @@
+import type { FieldView } from "../bytes";
 import type { Packet } from "../packet";
 import { l4Checksum4, l4Checksum6, pendingChecksum, updateChecksum16, verifyL4Checksum4, verifyL4Checksum6 } from "../checksum";
 import { L3_IPV4 } from "../kinds";
@@ -10,7 +11,7 @@ export class TcpHeader {
   /** Absolute offset of the header in the pool; the parser sets it. */
   o = 0;
   declare readonly b: Uint8Array;
-  declare readonly dv: DataView;
+  declare readonly dv: FieldView;
   constructor(readonly p: Packet) { this.b = p.bytes; this.dv = p._dv; }
 
   get srcPort(): number { return this.dv.getUint16(this.o); }

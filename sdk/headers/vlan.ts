@@ -1,3 +1,4 @@
+import type { FieldView } from "../bytes";
 import type { Packet } from "../packet";
 
 /** 802.1Q / 802.1ad tag view. `o` is the absolute offset of the TPID (the
@@ -7,7 +8,7 @@ export class VlanHeader {
   /** Absolute offset of the header in the pool; the parser sets it. */
   o = 0;
   declare readonly b: Uint8Array;
-  declare readonly dv: DataView;
+  declare readonly dv: FieldView;
   constructor(readonly p: Packet) { this.b = p.bytes; this.dv = p._dv; }
 
   /** 0x8100, 0x88a8 or 0x9100. */

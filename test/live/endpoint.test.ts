@@ -6,7 +6,7 @@
 // sender counted exactly by udp-sink.
 //
 //   [A: a0 10.200.0.1, fd00::1] ---veth--- [V: v0 | vnfrun --ip 10.200.0.99/24 --ip fd00::99/64]
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { canUseNetns, createTopology, whyNoNetns, type Topology } from "../helpers/netns";
 import { missing, start, succeeds, waitFor, type Running } from "./fixtures/live";
@@ -63,7 +63,7 @@ describe("the runtime answers for the port's addresses", () => {
   const why = missing(canUseNetns, whyNoNetns, ["ping"]);
   it.skipIf(!!why)(`ping, ping -6, and the kernel's neighbour table learns the port's MAC${why ? ` (skipped: ${why})` : ""}`, async () => {
     await withHost(async (topo) => {
-      const run = start(topo, "test/fixtures/host.ts", ["--port", "packet:v0", "--ip", `${VNF_IP}/24`, "--ip", `${VNF_IP6}/64`], 6);
+      const run = start(topo, "test/fixtures/host.ts", ["--port", "packet:v0", "--ip", `${VNF_IP}/24`, "--ip", `${VNF_IP6}/64`], 8);
       try {
         await waitFor("ping", 10_000, () => succeeds(topo.a, ["ping", "-c", "1", "-W", "0.5", VNF_IP]), run);
         expect(succeeds(topo.a, ["ping", "-c", "3", "-i", "0.2", "-W", "1", VNF_IP])).toBe(true);
@@ -75,11 +75,18 @@ describe("the runtime answers for the port's addresses", () => {
         // UDP to a closed port: the kernel's sender hears port unreachable (ECONNREFUSED).
         const refused = topo.exec(topo.a, ["python3", "-c", `import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.connect(("${VNF_IP}",4444))\ns.settimeout(2)\ns.send(b"x")\ntry:\n s.recv(10)\nexcept ConnectionRefusedError:\n print("refused")\nexcept socket.timeout:\n print("timeout")`]);
         expect(refused.trim()).toBe("refused");
+        // 2000 echo requests at 5000 a second: answers stop at the rate limit
+        // (1000 a second after a burst of 50), the rest are counted.
+        const t0 = Date.now();
+        spawnSync("ip", ["netns", "exec", topo.a, "ping", "-q", "-c", "2000", "-i", "0.0002", "-W", "1", VNF_IP], { stdio: "ignore", timeout: 20_000 });
+        const flood = (Date.now() - t0) / 1000;
         const s = (await run.done) as any;
-        const core = s.cores?.[0] ?? {};
+        const answered = s.cores.reduce((a: number, c: any) => a + c.echo_answered, 0);
         expect(s.drops.endpoint_malformed).toBe(0);
         expect(s.drops.udp_closed).toBe(1);
-        if (core.echo_answered !== undefined) expect(core.echo_answered).toBeGreaterThanOrEqual(7);
+        expect(s.drops.icmp_rate_limited).toBeGreaterThan(0);
+        expect(answered + s.drops.icmp_rate_limited).toBeGreaterThanOrEqual(2007);   // each request answered or counted (2000 + 3 + 3 + the probes)
+        expect(answered - 7).toBeLessThanOrEqual(50 + 1000 * flood + 50);
       } finally {
         run.kill();
       }
@@ -125,7 +132,7 @@ describe("UDP apps against kernel sockets", () => {
           // 4000 a second per core: room to wait for the ARP answer, which
           // takes over 100 ms on a loaded machine (--arp-queue, per core).
           const count = 4000;
-          run = start(topo, "vnfs/udp-blast.ts", ["--port", "packet:v0", "--ip", `${VNF_IP}/24`, ...(fixed ? ["--arp", `10.200.0.1=${aMac}`] : ["--arp-queue", "4096"]), "--cores", "2", "--dist", dist,
+          run = start(topo, "vnfs/udp-blast.ts", ["--port", "packet:v0", "--ip", `${VNF_IP}/24`, ...(fixed ? ["--arp", `10.200.0.1=${aMac}`] : ["--arp-queue", "4096", "--arp-age", "0.5"]), "--cores", "2", "--dist", dist,
             "--config", JSON.stringify({ to: "10.200.0.1:9000", size: 1000, rate: 4000, count })], 3);
           const s = (await run.done) as any;
           await got.closed;
@@ -138,7 +145,11 @@ describe("UDP apps against kernel sockets", () => {
           expect(arps.text(), "tshark saw the gratuitous ARP at start").toMatch(/^1\t10\.200\.0\.99\t10\.200\.0\.99$/m);
           const requests = arps.text().split("\n").filter((l) => l.startsWith("1\t") && l.endsWith("\t10.200.0.1"));
           if (fixed) expect(requests, "no ARP request for the static neighbour").toEqual([]);
-          else expect(requests.length).toBeGreaterThanOrEqual(1);
+          else {
+            // Learned, then aged out after 0.5 s and resolved again while sending (1 s).
+            expect(requests.length).toBeGreaterThanOrEqual(2);
+            expect(s.cores.reduce((a: number, c: any) => a + c.neigh_requests, 0)).toBeGreaterThanOrEqual(2);
+          }
           expect(s.drops.neigh_unresolved + s.drops.neigh_queue_full + s.drops.no_route).toBe(0);
         } finally {
           run?.kill();
@@ -197,6 +208,35 @@ describe("dns.ts answers dig", () => {
           expect(s.vnf_counters.dns_formerr + s.vnf_counters.dns_dropped).toBe(0);
         } finally {
           run.kill();
+        }
+      });
+    }, 60_000);
+});
+
+describe("udp-blast through neighbour discovery and a gateway", () => {
+  const why = missing(canUseNetns, whyNoNetns, ["python3"]);
+  // [what, the VNF's extra options, destination, the receiver's family and address]
+  const cases = [
+    ["IPv6: the next hop resolved by a neighbour solicitation", ["--ip", `${VNF_IP6}/64`], "[fd00::1]:9000", "AF_INET6", "fd00::1"],
+    ["IPv4 off-link: sent to --gateway's MAC", ["--ip", `${VNF_IP}/24`, "--gateway", "10.200.0.1"], "192.0.2.1:9000", "AF_INET", "192.0.2.1"],
+  ] as const;
+  for (const [what, opts, to, family, addr] of cases)
+    it.skipIf(!!why)(`${what}: a kernel receiver counts every datagram${why ? ` (skipped: ${why})` : ""}`, async () => {
+      await withHost(async (topo) => {
+        if (addr === "192.0.2.1") topo.exec(topo.a, ["ip", "addr", "add", "192.0.2.1/32", "dev", "lo"]);   // A is the gateway and the host
+        const recv = topo.spawn(topo.a, ["python3", "-c", RECEIVER.replace("socket.AF_INET,", `socket.${family},`).replace('"10.200.0.1"', `"${addr}"`), "2"]);
+        const got = output(recv);
+        let run: Running | undefined;
+        try {
+          await waitFor("the kernel receiver", 10_000, () => got.text().includes("ready"));
+          run = start(topo, "vnfs/udp-blast.ts", ["--port", "packet:v0", ...opts, "--config", JSON.stringify({ to, size: 500, rate: 2000, count: 2000 })], 3);
+          const s = (await run.done) as any;
+          await got.closed;
+          expect(got.text().split("\n")[1]).toBe("2000 1000000");
+          expect(s.cores.reduce((a: number, c: any) => a + c.neigh_requests, 0)).toBeGreaterThanOrEqual(1);
+        } finally {
+          run?.kill();
+          recv.kill("SIGKILL");
         }
       });
     }, 60_000);

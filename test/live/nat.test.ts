@@ -99,11 +99,10 @@ describe("nat between namespaces", () => {
 
   // Replies must reach the core that made the binding, with no hand-off:
   // many connections, each a fresh source port, so both cores make bindings.
-  // Not hw here: with packet ports each core is a PACKET_FANOUT_HASH member,
-  // and the kernel's flow hash (keyed by a random per-boot secret) picks
-  // the core, which no port choice can follow (measured: 10 of 24 curls,
-  // 27 replies without their binding). See vnfs/nat-ports.ts.
-  for (const dist of ["sw1", "sw2"]) {
+  // hw: each core a PACKET_FANOUT member, steered by the engine's own hash
+  // (a classic BPF fanout program made from the key, native/rss_bpf.cc from
+  // main); with the kernel's flow hash (before it) 10 of 24 curls passed.
+  for (const dist of ["sw1", "sw2", "hw"]) {
     it.skipIf(!!why)(`brings every reply back to its binding's core: 2 cores, --dist ${dist}${why ? ` (skipped: ${why})` : ""}`, async () => {
       const { t, destroy } = natTopology();
       const procs: ReturnType<typeof t.spawn>[] = [];

@@ -14,6 +14,8 @@ describe("Batch", () => {
   it("fromFrames lays frames out at 2048-byte spacing", () => {
     const b = batchOf(3);
     expect(b.count).toBe(3);
+    // After the received entries: room for frames the VNF originates (batch.originate).
+    expect(b.offsets.length).toBe(3 + 64);
     expect(Array.from(b.offsets.subarray(0, b.count))).toEqual([0, 2048, 4096]);
     expect(Array.from(b.lengths.subarray(0, b.count))).toEqual([42, 42, 42]);
     expect(Array.from(b.inPorts.subarray(0, b.count))).toEqual([1, 1, 1]);

@@ -1,0 +1,134 @@
+// The code a QuickJS context runs before any bundle: it keeps the host's few
+// functions in a closure the VNF cannot reach, removes what could detach the
+// batch buffer, and loads, starts and runs the bundle's generations. It is
+// turned into source with toString(), so it refers to nothing outside itself.
+// The host (quickjs-context.ts) finds each buffer the guest shares with it
+// in the WASM heap by a marker (see locate): QuickJS never moves an
+// ArrayBuffer's bytes, so the address holds for the buffer's life.
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+/** What the host gives the driver: log, and the marker protocol. */
+export interface GuestHost {
+  log(text: string): void;
+  seed(): number;                            // a fresh marker seed
+  found(): void;                             // the marker is written: find it
+  counters(namesJson: string): void;         // checks names; the next found() is their array
+  histogram(name: string, boundsJson: string): void;   // the same for a histogram's values
+}
+
+/** Where the arrays sit in the batch buffer (native GuestLayout) and how many packets a batch holds. */
+export interface GuestLayoutInfo { offsets: number; lengths: number; inPorts: number; verdicts: number; flags: number; meta: number; bytes: number; maxBatch: number }
+
+export function guestDriver(host: GuestHost, L: GuestLayoutInfo): unknown {
+  "use strict";
+  delete (globalThis as any).__vnfrun_host;
+  delete (globalThis as any).__vnfrun_layout;
+  // A VNF must not detach or resize the buffer the host copies batches into.
+  const abProto = ArrayBuffer.prototype as any;
+  for (const k of ["transfer", "transferToFixedLength", "resize"]) delete abProto[k];
+  const sharedProto = (globalThis as any).SharedArrayBuffer?.prototype;
+  if (sharedProto) delete sharedProto.grow;
+
+  const B = L.maxBatch;
+  let mem: ArrayBuffer;
+  let cap = 0;
+  let meta: Float64Array;
+  const gens = new Map<number, any>();
+  let live: any;
+  let prevLive: any;
+  const counterSets = new Map<string, Float64Array>();
+  const histograms = new Map<string, any>();
+
+  // The marker: 32 bytes from a xorshift of the host's seed, so the pattern
+  // exists only in this buffer, never as a literal in the heap.
+  function locate(ab: ArrayBuffer): void {
+    const m = new Uint8Array(ab, 0, 32);
+    let x = host.seed() | 0;
+    for (let i = 0; i < 32; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; m[i] = x & 255; }
+    host.found();   // the host zeroes the marker
+  }
+  function batchOf(g: any): any {
+    return new g.mod.Batch(new Uint8Array(mem, L.bytes, cap), new Uint32Array(mem, L.offsets, B), new Uint32Array(mem, L.lengths, B),
+      new Uint8Array(mem, L.inPorts, B), new Uint8Array(mem, L.verdicts, B), g.ports, new Uint8Array(mem, L.flags, B), new Uint32Array(0), new Uint32Array(4), true);
+  }
+  function alloc(capacity: number): void {
+    mem = new ArrayBuffer(Math.max(L.bytes + capacity, 64));
+    cap = capacity;
+    meta = new Float64Array(mem, L.meta, 2);
+    locate(mem);
+    for (const g of gens.values()) g.batch = batchOf(g);
+  }
+  function counters(names: readonly string[]): Float64Array {
+    host.counters(JSON.stringify(names));   // throws on bad names
+    const key = names.join(",");
+    let a = counterSets.get(key);
+    if (!a) {
+      const ab = new ArrayBuffer(Math.max(32, 8 * names.length));
+      locate(ab);
+      a = new Float64Array(ab, 0, names.length);
+      counterSets.set(key, a);
+    }
+    return a;
+  }
+  function histogram(g: any, name: string, bounds: readonly number[]): any {
+    host.histogram(String(name), JSON.stringify(bounds));   // throws on a bad name or bounds
+    const key = `${name}(${bounds.join(",")})`;
+    let values = histograms.get(key);
+    if (!values) {
+      const ab = new ArrayBuffer(Math.max(32, 8 * (bounds.length + 3)));
+      locate(ab);
+      values = new Float64Array(ab, 0, bounds.length + 3);
+      histograms.set(key, values);
+    }
+    return new g.mod.Histogram(bounds, values);
+  }
+  function load(gen: number, fn: any, json: string): number {
+    const o = JSON.parse(json);
+    // Generations no one can go back to are let go (live, the one before, this one).
+    for (const k of gens.keys()) if (gens.get(k) !== live && gens.get(k) !== prevLive) gens.delete(k);
+    const module = { exports: {} as any };
+    fn.call(undefined, module.exports, undefined, module, o.file, o.dir);
+    const mod = module.exports, vnf = mod.default;
+    if (!vnf || typeof vnf.process !== "function" || !Array.isArray(vnf.ports))
+      throw new Error("the default export must be defineVnf({ ports, process, ... })");
+    if (vnf.ports.join("\0") !== o.ports.join("\0"))
+      throw new Error(`this version's ports (${vnf.ports.join(", ")}) differ from the running ones (${o.ports.join(", ")}): ports are fixed while running; restart to change them`);
+    const g: any = { gen, mod, vnf, ports: o.ports, state: undefined, fresh: undefined };
+    g.batch = batchOf(g);
+    g.ctx = {
+      core: o.core, cores: o.cores, ports: o.ports, config: o.config, rss: o.rss, addresses: o.addresses,
+      // Not shared with the host in this context (yet): UDP sockets and ctx.memory.
+      udpBound: new Uint8Array(65536),
+      memory: () => { throw new Error("ctx.memory is not available in the quickjs context yet"); },
+      port: (name: string) => g.batch.port(name),
+      log: (...a: unknown[]) => host.log(a.map(String).join(" ")),
+      counters,
+      histogram: (name: string, bounds: readonly number[]) => histogram(g, name, bounds),
+    };
+    gens.set(gen, g);
+    return typeof vnf.migrate === "function" ? 1 : 0;
+  }
+  function fresh(gen: number): void {
+    const g = gens.get(gen);
+    if (!g.fresh) g.fresh = { state: g.vnf.init ? g.vnf.init(g.ctx) : undefined };
+  }
+  function start(gen: number, prev: number): number {
+    fresh(gen);
+    const g = gens.get(gen), p = gens.get(prev);
+    const migrated = !!(p && typeof g.vnf.migrate === "function");
+    // The same runtime holds both versions: migrate gets the old state itself.
+    g.state = migrated ? g.vnf.migrate(p.state, g.ctx, g.fresh.state) : g.fresh.state;
+    return migrated ? 1 : 0;
+  }
+  function setLive(gen: number): void {
+    const g = gens.get(gen);
+    if (g !== live) { prevLive = live; live = g; }
+  }
+  function process(): void {
+    const g = live, b = g.batch;
+    b.count = meta[0];
+    b.now = meta[1];
+    g.vnf.process(b, g.state, g.ctx);
+  }
+  return { alloc, load, fresh, start, setLive, process };
+}

@@ -244,7 +244,15 @@ class PacketPort : public Port, PoolWindow {
     if (vnet_) set(SOL_PACKET, PACKET_VNET_HDR, 1, "enable the virtio-net header");
     if (bypass_) set(SOL_PACKET, PACKET_QDISC_BYPASS, 1, "bypass the qdisc");
     set(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, "ignore outgoing frames (kernel 4.20 or later)");
+    setUpRings();
+    bindTo();
+    openGsoSocket();
+    joinFanout(cfg, rss);
+  }
 
+  // The rx and tx rings, mapped into a window of the pool when vnet asks
+  // for one (super-frames are then lent where the kernel wrote them).
+  void setUpRings() {
     rxFrameSize_ = kRxFrameSize;
     rxFrames_ = kRxFrames;
     if (vnet_) {
@@ -288,7 +296,9 @@ class PacketPort : public Port, PoolWindow {
     }
     ring_ = static_cast<uint8_t*>(p);
     txRing_ = ring_ + size_t(rxFrameSize_) * rxFrames_;
+  }
 
+  void bindTo() {
     sockaddr_ll sll{};
     sll.sll_family = AF_PACKET;
     sll.sll_protocol = htons(ETH_P_ALL);
@@ -304,10 +314,12 @@ class PacketPort : public Port, PoolWindow {
       if (setsockopt(fd_, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) != 0)
         throw std::runtime_error("cannot make " + ifname_ + " promiscuous: " + errnoText());
     }
+  }
 
+  // Super-frames rebuilt on transmit leave by a second socket with no ring
+  // and no protocol (it receives nothing).
+  void openGsoSocket() {
     if (vnet_) {
-      // Super-frames rebuilt on transmit leave by a second socket with no
-      // ring and no protocol (it receives nothing).
       gsoFd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
       if (gsoFd_ < 0) throw std::runtime_error("cannot open a second AF_PACKET socket: " + errnoText());
       const int on = 1, sndbuf = 4 << 20;
@@ -317,7 +329,9 @@ class PacketPort : public Port, PoolWindow {
       if (setsockopt(gsoFd_, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) != 0)
         setsockopt(gsoFd_, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     }
+  }
 
+  void joinFanout(const PortConfig& cfg, const Rss& rss) {
     queue_ = cfg.queue;
     queues_ = cfg.queues;
     auto f = cfg.options.find("fanout");

@@ -104,35 +104,13 @@ class XdpPort : public Port {
     const std::string mode = optionStr(o, "mode"), bind = optionStr(o, "bind");
     if (mode == "generic" && bind == "zerocopy") throw XdpError(where_, "bind=zerocopy needs native XDP: use mode=native or bind=copy");
 
-    stride_ = pool_.stride();
-    bufSize_ = pool_.bufSize();
-    umemHeadroom_ = cfg.headroom > kXdpHeadroom ? cfg.headroom - kXdpHeadroom : 0;
-    const long page = sysconf(_SC_PAGESIZE);
-    if (bufSize_ < 2048 || bufSize_ > uint32_t(page))
-      throw XdpError(where_, "AF_XDP needs pool buffers of 2048 to " + std::to_string(page) + " bytes, not " + std::to_string(bufSize_));
-    if (bufSize_ < kXdpHeadroom + umemHeadroom_ + 64)
-      throw XdpError(where_, "headroom " + std::to_string(cfg.headroom) + " leaves no room for frames");
-    maxRxFrame_ = bufSize_ - kXdpHeadroom - umemHeadroom_;
+    checkBuffers(cfg.headroom);
 
     const Iface ifc = Iface::inspect(ifname_);
     ifc.mustExist().mustBeUp().frameFor(maxRxFrame_);
     ifindex_ = ifc.index;
     veth_ = ifc.driver == "veth";
-    // Which rx queues this instance serves: the one asked for, or else its
-    // share of all of them (every queue, outside hw mode), so no frame falls
-    // through to the kernel unseen.
-    const uint32_t nq = ifc.queues > 0 ? uint32_t(ifc.queues) : 1;
-    if (first >= nq && ifc.queues > 0)
-      throw XdpError(where_, ifname_ + " has " + std::to_string(nq) + " rx queue" + (nq > 1 ? "s" : "") + ", so no queue " +
-                                 std::to_string(first) + " (ethtool -L " + ifname_ + " combined N, or for veth create it with "
-                                 "numrxqueues N)");
-    std::vector<uint32_t> queues;
-    if (oneQueue) queues.push_back(first);
-    else
-      for (uint32_t q = cfg.queue; q < nq; q += cfg.queues ? cfg.queues : 1) queues.push_back(q);
-    queues_ = queues;
-    if (queues.back() >= kMapEntries)
-      throw XdpError(where_, "queue " + std::to_string(queues.back()) + " is beyond the " + std::to_string(kMapEntries) + " vnfrun supports");
+    queues_ = chooseQueues(ifc, oneQueue, first, cfg);
     maxTxLen_ = ifc.frameFor(maxRxFrame_);
     if (maxTxLen_ > bufSize_) maxTxLen_ = bufSize_;
 
@@ -148,30 +126,66 @@ class XdpPort : public Port {
     netlink_ = attachment_->netlink;
     modeNote_ = attachment_->note;
     try {
-      for (uint32_t q : queues) {
-        socks_.push_back(std::make_unique<Xsk>());
-        Xsk& x = *socks_.back();
-        x.queue = q;
-        x.fillHeld.resize(pool_.count());
-        x.txHeld.resize(pool_.count());
-        openSocket(x, bind);
-        int r = xdpk::setXskMapEntry(attachment_->mapFd, q, x.fd);
-        if (r < 0) throw XdpError(where_, std::string("cannot add the socket to the XSKMAP: ") + strerror(-r));
-        umemSockets[&pool_].push_back(x.fd);
-      }
-      if (socks_.size() > 1) {
-        // One descriptor to poll for all the queues.
-        epollFd_ = epoll_create1(EPOLL_CLOEXEC);
-        for (auto& x : socks_) {
-          epoll_event ev{};
-          ev.events = EPOLLIN;
-          ev.data.fd = x->fd;
-          if (epollFd_ >= 0) epoll_ctl(epollFd_, EPOLL_CTL_ADD, x->fd, &ev);
-        }
-      }
+      bindQueues(bind);
     } catch (...) {
       release();
       throw;
+    }
+  }
+
+  // The pool is the UMEM: its buffers must fit AF_XDP's chunk rules.
+  void checkBuffers(uint32_t headroom) {
+    stride_ = pool_.stride();
+    bufSize_ = pool_.bufSize();
+    umemHeadroom_ = headroom > kXdpHeadroom ? headroom - kXdpHeadroom : 0;
+    const long page = sysconf(_SC_PAGESIZE);
+    if (bufSize_ < 2048 || bufSize_ > uint32_t(page))
+      throw XdpError(where_, "AF_XDP needs pool buffers of 2048 to " + std::to_string(page) + " bytes, not " + std::to_string(bufSize_));
+    if (bufSize_ < kXdpHeadroom + umemHeadroom_ + 64)
+      throw XdpError(where_, "headroom " + std::to_string(headroom) + " leaves no room for frames");
+    maxRxFrame_ = bufSize_ - kXdpHeadroom - umemHeadroom_;
+  }
+
+  // Which rx queues this instance serves: the one asked for, or else its
+  // share of all of them (every queue, outside hw mode), so no frame falls
+  // through to the kernel unseen.
+  std::vector<uint32_t> chooseQueues(const Iface& ifc, bool oneQueue, uint32_t first, const PortConfig& cfg) const {
+    const uint32_t nq = ifc.queues > 0 ? uint32_t(ifc.queues) : 1;
+    if (first >= nq && ifc.queues > 0)
+      throw XdpError(where_, ifname_ + " has " + std::to_string(nq) + " rx queue" + (nq > 1 ? "s" : "") + ", so no queue " +
+                                 std::to_string(first) + " (ethtool -L " + ifname_ + " combined N, or for veth create it with "
+                                 "numrxqueues N)");
+    std::vector<uint32_t> queues;
+    if (oneQueue) queues.push_back(first);
+    else
+      for (uint32_t q = cfg.queue; q < nq; q += cfg.queues ? cfg.queues : 1) queues.push_back(q);
+    if (queues.back() >= kMapEntries)
+      throw XdpError(where_, "queue " + std::to_string(queues.back()) + " is beyond the " + std::to_string(kMapEntries) + " vnfrun supports");
+    return queues;
+  }
+
+  // A socket per queue, each in the interface's XSKMAP; one epoll set to
+  // wait on them all when there are several.
+  void bindQueues(const std::string& bind) {
+    for (uint32_t q : queues_) {
+      socks_.push_back(std::make_unique<Xsk>());
+      Xsk& x = *socks_.back();
+      x.queue = q;
+      x.fillHeld.resize(pool_.count());
+      x.txHeld.resize(pool_.count());
+      openSocket(x, bind);
+      int r = xdpk::setXskMapEntry(attachment_->mapFd, q, x.fd);
+      if (r < 0) throw XdpError(where_, std::string("cannot add the socket to the XSKMAP: ") + strerror(-r));
+      umemSockets[&pool_].push_back(x.fd);
+    }
+    if (socks_.size() > 1) {
+      epollFd_ = epoll_create1(EPOLL_CLOEXEC);
+      for (auto& x : socks_) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = x->fd;
+        if (epollFd_ >= 0) epoll_ctl(epollFd_, EPOLL_CTL_ADD, x->fd, &ev);
+      }
     }
   }
 

@@ -1,5 +1,5 @@
 // vnfrun doctor: can this host run each driver, and if not, what to change.
-// The seed's manual was a long checklist of host set-up; this is it, checked.
+// The manual of the netmap VNF layer vnfrun grew from was a long checklist of host set-up; this is it, checked.
 import { existsSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
 import { availableParallelism, release } from "node:os";
 import { basename } from "node:path";

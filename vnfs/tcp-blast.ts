@@ -1,7 +1,7 @@
-// tcp-blast: the seed's TCP sender app as a VNF. Every core opens
+// tcp-blast: the TCP sender sample app (mTCP's epoll client) as a VNF. Every core opens
 // `connections` (default 1) connections to `to`, each from a local port
 // whose replies land on that core, and writes `size`-byte messages
-// (default 1448, the seed's DATA_LEN) as fast as the window allows; with
+// (default 1448, DATA_LEN of those sample apps) as fast as the window allows; with
 // `bytes`, each connection sends that many and closes. The stream is the
 // pattern byte(p) = p % 251, so a receiver can check every byte. After
 // `warmup` seconds each core says its application-level Gbit/s once a

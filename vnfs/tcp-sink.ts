@@ -1,4 +1,4 @@
-// tcp-sink: the seed's TCP receiver app as a VNF. Every core accepts on
+// tcp-sink: the TCP receiver sample app (mTCP's epoll server) as a VNF. Every core accepts on
 // `port` (default 5001) on the port's addresses (--ip) and counts what
 // arrives (application level: payload only). After `warmup` seconds each
 // core says its application-level Gbit/s once a `report` seconds;

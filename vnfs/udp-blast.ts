@@ -1,6 +1,6 @@
-// udp-blast: the seed's UDP sender app as a VNF. Every core opens a socket
+// udp-blast: the UDP sender sample app as a VNF. Every core opens a socket
 // to `to` (its local port chosen so replies would land on that core) and
-// sends `size`-byte datagrams (default 1448, the seed's DATA_LEN) as fast
+// sends `size`-byte datagrams (default 1448, DATA_LEN of those sample apps) as fast
 // as the port takes them, or `rate` datagrams per second per core, stopping
 // after `count` per core when given. After `warmup` seconds each core says
 // its application-level Gbit/s once a `report` seconds; blast_datagrams /

@@ -1,4 +1,4 @@
-// udp-sink: the seed's UDP sink app as a VNF. Every core binds `port` on
+// udp-sink: the UDP receiver sample app as a VNF. Every core binds `port` on
 // the port's address (--ip) and counts what arrives: datagrams and payload
 // bytes (application level: no headers). After `warmup` seconds each core
 // says its application-level Gbit/s once a `report` seconds; the totals

@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { stripVTControlCharacters } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { ROOT, vnfrun } from "./helpers/tools";
 import { readCapture } from "../runtime/harness";
@@ -13,7 +14,12 @@ import { readCapture } from "../runtime/harness";
 const dir = mkdtempSync(join(tmpdir(), "vnfrun-init-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const cli = (args: string[]) => spawnSync(process.execPath, [join(ROOT, "bin/vnfrun.js"), ...args], { cwd: dir, encoding: "utf8", timeout: 60_000 });
-const npm = (args: string[], cwd: string) => spawnSync("npm", args, { cwd, encoding: "utf8", timeout: 180_000, env: { ...process.env, VNFRUN_UPDATE_GOLDEN: "" } });
+// NO_COLOR and no FORCE_COLOR: the child vitest's summary is read as plain text.
+const plainEnv = { ...process.env, VNFRUN_UPDATE_GOLDEN: "", NO_COLOR: "1", FORCE_COLOR: undefined };
+const npm = (args: string[], cwd: string) => {
+  const r = spawnSync("npm", args, { cwd, encoding: "utf8", timeout: 180_000, env: plainEnv });
+  return { ...r, stdout: stripVTControlCharacters(r.stdout ?? ""), stderr: stripVTControlCharacters(r.stderr ?? "") };
+};
 
 describe("vnfrun init", () => {
   it("makes a project that installs offline and passes its npm test; a broken VNF fails it with the field that changed", () => {

@@ -71,6 +71,7 @@ EngineConfig engineConfig(const Napi::Object& o) {
   cfg.rxBatch = u32(o, "rxBatch");
   cfg.txBatch = u32(o, "txBatch");
   cfg.idleUs = u32(o, "idleUs");
+  cfg.backlog = u32(o, "backlog");
   cfg.busyPoll = need(o, "busyPoll").ToBoolean();
   if (o.Get("endpoint").IsObject()) cfg.endpoint = endpointSetup(o.Get("endpoint").As<Napi::Object>());
   if (o.Get("countersFile").IsString()) cfg.countersFile = o.Get("countersFile").ToString().Utf8Value();
@@ -321,6 +322,7 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     return DefineClass(env, "Core", {
         InstanceMethod("cycle", &CoreWrap::Cycle),
         InstanceMethod("finish", &CoreWrap::Finish),
+        InstanceMethod("away", &CoreWrap::Away),
         InstanceMethod("runNativeForward", &CoreWrap::RunNativeForward),
         InstanceMethod("detach", &CoreWrap::Detach),
         InstanceMethod("guestIn", &CoreWrap::GuestIn),
@@ -394,6 +396,11 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
   }
   Napi::Value Finish(const Napi::CallbackInfo& info) {
     core_->finish(failure(info));
+    return info.Env().Undefined();
+  }
+  // Until the next cycle(): the core's thread is busy elsewhere (a stand-in receives).
+  Napi::Value Away(const Napi::CallbackInfo& info) {
+    core_->away();
     return info.Env().Undefined();
   }
   static uint32_t failure(const Napi::CallbackInfo& info) {

@@ -50,6 +50,8 @@ Core::Core(std::shared_ptr<Engine> engine, uint32_t id, CoreConfig cfg)
   if (eng_.config().endpoint) endpoint_ = std::make_unique<Endpoint>(*eng_.config().endpoint, eng_.pool(), eng_.config().headroom, id_, bound_);
   ctl_[kCtlCapacity] = eng_.pool().bufSize() - eng_.config().headroom;
   refillFresh();
+  if (!eng_.waitsOnOverflow() && eng_.config().backlog > 0)
+    standIn_ = std::make_unique<StandIn>(*io_, lane_, eng_.config().backlog, rx);
 
   held_.resize(b);
   sentOffsets_.resize(b);
@@ -58,13 +60,29 @@ Core::Core(std::shared_ptr<Engine> engine, uint32_t id, CoreConfig cfg)
 }
 
 Core::~Core() {
+  endStandIn();
   drain();
   io_->finish();
 }
 
 void Core::finish(uint32_t failed) {
+  if (standIn_) standIn_->enter();
+  endStandIn();
   retire(failed);
   io_->finish();
+}
+
+void Core::away() {
+  if (standIn_) standIn_->away();
+}
+
+// The core is done with its inputs: no more turns, and what the backlog
+// still holds goes back to the pool.
+void Core::endStandIn() {
+  if (!standIn_) return;
+  standIn_->stop();
+  standIn_->drain(cache_);
+  standIn_.reset();
 }
 
 void Core::drain() {
@@ -209,7 +227,16 @@ uint32_t Core::gather() {
   uint32_t* const lengths = lengths_;
   uint8_t* const inPorts = inPorts_;
   uint8_t* const flags = flags_;
-  uint32_t n = done_ ? 0 : io_->receive(lane_, held, cfg_.rxBatch, done_);
+  // What the stand-in received while the core was away comes first, and
+  // until it is through, new frames queue behind it.
+  uint32_t n;
+  if (standIn_ && !standIn_->empty()) {
+    standIn_->fill();
+    n = standIn_->take(held, cfg_.rxBatch);
+    done_ = done_ || standIn_->inputsDone();
+  } else {
+    n = done_ ? 0 : io_->receive(lane_, held, cfg_.rxBatch, done_);
+  }
   if (endpoint_) {
     const double now = monotonicMs();
     endpoint_->tick(lane_, *io_, now);
@@ -235,15 +262,18 @@ uint32_t Core::gather() {
 }
 
 int Core::cycle(uint32_t failed) {
+  if (standIn_) standIn_->enter();
   retire(failed);
   const uint32_t n = gather();
   if (n == 0) {
     if (done_) {
+      endStandIn();
       io_->finish();
       return kDone;
     }
     if (!cfg_.busyPoll && !originated_) io_->idle(cfg_.idleUs);
   }
+  if (standIn_) standIn_->leave(meta_[0]);
   return int(n);
 }
 

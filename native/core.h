@@ -18,6 +18,7 @@
 #include "core_io.h"
 #include "endpoint.h"
 #include "engine.h"
+#include "stand_in.h"
 
 namespace vnf {
 
@@ -100,11 +101,17 @@ class Core {
   // in place of JS for `ms` milliseconds. Returns packets forwarded.
   uint64_t runNativeForward(double ms);
 
+  // The core's thread leaves the packet loop until its next cycle()
+  // (loading a version, a swap's hold): its stand-in receives meanwhile
+  // (stand_in.h), as it does whenever a cycle is overdue.
+  void away();
+
   // Return every held buffer to the pool (at exit).
   void drain();
 
  private:
   void retire(uint32_t failed);
+  void endStandIn();
   uint32_t guestSlot(uint32_t len) const;
   bool retireToOnePort(uint32_t n);
   uint32_t gather();
@@ -120,6 +127,7 @@ class Core {
   PoolCache cache_;
   Lane lane_;
   std::unique_ptr<CoreIO> io_;
+  std::unique_ptr<StandIn> standIn_;   // live inputs only; after io_, so it stops first
   bool done_ = false;
 
   BatchLayout layout_;

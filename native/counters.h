@@ -1,6 +1,7 @@
 // Counters: one block per lane (a thread that moves packets), each block a
-// core part and a part per port. Every counter has exactly one writer, the
-// lane's thread, so no atomics are needed; readers sum the lanes.
+// core part and a part per port. Every counter has one writer at a time, the
+// lane's thread (or its stand-in while the core is away, stand_in.h), so no
+// atomics are needed; readers sum the lanes.
 // Each drop cause has its own counter, bumped where the drop is decided.
 #pragma once
 #include <cstdint>
@@ -15,6 +16,7 @@ namespace vnf {
 #define VNF_CORE_COUNTERS(X, D)                                               \
   X(batches, "batches handed to the VNF")                                     \
   X(packets, "packets handed to the VNF")                                     \
+  X(stand_in_frames, "frames the core's stand-in received while it was away") \
   D(vnf_drops, "packets the VNF dropped (or gave no verdict)")                \
   X(vnf_errors, "batches whose process() threw")                              \
   D(vnf_error_drops, "packets dropped because process() threw")               \

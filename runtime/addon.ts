@@ -43,6 +43,7 @@ export interface EngineConfig {
   rxBatch: number;
   txBatch: number;
   idleUs: number;
+  backlog: number;   // frames a core's stand-in may hold while the core is away; 0: none
   busyPoll: boolean;
   count: number;
   ioCpus: number[];
@@ -70,6 +71,9 @@ export interface NativeCore {
   /** failed: 0, or why the previous batch is dropped whole (quickjs-context.ts FAILED). */
   cycle(failed: number): number;
   finish(failed: number): void;
+  /** The thread leaves the packet loop until the next cycle() (loading a
+   *  version, a swap's hold): a native stand-in receives meanwhile. */
+  away(): void;
   /** The batch into a guest's memory at base (cap bytes for frames): its size, or -(bytes needed). */
   guestIn(memory: ArrayBuffer, base: number, cap: number): number;
   /** The guest's verdicts and the frames it changed, back into the batch. */

@@ -6,6 +6,7 @@ export const DEFAULTS = {
   rxBatch: 256,       // most packets per batch handed to the VNF (MAX_BATCH_RECV)
   txBatch: 32,        // most frames per driver transmit (MAX_BATCH_SEND)
   idleUs: 100,        // longest sleep when idle
+  backlog: 16384,     // frames a core's stand-in holds while the core is away (native/stand_in.h), within half the pool
   buffers: 32768,     // 2 KiB pool buffers
   largeBuffers: 256,  // 66 KiB ones, when a port receives longer frames (engine.h)
   ringSize: 1024,     // slots per distribution ring and pipe

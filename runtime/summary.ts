@@ -9,6 +9,8 @@ export function formatSummary(s: Summary): string {
   }
   if (s.cores_used > 1)
     s.cores.forEach((c, i) => lines.push(`  core ${i}: ${c.packets} packets in ${c.batches} batches${c.dist_drops ? `, ${c.dist_drops} dropped by the distributor` : ""}`));
+  const stoodIn = s.cores.reduce((a, c) => a + (c.stand_in_frames ?? 0), 0);
+  if (stoodIn) lines.push(`  stand-in: ${stoodIn} frames taken off the ports while a core was away (a reload, a pause), handled in order when it came back`);
   if (s.reloads.length) {
     const live = s.reloads.filter((r) => r.ok).length;
     lines.push(`  reloads: ${s.reloads.length} (${live} live, ${s.reloads.length - live} refused); gen ${s.generation} live at the end`);

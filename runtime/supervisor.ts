@@ -44,6 +44,7 @@ export interface RunOptions extends CompileOptions, EndpointOptions {
   txBatch?: number;
   busyPoll?: boolean;
   idleUs?: number;
+  backlog?: number;         // frames a core's stand-in may hold while the core is away; 0: none
   durationS?: number;       // stop after this long; default: when inputs end
   count?: number;           // stop after this many received packets
   warmupS?: number;         // rates count from here (the seed's NO_OF_SAFE_ITR)
@@ -161,6 +162,7 @@ interface Plan {
   rssKey: Uint8Array;
   endpoint?: ReturnType<typeof parseEndpoint>;   // --ip, --arp, --gateway, --mac
   core: Omit<CoreOptions, "cpu">;
+  backlog: number;
 }
 
 function planRun(bundle: Bundle, opts: RunOptions, say: (t: string) => void, sandboxed?: string[]): Plan {
@@ -176,7 +178,17 @@ function planRun(bundle: Bundle, opts: RunOptions, say: (t: string) => void, san
   const rss = parseRssKey(opts.rssKey);
   if (rss.warning && layout.cores > 1) say(`warning: ${rss.warning}`);
   const core = { rxBatch: opts.rxBatch ?? DEFAULTS.rxBatch, txBatch: opts.txBatch ?? DEFAULTS.txBatch, idleUs: opts.idleUs ?? DEFAULTS.idleUs, busyPoll: !!opts.busyPoll };
-  return { vnfPorts, specs, layout, config, rssKey: rss.key, endpoint, core };
+  return { vnfPorts, specs, layout, config, rssKey: rss.key, endpoint, core, backlog: backlogOf(opts, layout.cores) };
+}
+
+/** Frames each core's stand-in may hold: --backlog, or the default, within
+ *  half the pool over all cores (the rest stays for rings and sending). */
+function backlogOf(opts: RunOptions, cores: number): number {
+  const buffers = opts.buffers ?? DEFAULTS.buffers, share = Math.floor(buffers / 2 / cores);
+  if (opts.backlog === undefined) return Math.min(DEFAULTS.backlog, share);
+  if (opts.backlog > share)
+    throw new RunError(`--backlog ${opts.backlog} on ${cores} core(s) takes over half of the pool's ${buffers} buffers: lower it to ${share} or raise --buffers to ${opts.backlog * 2 * cores}`);
+  return opts.backlog;
 }
 
 function buildEngine(plan: Plan, opts: RunOptions, countersFile: string | undefined): NativeEngine {
@@ -191,6 +203,7 @@ function buildEngine(plan: Plan, opts: RunOptions, countersFile: string | undefi
       cores: plan.layout.cores,
       dist: plan.layout.dist,
       ...plan.core,
+      backlog: plan.backlog,
       count: opts.count ?? 0,
       ioCpus: plan.layout.ioCpus,
       rssKey: plan.rssKey,

@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   const batchTimes = init.profile ? vnfCounters.histogram(BATCH_HISTOGRAM, BATCH_US_BOUNDS) : undefined;
   const tracer = new Tracer(view, post);
   const context = await contextKind(view, core);
-  const generations = new Generations(context.loadBundle(init.bundleFile, 1, view, init.config).start(), view, context, sampler);
+  const generations = new Generations(context.loadBundle(init.bundleFile, 1, view, init.config).start(), view, context, core, sampler);
   post({ type: "ready", core: init.core });
 
   const errors = new ErrorReporter(init.core);
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
         failed = failureOf(e);
         errors.report(e);
         saver?.save(e, generations.live.gen);
-        if ((e as { lost?: boolean }).lost && context.restart) await restartContext(context, generations, String((e as Error).message));
+        if ((e as { lost?: boolean }).lost && context.restart) await restartContext(core, context, generations, String((e as Error).message));
       }
       batchTimes?.observe((performance.now() - t0) * 1000);
       watch[WATCH_BUSY] = 0;
@@ -129,9 +129,10 @@ async function main(): Promise<void> {
 
 // A lost context (quickjs: out of memory, a trap) is replaced in this
 // worker: a new runtime, the live version loaded again and init() run; the
-// batch that lost it is dropped under its cause, the rings wait meanwhile.
-async function restartContext(context: ContextKind, generations: Generations, reason: string): Promise<void> {
+// batch that lost it is dropped under its cause, a stand-in receives meanwhile.
+async function restartContext(core: NativeCore, context: ContextKind, generations: Generations, reason: string): Promise<void> {
   const t0 = performance.now();
+  core.away();
   generations.replaceLive(await context.restart!(generations.live));
   post({ type: "restart", core: init.core, reason, ms: performance.now() - t0 });
 }
@@ -145,7 +146,7 @@ class Generations {
   prev: Generation | undefined;
   private pending: { id: number; loaded?: Loaded; next?: Generation } | undefined;
   private job: { id: number; steps: (() => void)[]; longest: number } | undefined;   // a version being loaded
-  constructor(public live: Generation, private view: CoreView, private context: ContextKind, private sampler?: Sampler) {}
+  constructor(public live: Generation, private view: CoreView, private context: ContextKind, private core: NativeCore, private sampler?: Sampler) {}
 
   /** A restarted context's live generation: nothing to roll back to. */
   replaceLive(g: Generation): void {
@@ -203,6 +204,7 @@ class Generations {
 
   work(): void {
     const job = this.job!;
+    this.core.away();   // a stand-in receives until the next cycle()
     const step = job.steps.shift()!;
     const t0 = performance.now();
     try {
@@ -224,6 +226,7 @@ class Generations {
 
   private build(control: Int32Array): void {
     const t0 = performance.now();
+    this.core.away();   // migrate and the hold: a stand-in receives until the next cycle()
     const p = this.pending!;
     try {
       p.next ??= p.loaded!.start(this.live);

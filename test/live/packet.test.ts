@@ -162,12 +162,13 @@ describe("packet driver: AF_PACKET between namespaces", () => {
     // One GSO super-frame with a known payload, held by the VNF for 1.5 s,
     // then 2000 small frames from a sender nothing slows: the kernel goes
     // round the ring and must skip the lent frame (dropping instead), not
-    // write over it before it leaves.
+    // write over it before it leaves. --backlog 0: no stand-in takes the
+    // small frames off the ring while the VNF holds the big one.
     const dir = mkdtempSync(join(tmpdir(), "vnfrun-lend-"));
     try {
       const out = join(dir, "out.pcap");
       await withTopology({}, async (topo) => {
-        const run = start(topo, HOLD_BIG, ["--port", "in=packet:v0,vnet", "--port", `out=pcap:${out}`], 5);
+        const run = start(topo, HOLD_BIG, ["--backlog", "0", "--port", "in=packet:v0,vnet", "--port", `out=pcap:${out}`], 5);
         try {
           await waitFor("the packet socket on v0", 10_000, () => promiscuity(topo, "v0") === 1, run);
           await sleep(1000); // the cores start after the ports open

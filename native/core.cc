@@ -271,9 +271,12 @@ int Core::cycle(uint32_t failed) {
       io_->finish();
       return kDone;
     }
-    if (!cfg_.busyPoll && !originated_) io_->idle(cfg_.idleUs);
   }
   if (standIn_) standIn_->leave(meta_[0]);
+  // The idle wait only polls the inputs, so the stand-in may take them
+  // meanwhile: a sleeping core woken late (a scheduler tick on a busy
+  // machine) must not leave a small ring to overflow.
+  if (n == 0 && !cfg_.busyPoll && !originated_) io_->idle(cfg_.idleUs);
   return int(n);
 }
 

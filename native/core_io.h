@@ -21,6 +21,8 @@ class CoreIO {
   // Frames leaving by `port`; every slot is consumed.
   virtual void transmit(Lane& lane, const Slot* slots, uint32_t n, uint32_t port) = 0;
   // Nothing to do: wait a little (poll the devices where there are any).
+  // Only polls (and reads which inputs ended): the core's stand-in may
+  // receive meanwhile (stand_in.h).
   virtual void idle(uint32_t us) = 0;
   // This core will send nothing more.
   virtual void finish() {}

@@ -18,8 +18,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // The others need what the quickjs context does not offer yet: ctx.memory
 // (nat, lb, stateful-firewall, ratelimit, monitor), UDP sockets and
-// originated frames (dns, udp-blast, udp-sink, tcp-*, monitor's export).
-const NEEDS_HOST = ["dns.ts", "lb.ts", "nat.ts", "nat-ports.ts", "stateful-firewall.ts", "udp-blast.ts", "udp-sink.ts", "ratelimit.ts", "monitor.ts", "tcp-blast.ts", "tcp-sink.ts", "tcp-echo.ts"];
+// originated frames (dns, udp-blast, udp-sink, tcp-*, http-static, monitor's
+// export); http-static also reads files (--allow-node, V8 only).
+const NEEDS_HOST = ["dns.ts", "lb.ts", "nat.ts", "nat-ports.ts", "stateful-firewall.ts", "udp-blast.ts", "udp-sink.ts", "ratelimit.ts", "monitor.ts", "tcp-blast.ts", "tcp-sink.ts", "tcp-echo.ts", "http-static.ts"];
 const VNFS = [
   ...readdirSync("vnfs").filter((f) => f.endsWith(".ts") && !NEEDS_HOST.includes(f)).map((f) => `vnfs/${f}`),
   "test/fixtures/rewrites.ts", "test/fixtures/misbehaves.ts", "test/fixtures/throws-every-other.ts",

@@ -132,7 +132,8 @@ describe("README examples", () => {
         const exited = new Promise<number | null>((res) => p.on("close", res));
         try {
           if (brk >= 0) {
-            for (let i = 0; i < 200 && !/ws:\/\/\S+/.test(err); i++) await sleep(100);
+            // Node's own "Debugger listening on ws://..." comes first; wait for vnfrun's line.
+            for (let i = 0; i < 200 && !/waiting for a debugger at ws:\/\/\S+/.test(err); i++) await sleep(100);
             const url = /waiting for a debugger at (ws:\/\/\S+)/.exec(err)?.[1];
             expect(url, err).toBeDefined();
             const dbg = spawnSync(process.execPath, ["--experimental-websocket", join(ROOT, "test/helpers/cdp-paused.mjs"), url!], { encoding: "utf8", timeout: 30_000 });

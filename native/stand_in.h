@@ -12,7 +12,7 @@
 //
 // The core's inputs (its CoreIO and Lane) have one owner at a time: the
 // core holds them from enter() to leave() in each cycle, the stand-in for
-// one burst at a time. The stand-in looks every kTickMs (at once after
+// one burst at a time. The stand-in looks every kTickUs (at once after
 // away()), and takes a turn when the core last left its cycle over
 // kStallMs ago or said it is away.
 //

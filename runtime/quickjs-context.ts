@@ -162,7 +162,7 @@ export class QuickJsCore {
     // allocates in the same order, so a restarted context's buffers lie
     // where the last one's did: look there first (the scan took 15 ms of a
     // restart's 40).
-    const at = foundBefore.find((a) => heap.compare(x, 0, x.length, a, a + x.length) === 0) ?? heap.indexOf(x);
+    const at = foundBefore.find((a) => a + x.length <= heap.length && heap.compare(x, 0, x.length, a, a + x.length) === 0) ?? heap.indexOf(x);
     if (at < 0) throw new Error("vnfrun: a guest buffer could not be located in the QuickJS heap");
     if (!foundBefore.includes(at)) foundBefore.push(at);
     heap.fill(0, at, at + x.length);

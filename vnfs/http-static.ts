@@ -11,10 +11,8 @@
 //   curl http://10.0.0.80/big.bin | sha256sum
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join, relative, sep } from "node:path";
-import { Tcp, defineVnf, type TcpConn } from "../sdk";
+import { ConfigReader, Tcp, defineVnf, type TcpConn } from "../sdk";
 
-interface Config { root?: string; port?: number; index?: string; maxBytes?: number }
-const KEYS = ["root", "port", "index", "maxBytes"];
 const MAX_HEAD = 8192;   // request line and headers; past it: 431
 
 const TYPES: Record<string, string> = {
@@ -47,11 +45,11 @@ interface Reply { head: Uint8Array; headPos: number; body: Uint8Array | null; po
 /** Per connection: the request head so far, the reply in hand, the peer's FIN, our close. */
 interface Session { head: number[]; reply: Reply | null; peerDone: boolean; closed: boolean }
 
-const encoder = (s: string) => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
+const latin1Bytes = (s: string) => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
 
 function reply(status: string, headers: string[], body: Uint8Array | null, start: number, end: number, close: boolean): Reply {
   const head = [`HTTP/1.1 ${status}`, "Server: vnfrun http-static", ...headers, ...(close ? ["Connection: close"] : []), "", ""].join("\r\n");
-  return { head: encoder(head), headPos: 0, body, pos: start, end, close };
+  return { head: latin1Bytes(head), headPos: 0, body, pos: start, end, close };
 }
 
 /** The bytes wanted by a single-range header, or "bad" when it cannot be met, or null to send it all. */
@@ -88,7 +86,7 @@ function answer(text: string, files: Map<string, Uint8Array>, index: string, cou
   const file = path.split("/").includes("..") ? undefined : files.get(path);
   if (!file) {
     counts[1]++;
-    const body = encoder("not found\n");
+    const body = latin1Bytes("not found\n");
     return reply("404 Not Found", ["Content-Type: text/plain", `Content-Length: ${body.length}`], method === "GET" ? body : null, 0, body.length, close);
   }
   const range = rangeOf(headers.get("range"), file.length);
@@ -103,12 +101,12 @@ export default defineVnf({
   ports: ["net"],
   originates: true,
   init(ctx) {
-    const c = (ctx.config ?? {}) as Config;
-    for (const k of Object.keys(c)) if (!KEYS.includes(k)) throw new Error(`http-static config: unknown key "${k}" (known: ${KEYS.join(", ")})`);
-    if (typeof c.root !== "string") throw new Error(`http-static config: "root" must name the directory to serve`);
-    const port = c.port ?? 80, index = c.index ?? "index.html";
-    if (!(Number.isInteger(port) && port >= 1 && port <= 65535)) throw new Error(`http-static config: port ${JSON.stringify(c.port)} is not a TCP port (1-65535)`);
-    const files = readTree(c.root, c.maxBytes ?? 2 ** 30);
+    const c = new ConfigReader(ctx.config ?? {}, "http-static");
+    const root = c.string("root"), index = c.string("index", "index.html");
+    const port = c.integer("port", { min: 1, max: 65535, default: 80 });
+    const maxBytes = c.integer("maxBytes", { min: 0, default: 2 ** 30 });
+    c.done();
+    const files = readTree(root, maxBytes);
     // requests, not_found, bytes (body bytes written), connections
     const n = ctx.counters(["http_requests", "http_not_found", "http_bytes", "http_connections"]);
     const tcp = new Tcp(ctx);

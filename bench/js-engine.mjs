@@ -45,7 +45,7 @@ async function setup(path) {
   const a = loadAddon();
   const engine = new a.Engine({
     buffers: 32768, bufSize: 2048, headroom: 64, ringSize: 1024, cores: 1, dist: "none",
-    rxBatch: BATCH, txBatch: 32, idleUs: 100, backlog: 0, busyPoll: true, count: 0, ioCpus: [], overflow: "auto", largeBuffers: 256,
+    rxBatch: BATCH, txBatch: 32, idleUs: 100, backlog: 0, keep: 0, busyPoll: true, count: 0, ioCpus: [], overflow: "auto", largeBuffers: 256,
     rssKey: new Uint8Array(40).fill(0x6d),
     ports: [{ name: "in", driver: "gen", options: { flows: "1000", size: "64" } }, { name: "out", driver: "sink", options: {} }],
   });

@@ -72,6 +72,7 @@ EngineConfig engineConfig(const Napi::Object& o) {
   cfg.txBatch = u32(o, "txBatch");
   cfg.idleUs = u32(o, "idleUs");
   cfg.backlog = u32(o, "backlog");
+  cfg.keep = u32(o, "keep");
   cfg.busyPoll = need(o, "busyPoll").ToBoolean();
   if (o.Get("endpoint").IsObject()) cfg.endpoint = endpointSetup(o.Get("endpoint").As<Napi::Object>());
   if (o.Get("countersFile").IsString()) cfg.countersFile = o.Get("countersFile").ToString().Utf8Value();
@@ -374,6 +375,11 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     layout.Set("fresh", l.fresh);
     layout.Set("ctl", l.ctl);
     layout.Set("bound", l.bound);
+    layout.Set("tickets", l.tickets);
+    layout.Set("releases", l.releases);
+    layout.Set("keepFree", l.keepFree);
+    layout.Set("maxReleases", kReleases);
+    layout.Set("keepLimit", engine->config().keep);
     layout.Set("maxFresh", kFresh);
     layout.Set("maxBatch", cfg.rxBatch);
     obj.Set("layout", layout);

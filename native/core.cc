@@ -36,7 +36,11 @@ Core::Core(std::shared_ptr<Engine> engine, uint32_t id, CoreConfig cfg)
   layout_.fresh = layout_.meta + 64;
   layout_.ctl = alignUp(layout_.fresh + 4 * kFresh, 64);
   layout_.bound = layout_.ctl + 64;
-  layout_.bytes = layout_.bound + 65536;
+  const uint32_t keep = eng_.config().keep;
+  layout_.tickets = layout_.bound + 65536;
+  layout_.releases = alignUp(layout_.tickets + 4 * b, 64);
+  layout_.keepFree = alignUp(layout_.releases + 8 * kReleases, 64);
+  layout_.bytes = layout_.keepFree + 4 * keep;
   mem_.assign(layout_.bytes, 0);
   offsets_ = reinterpret_cast<uint32_t*>(mem_.data() + layout_.offsets);
   lengths_ = reinterpret_cast<uint32_t*>(mem_.data() + layout_.lengths);
@@ -47,6 +51,16 @@ Core::Core(std::shared_ptr<Engine> engine, uint32_t id, CoreConfig cfg)
   fresh_ = reinterpret_cast<uint32_t*>(mem_.data() + layout_.fresh);
   ctl_ = reinterpret_cast<uint32_t*>(mem_.data() + layout_.ctl);
   bound_ = mem_.data() + layout_.bound;
+  tickets_ = reinterpret_cast<uint32_t*>(mem_.data() + layout_.tickets);
+  releases_ = reinterpret_cast<uint32_t*>(mem_.data() + layout_.releases);
+  keepFree_ = reinterpret_cast<uint32_t*>(mem_.data() + layout_.keepFree);
+  kept_.resize(keep);
+  ticketState_.assign(keep, kTicketFree);
+  for (uint32_t t = keep; t-- > 0;) freeTickets_.push_back(t);   // ticket 0 on top
+  freeTickets_.reserve(keep);
+  releasing_.reserve(kReleases);
+  ctl_[kCtlKeepLimit] = keep;
+  offerTickets(0);
   if (eng_.config().endpoint) endpoint_ = std::make_unique<Endpoint>(*eng_.config().endpoint, eng_.pool(), eng_.config().headroom, id_, bound_);
   ctl_[kCtlCapacity] = eng_.pool().bufSize() - eng_.config().headroom;
   refillFresh();
@@ -69,6 +83,7 @@ void Core::finish(uint32_t failed) {
   if (standIn_) standIn_->enter();
   endStandIn();
   retire(failed);
+  forgetKept();
   io_->finish();
 }
 
@@ -87,6 +102,8 @@ void Core::endStandIn() {
 
 void Core::drain() {
   for (uint32_t i = 0; i < held_n_; i++) cache_.free(held_[i].buf);
+  for (uint32_t t = 0; t < kept_.size(); t++)
+    if (ticketState_[t] == kTicketKept) { cache_.free(kept_[t].buf); ticketState_[t] = kTicketFree; }
   held_n_ = 0;
   cache_.freeBufs(freshBufs_, freshN_);
   freshN_ = 0;
@@ -119,6 +136,15 @@ void Core::refillFresh() {
 }
 
 void Core::retire(uint32_t failed) {
+  // Kept frames: only when the VNF took a ticket, released or asked to forget.
+  const uint32_t offeredFrom = kept_.empty() ? 0 : std::min<uint32_t>(ctl_[kCtlKeepFree], uint32_t(freeTickets_.size()));
+  const bool keeping = !kept_.empty() && (offeredFrom != freeTickets_.size() || ctl_[kCtlReleased] || ctl_[kCtlForgetKept] || failed == kRestart);
+  if (keeping) ticketsTaken(offeredFrom, failed);
+  retireBatch(failed);
+  if (keeping) ticketsBack(offeredFrom);
+}
+
+void Core::retireBatch(uint32_t failed) {
   const uint32_t made = ctl_[kCtlUsed] ? takeOriginated(held_n_) : 0;
   if (made || freshN_ == 0) refillFresh();
   originated_ = made != 0;
@@ -152,7 +178,7 @@ void Core::retire(uint32_t failed) {
     const uint32_t v = verdicts[i];
     if (v == 0) { cache_.free(s.buf); core[vnf_drops]++; continue; }
     const uint32_t p = v - 1;
-    if (p >= ports) { cache_.free(s.buf); core[bad_verdicts]++; continue; }
+    if (p >= ports && v != kKeepVerdict) { cache_.free(s.buf); core[bad_verdicts]++; continue; }
     const uint32_t start = s.buf * stride;
     if (offsets[i] != start + s.off || lengths[i] != s.len) {
       // The VNF moved or resized the frame (push/pop headers): it must stay
@@ -167,6 +193,7 @@ void Core::retire(uint32_t failed) {
       s.off = uint16_t(off);
       s.len = uint16_t(len);
     }
+    if (v == kKeepVerdict) { keep(s, tickets_[i]); continue; }
     if (resolve && (flags_[i] & Endpoint::kFlagResolve)) {
       // The runtime fills the Ethernet addresses, or holds the frame
       // until its next hop is known (endpoint.h).
@@ -182,6 +209,104 @@ void Core::retire(uint32_t failed) {
     held[w++] = s;
   }
   if (w > runStart) io_->transmit(lane_, held + runStart, w - runStart, runPort);
+}
+
+// JS took the tickets above `from` on keepFree this batch: they are offered
+// until retireBatch() uses them. Releases go first (oldest frames first on
+// the wire), and a core that restarted, or a version on fresh state, lets
+// every kept frame go: no one knows their tickets any more.
+void Core::ticketsTaken(uint32_t from, uint32_t failed) {
+  for (uint32_t k = from; k < freeTickets_.size(); k++) ticketState_[freeTickets_[k]] = kTicketOffered;
+  offered_.assign(freeTickets_.begin() + from, freeTickets_.end());
+  freeTickets_.resize(from);
+  if (failed == kRestart || ctl_[kCtlForgetKept]) {
+    ctl_[kCtlForgetKept] = 0;
+    ctl_[kCtlReleased] = 0;
+    forgetKept();
+    return;
+  }
+  releaseKept();
+}
+
+void Core::releaseKept() {
+  const uint32_t n = std::min(ctl_[kCtlReleased], kReleases), ports = eng_.portCount();
+  ctl_[kCtlReleased] = 0;
+  uint64_t* core = lane_.counters.core;
+  releasing_.clear();
+  for (uint32_t k = 0; k < n; k++) {
+    const uint32_t t = releases_[2 * k], v = releases_[2 * k + 1];
+    if (t >= kept_.size() || ticketState_[t] != kTicketKept) { core[bad_releases]++; continue; }
+    Slot s = kept_[t];
+    ticketState_[t] = kTicketFree;
+    freeTickets_.push_back(t);
+    core[released]++;
+    if (v == 0) { cache_.free(s.buf); core[vnf_drops]++; continue; }
+    if (v - 1 >= ports) { cache_.free(s.buf); core[bad_verdicts]++; continue; }
+    s.port = uint16_t(v - 1);
+    releasing_.push_back(s);
+  }
+  // In runs by port, as retireBatch() sends.
+  Slot* const r = releasing_.data();
+  uint32_t start = 0;
+  for (uint32_t i = 1; i <= releasing_.size(); i++) {
+    if (i == releasing_.size() || r[i].port != r[start].port || i - start == cfg_.txBatch) {
+      io_->transmit(lane_, r + start, i - start, r[start].port);
+      start = i;
+    }
+  }
+}
+
+void Core::keep(Slot s, uint32_t ticket) {
+  if (ticket < kept_.size() && ticketState_[ticket] == kTicketOffered && ownBuffer(s)) {
+    kept_[ticket] = s;
+    ticketState_[ticket] = kTicketKept;
+    lane_.counters.core[kept]++;
+    return;
+  }
+  cache_.free(s.buf);
+  lane_.counters.core[keep_refused]++;
+}
+
+// A frame in a driver's ring moves to a pool buffer (with the vnet header
+// before it, if any): kept for long, it would stop the ring.
+bool Core::ownBuffer(Slot& s) {
+  const Pool& pool = eng_.pool();
+  if (!pool.isWindow(s.buf)) return true;
+  const uint32_t bytes = uint32_t(s.off) + s.len;
+  uint32_t buf;
+  if (!(bytes <= pool.bufSize() ? cache_.alloc(buf) : cache_.allocLarge(buf))) return false;
+  memcpy(pool.data(buf), pool.data(s.buf), bytes);
+  cache_.free(s.buf);
+  s.buf = buf;
+  return true;
+}
+
+// Offered tickets the VNF did not use go back, and JS sees the new top.
+void Core::ticketsBack(uint32_t from) {
+  for (uint32_t t : offered_) {
+    if (ticketState_[t] != kTicketOffered) continue;
+    ticketState_[t] = kTicketFree;
+    freeTickets_.push_back(t);
+  }
+  offered_.clear();
+  offerTickets(from);
+}
+
+// JS's copy of the free list below `from` is unchanged; the rest is rewritten.
+void Core::offerTickets(uint32_t from) {
+  for (uint32_t k = from; k < freeTickets_.size(); k++) keepFree_[k] = freeTickets_[k];
+  ctl_[kCtlKeepFree] = uint32_t(freeTickets_.size());
+}
+
+void Core::forgetKept() {
+  uint64_t* core = lane_.counters.core;
+  for (uint32_t t = 0; t < kept_.size(); t++) {
+    if (ticketState_[t] != kTicketKept) continue;
+    cache_.free(kept_[t].buf);
+    ticketState_[t] = kTicketFree;
+    freeTickets_.push_back(t);
+    core[kept_forgotten]++;
+  }
 }
 
 // The common cases: every frame unchanged, and each either dropped or sent

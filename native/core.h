@@ -37,6 +37,7 @@ struct CoreConfig {
 struct BatchLayout {
   uint32_t offsets, lengths, inPorts, verdicts, flags, meta;  // byte offsets
   uint32_t fresh, ctl, bound;                                  // byte offsets
+  uint32_t tickets, releases, keepFree;                        // byte offsets (kept frames, below)
   uint32_t bytes;
 };
 
@@ -64,8 +65,24 @@ enum : uint32_t {
   kCtlAvailable = 1,  // native: fresh buffers offered this batch
   kCtlCapacity = 2,   // native: the longest frame a fresh buffer holds
   kCtlResolve = 3,    // JS: some entry has flags bit Endpoint::kFlagResolve
-  kCtlWords = 4,
+  kCtlKeepFree = 4,   // tickets left on top of keepFree (native sets, JS takes from the top)
+  kCtlReleased = 5,   // JS: (ticket, verdict) pairs in releases this batch
+  kCtlForgetKept = 6, // JS: drop every kept frame (a version that starts on fresh state)
+  kCtlKeepLimit = 7,  // native: tickets in all (--keep)
+  kCtlWords = 8,
 };
+
+// Frames a VNF keeps past their batch (a delay line, a reorder buffer). The
+// VNF takes a ticket from the top of `keepFree` (lowering ctl[kCtlKeepFree]),
+// writes it to the entry's `tickets` slot and gives the entry the verdict
+// kKeepVerdict; the frame then stays here, opaque, until a later batch names
+// the ticket in `releases` with a verdict (send, or 0: drop). The core holds
+// the real free list: it trusts only the tickets it offered, so a ticket
+// lost, forged or named twice costs a counted drop, never a buffer. A kept
+// frame in a driver's ring (a window) moves to a pool buffer so that the
+// ring keeps turning.
+constexpr uint8_t kKeepVerdict = 255;
+constexpr uint32_t kReleases = 256;   // most releases a batch
 
 class Core {
  public:
@@ -111,6 +128,7 @@ class Core {
 
  private:
   void retire(uint32_t failed);
+  void retireBatch(uint32_t failed);
   void endStandIn();
   uint32_t guestSlot(uint32_t len) const;
   bool retireToOnePort(uint32_t n);
@@ -119,6 +137,14 @@ class Core {
   // ones; returns how many. refillFresh() tops the offer up again.
   uint32_t takeOriginated(uint32_t n);
   void refillFresh();
+  // Kept frames (kKeepVerdict above): releases first, then this batch's keeps.
+  void ticketsTaken(uint32_t from, uint32_t failed);
+  void releaseKept();
+  void keep(Slot s, uint32_t ticket);
+  bool ownBuffer(Slot& s);
+  void ticketsBack(uint32_t from);
+  void offerTickets(uint32_t from);
+  void forgetKept();
 
   std::shared_ptr<Engine> engine_;
   Engine& eng_;
@@ -150,6 +176,18 @@ class Core {
   uint32_t held_n_ = 0;
   std::vector<uint32_t> sentOffsets_, sentLengths_;  // the batch as handed to JS
   std::vector<uint32_t> dropped_;  // buffers of dropped frames, freed together
+
+  // Kept frames, by ticket. A ticket is free, offered (taken from keepFree
+  // by JS this batch, not yet used) or kept.
+  enum TicketState : uint8_t { kTicketFree, kTicketOffered, kTicketKept };
+  uint32_t* tickets_;          // per entry: the ticket of a kKeepVerdict entry (JS writes)
+  uint32_t* releases_;         // (ticket, verdict) pairs (JS writes)
+  uint32_t* keepFree_;         // what JS sees of freeTickets_
+  std::vector<Slot> kept_;
+  std::vector<uint8_t> ticketState_;
+  std::vector<uint32_t> freeTickets_;   // the real free list; its top is what JS may take
+  std::vector<uint32_t> offered_;       // tickets JS took this batch
+  std::vector<Slot> releasing_;         // released frames, sent in runs by port
 };
 
 double monotonicMs();

@@ -17,6 +17,11 @@ namespace vnf {
   X(batches, "batches handed to the VNF")                                     \
   X(packets, "packets handed to the VNF")                                     \
   X(stand_in_frames, "frames the core's stand-in received while it was away") \
+  X(kept, "frames the VNF kept past their batch (a delay, a reorder)")       \
+  X(released, "kept frames the VNF let go in a later batch")                  \
+  X(bad_releases, "releases naming no kept frame (a VNF bug; nothing moves)") \
+  D(keep_refused, "frames dropped: kept with a ticket not offered, or no buffer to move them into") \
+  D(kept_forgotten, "kept frames dropped: their core restarted or stopped, or a version started fresh") \
   D(vnf_drops, "packets the VNF dropped (or gave no verdict)")                \
   X(vnf_errors, "batches whose process() threw")                              \
   D(vnf_error_drops, "packets dropped because process() threw")               \

@@ -39,6 +39,7 @@ struct EngineConfig {
   uint32_t txBatch = 0;
   uint32_t idleUs = 0;
   uint32_t backlog = 0;       // frames a core's stand-in may hold (stand_in.h); 0: no stand-in
+  uint32_t keep = 0;          // frames a core's VNF may keep past their batch (core.h); 0: none
   bool busyPoll = false;
   uint64_t count = 0;         // stop after this many received packets; 0 = never
   // When a core's ring is full, the distributor drops (and counts) or waits.

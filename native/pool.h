@@ -71,6 +71,8 @@ class Pool {
   bool isLarge(uint32_t buf) const { return buf >= count_; }
   // Bytes buffer `buf` holds (at least, for a window's).
   uint32_t capacity(uint32_t buf) const { return isLarge(buf) ? largeCapacity() : bufSize_; }
+  // Whether buf lies in a window (a driver's ring, mapped: not for keeping).
+  bool isWindow(uint32_t buf) const { return size_t(buf) * stride_ >= windowStart(); }
   uint32_t largeCapacity() const { return largeSpan_ * stride_; }
   // Whether there are large buffers to allocate (windows are not allocated).
   bool hasLarge() const { return large_ > 0; }

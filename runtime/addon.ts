@@ -44,6 +44,7 @@ export interface EngineConfig {
   txBatch: number;
   idleUs: number;
   backlog: number;   // frames a core's stand-in may hold while the core is away; 0: none
+  keep: number;      // frames a core's VNF may keep past their batch; 0: none
   busyPoll: boolean;
   count: number;
   ioCpus: number[];
@@ -65,7 +66,10 @@ export interface CoreOptions {
 export interface NativeCore {
   pool: ArrayBuffer;
   batch: ArrayBuffer;
-  layout: { offsets: number; lengths: number; inPorts: number; verdicts: number; flags: number; meta: number; fresh: number; ctl: number; bound: number; maxFresh: number; maxBatch: number };
+  layout: {
+    offsets: number; lengths: number; inPorts: number; verdicts: number; flags: number; meta: number; fresh: number; ctl: number; bound: number;
+    tickets: number; releases: number; keepFree: number; maxFresh: number; maxBatch: number; maxReleases: number; keepLimit: number;
+  };
   /** Where the batch arrays sit in a guest context's memory (core_guest.cc). */
   guestLayout: { offsets: number; lengths: number; inPorts: number; verdicts: number; flags: number; meta: number; bytes: number };
   /** failed: 0, or why the previous batch is dropped whole (quickjs-context.ts FAILED). */

@@ -137,6 +137,7 @@ const program = new Command()
   .option("--busy-poll", "spin when idle instead of sleeping (BUSY_WAIT)", false)
   .option("--idle-us <n>", "longest sleep when idle", int("--idle-us", 1, 1_000_000), DEFAULTS.idleUs)
   .option("--backlog <frames>", `frames a core's stand-in takes off live ports while the core is away (a reload, a GC pause, a slow batch), for the core to handle in order when back; 0: none, frames wait in the port's ring (default ${DEFAULTS.backlog}, at most half the pool)`, int("--backlog", 0, 1_000_000))
+  .option("--keep <frames>", `frames each core's VNF may keep past their batch to send later (vnfs/impair.ts delays and reorders this way); 0: none (default ${DEFAULTS.keep}, at most a quarter of the pool)`, int("--keep", 0, 1_000_000))
   .option("-d, --duration <s>", "stop after this many seconds (default: when the inputs end, or Ctrl-C)", seconds)
   .option("-c, --count <n>", "stop after this many received packets (1M, 10k ...)", quantity)
   .option("--warmup <s>", "seconds to run before rates are counted (NO_OF_SAFE_ITR)", seconds)
@@ -192,6 +193,7 @@ const program = new Command()
         busyPoll: o.busyPoll,
         idleUs: o.idleUs,
         backlog: o.backlog,
+        keep: o.keep,
         durationS: o.duration,
         count: o.count,
         warmupS: o.warmup,

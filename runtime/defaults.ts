@@ -7,6 +7,7 @@ export const DEFAULTS = {
   txBatch: 32,        // most frames per driver transmit (MAX_BATCH_SEND)
   idleUs: 100,        // longest sleep when idle
   backlog: 16384,     // frames a core's stand-in holds while the core is away (native/stand_in.h), within half the pool
+  keep: 4096,         // frames a core's VNF may keep past their batch (native/core.h), within a quarter of the pool
   buffers: 32768,     // 2 KiB pool buffers
   largeBuffers: 256,  // 66 KiB ones, when a port receives longer frames (engine.h)
   ringSize: 1024,     // slots per distribution ring and pipe

@@ -46,7 +46,7 @@ export async function replay(file: string, vnfFile: string, opts: ReplayOptions 
     const view: CoreView = {
       core: info?.core ?? 0, cores: 1, portNames: ports,
       pool: batch.bytes, offsets: batch.offsets, lengths: batch.lengths, inPorts: batch.inPorts, verdicts: batch.verdicts, flags: batch.flags,
-      fresh: batch.fresh, ctl: batch.ctl, addresses: [], udpBound: new Uint8Array(65536),
+      fresh: batch.fresh, ctl: batch.ctl, kept: batch.kept, addresses: [], udpBound: new Uint8Array(65536),
       log: (t) => process.stderr.write(`[vnf] ${t}\n`),
       counters: (names) => new Float64Array(names.length),
       histogram: (_n, bounds) => new Histogram(bounds),

@@ -45,6 +45,7 @@ export interface RunOptions extends CompileOptions, EndpointOptions {
   busyPoll?: boolean;
   idleUs?: number;
   backlog?: number;         // frames a core's stand-in may hold while the core is away; 0: none
+  keep?: number;            // frames a core's VNF may keep past their batch; 0: none
   durationS?: number;       // stop after this long; default: when inputs end
   count?: number;           // stop after this many received packets
   warmupS?: number;         // rates count from here (the seed's NO_OF_SAFE_ITR)
@@ -163,6 +164,7 @@ interface Plan {
   endpoint?: ReturnType<typeof parseEndpoint>;   // --ip, --arp, --gateway, --mac
   core: Omit<CoreOptions, "cpu">;
   backlog: number;
+  keep: number;
 }
 
 function planRun(bundle: Bundle, opts: RunOptions, say: (t: string) => void, sandboxed?: string[]): Plan {
@@ -178,7 +180,7 @@ function planRun(bundle: Bundle, opts: RunOptions, say: (t: string) => void, san
   const rss = parseRssKey(opts.rssKey);
   if (rss.warning && layout.cores > 1) say(`warning: ${rss.warning}`);
   const core = { rxBatch: opts.rxBatch ?? DEFAULTS.rxBatch, txBatch: opts.txBatch ?? DEFAULTS.txBatch, idleUs: opts.idleUs ?? DEFAULTS.idleUs, busyPoll: !!opts.busyPoll };
-  return { vnfPorts, specs, layout, config, rssKey: rss.key, endpoint, core, backlog: backlogOf(opts, layout.cores) };
+  return { vnfPorts, specs, layout, config, rssKey: rss.key, endpoint, core, backlog: backlogOf(opts, layout.cores), keep: keepOf(opts, layout.cores) };
 }
 
 /** Frames each core's stand-in may hold: --backlog, or the default, within
@@ -189,6 +191,16 @@ function backlogOf(opts: RunOptions, cores: number): number {
   if (opts.backlog > share)
     throw new RunError(`--backlog ${opts.backlog} on ${cores} core(s) takes over half of the pool's ${buffers} buffers: lower it to ${share} or raise --buffers to ${opts.backlog * 2 * cores}`);
   return opts.backlog;
+}
+
+/** Frames each core's VNF may keep: --keep, or the default, within a
+ *  quarter of the pool over all cores. */
+function keepOf(opts: RunOptions, cores: number): number {
+  const buffers = opts.buffers ?? DEFAULTS.buffers, share = Math.floor(buffers / 4 / cores);
+  if (opts.keep === undefined) return Math.min(DEFAULTS.keep, share);
+  if (opts.keep > share)
+    throw new RunError(`--keep ${opts.keep} on ${cores} core(s) takes over a quarter of the pool's ${buffers} buffers: lower it to ${share} or raise --buffers to ${opts.keep * 4 * cores}`);
+  return opts.keep;
 }
 
 function buildEngine(plan: Plan, opts: RunOptions, countersFile: string | undefined): NativeEngine {
@@ -204,6 +216,7 @@ function buildEngine(plan: Plan, opts: RunOptions, countersFile: string | undefi
       dist: plan.layout.dist,
       ...plan.core,
       backlog: plan.backlog,
+      keep: plan.keep,
       count: opts.count ?? 0,
       ioCpus: plan.layout.ioCpus,
       rssKey: plan.rssKey,

@@ -9,12 +9,13 @@ import { dirname } from "node:path";
 import vm from "node:vm";
 import type { Ctx, PortAddress } from "../sdk/vnf";
 import { Histogram } from "../sdk/histogram";
+import type { KeepArrays } from "../sdk/batch";
 import type { NativeCore } from "./addon";
 
 /** A core's batch arrays, laid over the engine's memory as core.layout
  *  says: received packets' slots first, then originated frames' (the one
  *  place that reads the layout, for the worker and the test harness). */
-export function batchArrays(core: NativeCore): Pick<CoreView, "pool" | "offsets" | "lengths" | "inPorts" | "verdicts" | "flags" | "fresh" | "ctl" | "udpBound"> {
+export function batchArrays(core: NativeCore): Pick<CoreView, "pool" | "offsets" | "lengths" | "inPorts" | "verdicts" | "flags" | "fresh" | "ctl" | "udpBound" | "kept"> {
   const L = core.layout, n = L.maxBatch + L.maxFresh;
   return {
     pool: new Uint8Array(core.pool),
@@ -24,8 +25,13 @@ export function batchArrays(core: NativeCore): Pick<CoreView, "pool" | "offsets"
     verdicts: new Uint8Array(core.batch, L.verdicts, n),
     flags: new Uint8Array(core.batch, L.flags, n),
     fresh: new Uint32Array(core.batch, L.fresh, L.maxFresh),
-    ctl: new Uint32Array(core.batch, L.ctl, 4),
+    ctl: new Uint32Array(core.batch, L.ctl, 8),
     udpBound: new Uint8Array(core.batch, L.bound, 65536),
+    kept: {
+      tickets: new Uint32Array(core.batch, L.tickets, n),
+      releases: new Uint32Array(core.batch, L.releases, 2 * L.maxReleases),
+      free: new Uint32Array(core.batch, L.keepFree, L.keepLimit),
+    },
   };
 }
 
@@ -44,6 +50,7 @@ export interface CoreView {
   flags: Uint8Array;
   fresh: Uint32Array;   // fresh buffers for originated frames (native/core.h)
   ctl: Uint32Array;
+  kept: KeepArrays;     // kept frames' tickets (native/core.h)
   log(text: string): void;
   counters(names: readonly string[]): Float64Array;   // the core's published counters (vnf-counters.ts)
   histogram(name: string, bounds: readonly number[]): Histogram;
@@ -136,7 +143,7 @@ export function loadModule(mod: { default?: LoadedVnf; Batch?: any }, gen: numbe
   if (vnf.ports.join("\0") !== view.portNames.join("\0"))
     throw new Error(`this version's ports (${vnf.ports.join(", ")}) differ from the running ones (${view.portNames.join(", ")}): ports are fixed while running; restart to change them`);
   // Each bundle carries its own SDK, so its own Batch and packet views.
-  const batch = new mod.Batch!(view.pool, view.offsets, view.lengths, view.inPorts, view.verdicts, view.portNames, view.flags, view.fresh, view.ctl);
+  const batch = new mod.Batch!(view.pool, view.offsets, view.lengths, view.inPorts, view.verdicts, view.portNames, view.flags, view.fresh, view.ctl, false, view.kept);
   const ctx: Ctx = {
     core: view.core,
     cores: view.cores,

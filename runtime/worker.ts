@@ -19,6 +19,7 @@ import { CoreMemory } from "./vnf-memory";
 import * as v8 from "./v8-context";
 import { batchArrays, type CoreView, type Generation, type Loaded } from "./v8-context";
 import { FAILED, QuickJsCore } from "./quickjs-context";
+import { CTL_FORGET_KEPT } from "../sdk/batch";
 
 const init = workerData as WorkerInit;
 const post = (m: unknown) => parentPort!.postMessage(m);
@@ -150,6 +151,7 @@ class Generations {
 
   /** A restarted context's live generation: nothing to roll back to. */
   replaceLive(g: Generation): void {
+    this.forgetKept();
     this.live = g;
     this.prev = undefined;
     this.pending = undefined;
@@ -199,6 +201,10 @@ class Generations {
     this.job = { id: msg.id, steps, longest: 0 };
   }
 
+  /** Frames the live version kept are named by tickets in its state: a
+   *  version on other state cannot release them, so the core lets them go. */
+  private forgetKept(): void { this.view.ctl[CTL_FORGET_KEPT] = 1; }
+
   /** Whether a version is being loaded (work() then takes its next step). */
   get working(): boolean { return this.job !== undefined; }
 
@@ -246,6 +252,7 @@ class Generations {
   private commit(holdMs: number): void {
     const p = this.pending!;
     this.pending = undefined;
+    if (!p.next!.migrated) this.forgetKept();
     this.prev = this.live;
     this.live = p.next!;
     answer({ type: "switched", id: p.id, core: init.core, holdMs });

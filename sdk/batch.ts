@@ -11,6 +11,18 @@ const FROM_FRAMES_HEADROOM = 64;
 export const CTL_USED = 0;
 export const CTL_AVAILABLE = 1;
 export const CTL_CAPACITY = 2;
+export const CTL_KEEP_FREE = 4;
+export const CTL_RELEASED = 5;
+export const CTL_FORGET_KEPT = 6;
+export const CTL_KEEP_LIMIT = 7;
+/** The verdict of a kept entry (native/core.h kKeepVerdict). */
+export const KEEP_VERDICT = 255;
+
+/** The arrays behind Batch.keep() and release() (native/core.h: kept
+ *  frames): per entry its ticket, (ticket, verdict) pairs to release, and
+ *  the free tickets the core offers (JS takes from the top). */
+export interface KeepArrays { tickets: Uint32Array; releases: Uint32Array; free: Uint32Array }
+const NO_KEEP: KeepArrays = { tickets: new Uint32Array(0), releases: new Uint32Array(0), free: new Uint32Array(0) };
 
 /** Out of line, so that packet() stays small enough for V8 to inline
  *  everywhere (a template string alone would double its bytecode). */
@@ -79,6 +91,8 @@ export class Batch implements Iterable<Packet> {
     /** Read fields with byte loads, not a DataView (an interpreter: the
      *  quickjs context sets it). */
     readonly byteFields = false,
+    /** Where keep() and release() write (none: keep() returns -1). */
+    readonly kept: KeepArrays = NO_KEEP,
   ) {
     this._pkt = new Packet(this);
     this._iter = new PacketIterator(this, this._pkt);
@@ -141,6 +155,48 @@ export class Batch implements Iterable<Packet> {
     return p;
   }
 
+  /**
+   * Keep entry i past this batch, to send or drop in a later one with
+   * release(ticket, port): a delay line, a reorder buffer. Returns the
+   * ticket that names the frame from now on, or -1 when the core keeps no
+   * more (--keep frames a core, default 4096; the quickjs context keeps
+   * none): decide now instead. A kept frame is the engine's and opaque, so
+   * change it before keeping it; a verdict written to entry i afterwards
+   * overrides the keep (the ticket is then void). No native call: the core
+   * takes the frame when the batch retires (counter `kept`). Tickets are
+   * state: carry them across a reload with migrate(); a version that starts
+   * fresh lets every kept frame go (counted as kept_forgotten).
+   */
+  keep(i: number): number {
+    if (!(i >= 0 && i < this.count + this.ctl[CTL_USED])) badIndex(i, this.count + this.ctl[CTL_USED]);
+    const ctl = this.ctl, top = ctl[CTL_KEEP_FREE];
+    if (!(top > 0)) return -1;
+    const t = this.kept.free[top - 1];
+    ctl[CTL_KEEP_FREE] = top - 1;
+    this.kept.tickets[i] = t;
+    this.verdicts[i] = KEEP_VERDICT;
+    return t;
+  }
+
+  /**
+   * Let a kept frame go when this batch retires, before this batch's own
+   * frames: out of `port` (an index), or dropped with -1. Returns false
+   * when this batch has released its most already (256): release the rest
+   * in the next one. A ticket that names no kept frame moves nothing and is
+   * counted as bad_releases.
+   */
+  release(ticket: number, port: number): boolean {
+    const ctl = this.ctl, k = ctl[CTL_RELEASED], r = this.kept.releases;
+    if (!(2 * k < r.length)) return false;
+    r[2 * k] = ticket;
+    r[2 * k + 1] = port + 1;
+    ctl[CTL_RELEASED] = k + 1;
+    return true;
+  }
+
+  /** How many more frames keep() takes now. */
+  get keepable(): number { return this.ctl[CTL_KEEP_FREE] ?? 0; }
+
   /** Port index by name. Resolve names once (in init) for the hot path. */
   port(name: string): number {
     const names = this.portNames;
@@ -171,7 +227,7 @@ export class Batch implements Iterable<Packet> {
       bytes.set(frames[i], i * slot);
     }
     const fresh = Uint32Array.from({ length: F }, (_, k) => freshAt + k * FRAME_SLOT + FROM_FRAMES_HEADROOM);
-    const ctl = Uint32Array.of(0, F, FRAME_SLOT - FROM_FRAMES_HEADROOM, 0);
+    const ctl = Uint32Array.of(0, F, FRAME_SLOT - FROM_FRAMES_HEADROOM, 0, 0, 0, 0, 0);
     const batch = new Batch(bytes, offsets, lengths, inPorts, verdicts, portNames, new Uint8Array(n + F), fresh, ctl);
     batch.count = n;
     return batch;

@@ -10,7 +10,7 @@ const addon = loadAddon();
 function engine(ringSize = 1024) {
   return new addon.Engine({
     buffers: 4096, bufSize: 2048, headroom: 64, ringSize, cores: 1, dist: "none", rxBatch: 64, txBatch: 8,
-    idleUs: 10, backlog: 0, busyPoll: false, count: 0, ioCpus: [], rssKey: SYMMETRIC_KEY, overflow: "auto", largeBuffers: 0,
+    idleUs: 10, backlog: 0, keep: 0, busyPoll: false, count: 0, ioCpus: [], rssKey: SYMMETRIC_KEY, overflow: "auto", largeBuffers: 0,
     ports: [{ name: "in", driver: "pipe", options: { name: "a" } }, { name: "out", driver: "pipe", options: { name: "b" } }],
   });
 }

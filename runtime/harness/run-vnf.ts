@@ -134,7 +134,7 @@ function runEngine(portNames: string[], inputs: Inputs, opts: RunVnfOptions, cor
   const rxBatch = opts.rxBatch ?? 256;
   const tag = `vnfrun-test-${process.pid}-${seq++}`;
   const engine: NativeEngine = new addon.Engine({
-    buffers: 8192, largeBuffers: DEFAULTS.largeBuffers, bufSize: DEFAULTS.bufSize, headroom: DEFAULTS.headroom, ringSize: DEFAULTS.ringSize, cores, dist, rxBatch, txBatch: 32, idleUs: 0, backlog: 0, busyPoll: true,
+    buffers: 8192, largeBuffers: DEFAULTS.largeBuffers, bufSize: DEFAULTS.bufSize, headroom: DEFAULTS.headroom, ringSize: DEFAULTS.ringSize, cores, dist, rxBatch, txBatch: 32, idleUs: 0, backlog: 0, keep: 256, busyPoll: true,
     count: 0, ioCpus: [], rssKey: SYMMETRIC_KEY, overflow: "wait",
     ports: portNames.map((name) => ({ name, driver: "pipe", options: { name: `${tag}-${name}` } })),
   });

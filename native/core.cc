@@ -239,6 +239,7 @@ void Core::releaseKept() {
     Slot s = kept_[t];
     ticketState_[t] = kTicketFree;
     freeTickets_.push_back(t);
+    keptCount_--;
     core[released]++;
     if (v == 0) { cache_.free(s.buf); core[vnf_drops]++; continue; }
     if (v - 1 >= ports) { cache_.free(s.buf); core[bad_verdicts]++; continue; }
@@ -260,6 +261,7 @@ void Core::keep(Slot s, uint32_t ticket) {
   if (ticket < kept_.size() && ticketState_[ticket] == kTicketOffered && ownBuffer(s)) {
     kept_[ticket] = s;
     ticketState_[ticket] = kTicketKept;
+    keptCount_++;
     lane_.counters.core[kept]++;
     return;
   }
@@ -298,6 +300,17 @@ void Core::offerTickets(uint32_t from) {
   ctl_[kCtlKeepFree] = uint32_t(freeTickets_.size());
 }
 
+// Inputs that end (a file, a generator, --count) end the core only once the
+// VNF has let its kept frames go: a delay must not eat the end of a capture.
+// One that never lets go is given up on after kKeptDrainMs.
+bool Core::waitForKept() {
+  if (keptCount_ == 0) return false;
+  if (doneAtMs_ < 0) doneAtMs_ = meta_[0];
+  if (meta_[0] - doneAtMs_ < kKeptDrainMs) return true;
+  forgetKept();
+  return false;
+}
+
 void Core::forgetKept() {
   uint64_t* core = lane_.counters.core;
   for (uint32_t t = 0; t < kept_.size(); t++) {
@@ -307,6 +320,7 @@ void Core::forgetKept() {
     freeTickets_.push_back(t);
     core[kept_forgotten]++;
   }
+  keptCount_ = 0;
 }
 
 // The common cases: every frame unchanged, and each either dropped or sent
@@ -390,12 +404,10 @@ int Core::cycle(uint32_t failed) {
   if (standIn_) standIn_->enter();
   retire(failed);
   const uint32_t n = gather();
-  if (n == 0) {
-    if (done_) {
-      endStandIn();
-      io_->finish();
-      return kDone;
-    }
+  if (n == 0 && done_ && !waitForKept()) {
+    endStandIn();
+    io_->finish();
+    return kDone;
   }
   if (standIn_) standIn_->leave(meta_[0]);
   // The idle wait only polls the inputs, so the stand-in may take them

@@ -83,6 +83,7 @@ enum : uint32_t {
 // ring keeps turning.
 constexpr uint8_t kKeepVerdict = 255;
 constexpr uint32_t kReleases = 256;   // most releases a batch
+constexpr double kKeptDrainMs = 60000;  // longest wait for kept frames after the inputs end
 
 class Core {
  public:
@@ -145,6 +146,7 @@ class Core {
   void ticketsBack(uint32_t from);
   void offerTickets(uint32_t from);
   void forgetKept();
+  bool waitForKept();
 
   std::shared_ptr<Engine> engine_;
   Engine& eng_;
@@ -188,6 +190,8 @@ class Core {
   std::vector<uint32_t> freeTickets_;   // the real free list; its top is what JS may take
   std::vector<uint32_t> offered_;       // tickets JS took this batch
   std::vector<Slot> releasing_;         // released frames, sent in runs by port
+  uint32_t keptCount_ = 0;
+  double doneAtMs_ = -1;                // when the inputs ended, while kept frames wait
 };
 
 double monotonicMs();

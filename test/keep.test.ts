@@ -2,41 +2,14 @@
 // ticket and lets it go in a later batch. Through the real engine, a core and
 // the SDK's Batch over its memory; pipe ports, no root.
 import { describe, expect, it } from "vitest";
-import { loadAddon, type NativeCore } from "../runtime/addon";
-import { SYMMETRIC_KEY } from "../runtime/rss";
-import { readLanes } from "../runtime/stats";
-import { batchArrays } from "../runtime/v8-context";
-import { Batch, CTL_FORGET_KEPT } from "../sdk/batch";
-
-const addon = loadAddon();
-
-function setup(keep: number) {
-  const e = new addon.Engine({
-    buffers: 4096, bufSize: 2048, headroom: 64, ringSize: 1024, cores: 1, dist: "none", rxBatch: 64, txBatch: 8,
-    idleUs: 10, backlog: 0, keep, busyPoll: false, count: 0, ioCpus: [], rssKey: SYMMETRIC_KEY, overflow: "auto", largeBuffers: 0,
-    ports: [{ name: "in", driver: "pipe", options: { name: "a" } }, { name: "out", driver: "pipe", options: { name: "b" } }],
-  });
-  const a = e.pipeHost("a"), b = e.pipeHost("b");
-  const core: NativeCore = addon.attach(e.id, 0, { rxBatch: 64, txBatch: 8, busyPoll: true, idleUs: 10, cpu: -1 });
-  const v = batchArrays(core);
-  const batch = new Batch(v.pool, v.offsets, v.lengths, v.inPorts, v.verdicts, ["in", "out"], v.flags, v.fresh, v.ctl, false, v.kept);
-  const counters = () => readLanes(e.counters(), 1)[0].core;
-  /** One cycle: the frames sent in, then `decide` on the batch. */
-  const cycle = (frames: Uint8Array[], decide: (batch: Batch) => void = () => {}) => {
-    if (frames.length) a.send(frames);
-    batch.count = Math.max(0, core.cycle(0));
-    decide(batch);
-  };
-  const received = () => (b.recv(256) ?? []).map((f) => f[0]);
-  const close = () => { core.detach(); e.close(); };
-  return { e, core, batch, cycle, counters, received, close };
-}
+import { CTL_FORGET_KEPT } from "../sdk/batch";
+import { coreRig } from "./helpers/core-rig";
 
 const frame = (tag: number) => Uint8Array.from({ length: 60 }, (_, j) => (j === 0 ? tag : j));
 
 describe("kept frames", () => {
   it("leave in a later batch, in the order released, or are dropped", () => {
-    const t = setup(8);
+    const t = coreRig(8);
     const tickets: number[] = [];
     t.cycle([frame(1), frame(2), frame(3)], (b) => { for (let i = 0; i < b.count; i++) tickets.push(b.keep(i)); });
     expect(tickets.every((x) => x >= 0) && new Set(tickets).size).toBe(3);
@@ -46,17 +19,17 @@ describe("kept frames", () => {
       expect(b.release(tickets[0], 1)).toBe(true);
     });
     t.cycle([]);
-    expect(t.received()).toEqual([3, 1, 4]);   // released frames go before the batch's own
+    expect(t.received().map((f) => f[0])).toEqual([3, 1, 4]);   // released frames go before the batch's own
     t.cycle([], (b) => b.release(tickets[1], -1));
     t.cycle([]);
-    expect(t.received()).toEqual([]);
+    expect(t.received().map((f) => f[0])).toEqual([]);
     expect(t.counters()).toMatchObject({ kept: 3, released: 3, vnf_drops: 1, keep_refused: 0, bad_releases: 0 });
     expect(t.batch.keepable).toBe(8);
     t.close();
   });
 
   it("count forged, lost and doubled tickets without moving a frame", () => {
-    const t = setup(4);
+    const t = coreRig(4);
     let ticket = -1;
     t.cycle([frame(1), frame(2), frame(3)], (b) => {
       ticket = b.keep(0);
@@ -66,19 +39,19 @@ describe("kept frames", () => {
       b.kept.tickets[2] = ticket;
     });
     t.cycle([]);
-    expect(t.received()).toEqual([2]);
+    expect(t.received().map((f) => f[0])).toEqual([2]);
     expect(t.counters()).toMatchObject({ kept: 1, keep_refused: 1 });
     expect(t.batch.keepable).toBe(3);
     t.cycle([], (b) => { b.release(ticket, 1); b.release(ticket, 1); b.release(99, 1); });
     t.cycle([]);
-    expect(t.received()).toEqual([1]);
+    expect(t.received().map((f) => f[0])).toEqual([1]);
     expect(t.counters()).toMatchObject({ released: 1, bad_releases: 2 });
     expect(t.batch.keepable).toBe(4);
     t.close();
   });
 
   it("are refused past --keep, and let go when a version starts fresh or the core stops", () => {
-    const t = setup(2);
+    const t = coreRig(2);
     const got: number[] = [];
     t.cycle([frame(1), frame(2), frame(3)], (b) => { for (let i = 0; i < b.count; i++) got.push(b.keep(i)); });
     expect(got[2]).toBe(-1);            // the third finds no ticket: its verdict stays "drop"
@@ -89,7 +62,7 @@ describe("kept frames", () => {
     t.cycle([frame(4)], (b) => b.keep(0));
     t.core.finish(0);
     expect(t.counters()).toMatchObject({ kept: 3, kept_forgotten: 3 });
-    expect(t.received()).toEqual([]);
+    expect(t.received().map((f) => f[0])).toEqual([]);
     t.close();
   });
 });

@@ -17,7 +17,7 @@ import { batchArrays, loadBundle, loadModule, type CoreView, type Generation } f
 import { DEFAULTS } from "../defaults";
 import { CoreCounters, VnfCounters, type HistogramTotals } from "../vnf-counters";
 import { CoreMemory } from "../vnf-memory";
-import { Batch } from "../../sdk/batch";
+import { Batch, KEEP_VERDICT } from "../../sdk/batch";
 import { rssCore } from "../../sdk/rss";
 import { frameOf, type PacketLike } from "./packet";
 import { readCapture } from "./pcap-file";
@@ -51,7 +51,7 @@ export interface RunVnfOptions {
 }
 
 export interface RunVnfResult {
-  /** Per input packet, in input order: the port it was sent out of, "drop", or "error". */
+  /** Per input packet, in input order: the port it was sent out of, "drop", "kept" (batch.keep: it leaves, if ever, in a later batch), or "error". */
   verdicts: string[];
   /** Per port, the frames it transmitted, in order. */
   out: Record<string, Uint8Array[]>;
@@ -187,7 +187,7 @@ function runEngine(portNames: string[], inputs: Inputs, opts: RunVnfOptions, cor
         return n;
       }
       const v = lane.view.verdicts;
-      for (let i = 0; i < n; i++) verdicts[ids[i]] = v[i] === 0 ? "drop" : portNames[v[i] - 1] ?? `bad verdict ${v[i]}`;
+      for (let i = 0; i < n; i++) verdicts[ids[i]] = v[i] === 0 ? "drop" : v[i] === KEEP_VERDICT ? "kept" : portNames[v[i] - 1] ?? `bad verdict ${v[i]}`;
       return n;
     };
     // Segments: runs of packets for one port, each drained before the next.

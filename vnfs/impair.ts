@@ -17,7 +17,11 @@
 //              a delay, as in netem)
 //   seed       the random sequence (default: a new one each start), for a
 //              run that repeats exactly; core k uses seed + k
-// Every frame is impaired, ARP included. A delayed frame is kept in the
+// Every frame is impaired, ARP included. On ports with the virtio-net
+// header (packet/tap, the default) a local sender's TCP hands over 64 KiB
+// super-frames, each then impaired as one (and too long to copy: counted as
+// notDuplicated); turn offloads off on the hosts (ethtool -K DEV tso off gso
+// off gro off) for wire-size frames, as with netem. A delayed frame is kept in the
 // engine (batch.keep) and released when due, checked each batch and at
 // least every --idle-us; the core keeps at most --keep frames (default
 // 4096): past that, frames are dropped and counted as `overflow`. A reload
@@ -26,8 +30,8 @@ import { ConfigReader, defineVnf } from "../sdk";
 import type { Batch, Ctx } from "../sdk";
 
 const PORTS = ["in", "out"] as const;
-const SENT = 0, LOST = 1, DUPLICATED = 2, DELAYED = 3, REORDERED = 4, OVERFLOW = 5;
-const CAUSES = ["sent", "lost", "duplicated", "delayed", "reordered", "overflow"];
+const SENT = 0, LOST = 1, DUPLICATED = 2, DELAYED = 3, REORDERED = 4, OVERFLOW = 5, NOT_DUPLICATED = 6;
+const CAUSES = ["sent", "lost", "duplicated", "delayed", "reordered", "overflow", "notDuplicated"];
 
 /** One direction's impairments: rates as fractions, times in ms. */
 export interface Impairment { loss: number; duplicate: number; delay: number; jitter: number; reorder: number }
@@ -152,7 +156,7 @@ export default defineVnf<State>({
       x = next(x);
       if (x / 4294967296 < s.duplicate) {
         const k = copyOf(batch, i, out);
-        if (k >= 0) { n[DUPLICATED]++; x = schedule(batch, st, k, out, s, now, next(x)); }
+        if (k >= 0) { n[DUPLICATED]++; x = schedule(batch, st, k, out, s, now, next(x)); } else n[NOT_DUPLICATED]++;
       }
       x = schedule(batch, st, i, out, s, now, next(x));
     }

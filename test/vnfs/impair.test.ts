@@ -14,7 +14,7 @@ import { vnfrunJson } from "../helpers/tools";
 const dir = mkdtempSync(join(tmpdir(), "vnfrun-impair-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const CAUSES = ["sent", "lost", "duplicated", "delayed", "reordered", "overflow"];
+const CAUSES = ["sent", "lost", "duplicated", "delayed", "reordered", "overflow", "notDuplicated"];
 
 /** Frame i: 60 bytes, its index in the first two. */
 const frame = (i: number) => Uint8Array.from({ length: 60 }, (_, j) => (j === 0 ? i >> 8 : j === 1 ? i & 255 : j));

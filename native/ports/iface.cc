@@ -40,6 +40,11 @@ Iface Iface::inspect(const std::string& name) {
     i.driver.assign(info.driver, strnlen(info.driver, sizeof info.driver));
     i.bus.assign(info.bus_info, strnlen(info.bus_info, sizeof info.bus_info));
   }
+  ethtool_value tso;
+  std::memset(&tso, 0, sizeof tso);
+  tso.cmd = ETHTOOL_GTSO;
+  r.ifr_data = reinterpret_cast<char*>(&tso);
+  if (ioctl(s, SIOCETHTOOL, &r) == 0) i.tso = tso.data != 0;
   ::close(s);
   return i;
 }

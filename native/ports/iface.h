@@ -20,6 +20,7 @@ struct Iface {
   int queues = 0;       // rx queues (rx + combined channels); 0 when unknown
   std::string driver;   // "veth", "mlx5_core", ...; "" when unknown
   std::string bus;      // ethtool's bus_info ("tap" or "tun" for tun's devices)
+  bool tso = true;      // TCP segmentation offload on (ethtool -k: tcp-segmentation-offload); true when unreadable
 
   // Reads what it can; never throws.
   static Iface inspect(const std::string& name);

@@ -193,7 +193,7 @@ class PacketPort : public Port, PoolWindow {
     reclaim(c);
   }
 
-  bool takesGso() const override { return vnet_; }
+  bool takesGso() const override { return gsoOut_; }
 
   int pollFd() const override { return fd_; }
 
@@ -217,7 +217,8 @@ class PacketPort : public Port, PoolWindow {
     if (promisc_) s += ", promiscuous";
     if (vnet_)
       s += std::string(", vnet header: checksum offload kept, GSO super-frames whole") +
-           (window_ ? " and received without a copy" : " (split on receive when no large buffer is free)");
+           (window_ ? " and received without a copy" : " (split on receive when no large buffer is free)") +
+           (gsoOut_ ? "" : "; cut on transmit: " + ifname_ + " has TSO off");
     if (fanout_) s += ", fanout group " + std::to_string(fanoutId_) + " member " + std::to_string(queue_) + "/" + std::to_string(queues_);
     s += ")";
     rxNote_.append(s);
@@ -232,6 +233,9 @@ class PacketPort : public Port, PoolWindow {
       throw std::runtime_error(ifname_ + " is not an Ethernet interface (ARP type " + std::to_string(ifc.arpType) +
                                "): packet ports carry Ethernet frames");
     txMaxFrame_ = ifc.mustBeUp().frameFor(maxFrame_);
+    // The kernel drops a super-frame it would have to cut itself when the
+    // socket bypasses the qdisc: without TSO, the engine cuts them.
+    gsoOut_ = vnet_ && ifc.tso;
   }
 
   void set(int level, int opt, int value, const std::string& what) {
@@ -319,7 +323,7 @@ class PacketPort : public Port, PoolWindow {
   // Super-frames rebuilt on transmit leave by a second socket with no ring
   // and no protocol (it receives nothing).
   void openGsoSocket() {
-    if (vnet_) {
+    if (gsoOut_) {
       gsoFd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
       if (gsoFd_ < 0) throw std::runtime_error("cannot open a second AF_PACKET socket: " + errnoText());
       const int on = 1, sndbuf = 4 << 20;
@@ -545,6 +549,7 @@ class PacketPort : public Port, PoolWindow {
   uint32_t headroom_, maxFrame_ = 0, txMaxFrame_ = 0;
   unsigned ifindex_ = 0;
   bool vnet_ = false, promisc_ = true, bypass_ = true, fanout_ = false;
+  bool gsoOut_ = false;  // super-frames leave whole (vnet and the device has TSO)
   bool window_ = false;  // the rings are mapped in a window of the pool
   uint16_t fanoutId_ = 0;
   uint32_t queue_ = 0, queues_ = 1;

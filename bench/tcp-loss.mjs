@@ -1,0 +1,146 @@
+// npm run bench:tcp-loss (root): TCP goodput through a lossy, slow path,
+// sdk/tcp against the kernel's TCP set to Reno. vnfs/impair.ts in namespace
+// V adds DELAY ms each way and drops LOSS % of frames each way between a
+// kernel receiver in R and the senders in S:
+//
+//   [R: r0 10.202.0.1, receiver] --veth-- [V: impair.ts] --veth-- [S: s0]
+//        S's kernel (10.202.0.2), a Python sender with TCP_CONGESTION reno
+//        vnfrun tcp-blast.ts on packet:s0 --ip 10.202.0.3 (one connection)
+//
+// Offloads are off on every veth, so the loss model sees wire-size frames.
+// The receiver counts the bytes of one connection that arrive between
+// WARMUP and WARMUP + SECONDS after it was accepted (goodput: payload, in
+// order, as the application reads it). ROUNDS rounds of each sender,
+// medians reported. Writes the table into BENCHMARKS.md (tcp-loss markers).
+import { spawn, spawnSync } from "node:child_process";
+import { cpus, loadavg } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { writeSection } from "./benchmarks-md.mjs";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const SECONDS = Number(process.env.SECONDS ?? 10);
+const WARMUP = Number(process.env.WARMUP ?? 3);
+const DELAY = Number(process.env.DELAY ?? 10);
+const LOSS = Number(process.env.LOSS ?? 1);
+
+const missing = ["ip", "python3", "ethtool"].filter((t) => spawnSync("sh", ["-c", `command -v ${t}`]).status !== 0);
+if (process.getuid?.() !== 0 || missing.length) {
+  console.error(`bench:tcp-loss needs root${missing.length ? ` and ${missing.join(", ")} (npm run test:tools)` : ""}`);
+  process.exit(1);
+}
+
+const tag = `bl${process.pid % 100000}`, R = `${tag}r`, V = `${tag}v`, S = `${tag}s`;
+const RECV_IP = "10.202.0.1", KERNEL_IP = "10.202.0.2", VNF_IP = "10.202.0.3";
+const sh = (args, opts = {}) => spawnSync(args[0], args.slice(1), { encoding: "utf8", ...opts });
+const inNs = (ns, args, opts) => sh(["ip", "netns", "exec", ns, ...args], opts);
+const spawnIn = (ns, args) => spawn("ip", ["netns", "exec", ns, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (xs) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)];
+const exited = (p) => new Promise((r) => (p.exitCode !== null ? r() : p.on("exit", r)));
+
+function topology() {
+  for (const ns of [R, V, S]) sh(["ip", "netns", "add", ns]);
+  sh(["ip", "link", "add", "r0", "netns", R, "type", "veth", "peer", "name", "v0", "netns", V]);
+  sh(["ip", "link", "add", "s0", "netns", S, "type", "veth", "peer", "name", "v1", "netns", V]);
+  sh(["ip", "-n", R, "addr", "add", `${RECV_IP}/24`, "dev", "r0"]);
+  sh(["ip", "-n", S, "addr", "add", `${KERNEL_IP}/24`, "dev", "s0"]);
+  for (const [ns, d] of [[R, "r0"], [V, "v0"], [V, "v1"], [S, "s0"], [R, "lo"], [V, "lo"], [S, "lo"]]) sh(["ip", "-n", ns, "link", "set", d, "up"]);
+  for (const ns of [R, V, S]) inNs(ns, ["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
+  for (const [ns, d] of [[R, "r0"], [V, "v0"], [V, "v1"], [S, "s0"]]) inNs(ns, ["ethtool", "-K", d, "tso", "off", "gso", "off", "gro", "off"]);
+}
+
+// One connection's goodput over [WARMUP, WARMUP + SECONDS] after accept, in Mbit/s.
+const RECEIVER = `import socket,sys,time
+w,s=float(sys.argv[1]),float(sys.argv[2])
+l=socket.socket(); l.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); l.bind(("${RECV_IP}",5001)); l.listen(4); print("ready",flush=True)
+c,_=l.accept(); t0=time.monotonic(); n=0; counted=0
+while True:
+  d=c.recv(1<<20)
+  if not d: break
+  t=time.monotonic()-t0
+  if t>=w+s: break
+  if t>=w: counted+=len(d)
+print(counted*8/s/1e6,flush=True)`;
+// The kernel's TCP as the sender, Reno, writing as fast as the window allows.
+const SENDER = `import socket
+c=socket.socket(); c.setsockopt(socket.IPPROTO_TCP,socket.TCP_CONGESTION,b"reno"); c.connect(("${RECV_IP}",5001))
+b=bytes(1<<16)
+while True: c.sendall(b)`;
+
+async function withImpair(body) {
+  const cfg = JSON.stringify({ delay: DELAY, loss: LOSS });
+  const p = spawnIn(V, [process.execPath, join(root, "bin/vnfrun.js"), join(root, "vnfs/impair.ts"), "--quiet", "--port", "in=packet:v0", "--port", "out=packet:v1", "--config", cfg]);
+  let err = "";
+  p.stderr.on("data", (d) => (err += d));
+  try {
+    for (let i = 0; i < 150 && inNs(S, ["ping", "-c", "1", "-W", "0.5", RECV_IP]).status !== 0; i++) {
+      if (p.exitCode !== null) throw new Error(`impair stopped: ${err}`);
+      await sleep(100);
+    }
+    return await body();
+  } finally {
+    p.kill("SIGINT");
+    await exited(p);
+  }
+}
+
+/** Starts the receiver, then the sender; the receiver's figure once it has one. */
+async function measure(startSender) {
+  const recv = spawnIn(R, ["python3", "-c", RECEIVER, String(WARMUP), String(SECONDS)]);
+  let out = "";
+  recv.stdout.on("data", (d) => (out += d));
+  try {
+    for (let i = 0; i < 100 && !out.includes("ready"); i++) await sleep(50);
+    const sender = startSender();
+    try {
+      await Promise.race([exited(recv), sleep((WARMUP + SECONDS + 30) * 1000)]);
+    } finally {
+      sender.kill("SIGINT");
+      sender.kill("SIGKILL");
+      await exited(sender);
+    }
+    const mbps = Number(out.split("\n")[1]);
+    if (!Number.isFinite(mbps)) throw new Error(`the receiver printed no goodput: ${out}`);
+    return mbps;
+  } finally {
+    recv.kill("SIGKILL");
+  }
+}
+
+const kernelSender = () => spawnIn(S, ["python3", "-c", SENDER]);
+const vnfSender = () => spawnIn(S, [process.execPath, join(root, "bin/vnfrun.js"), join(root, "vnfs/tcp-blast.ts"), "--quiet", "--port", "packet:s0",
+  "--ip", `${VNF_IP}/24`, "--config", JSON.stringify({ to: `${RECV_IP}:5001`, connections: 1 })]);
+
+const results = { reno: [], vnfrun: [] };
+const load0 = loadavg()[0];
+try {
+  topology();
+  await withImpair(async () => {
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [name, sender] of [["reno", kernelSender], ["vnfrun", vnfSender]]) {
+        const mbps = await measure(sender);
+        results[name].push(mbps);
+        process.stderr.write(`round ${r + 1}/${ROUNDS} ${name}: ${mbps.toFixed(2)} Mbit/s\n`);
+      }
+    }
+  });
+} finally {
+  for (const ns of [R, V, S]) sh(["ip", "netns", "del", ns]);
+}
+
+const reno = median(results.reno), vnf = median(results.vnfrun);
+const table = [
+  `Machine: ${cpus().length} x ${cpus()[0]?.model ?? "?"}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, load ${load0.toFixed(1)} at the start.`,
+  `Command: \`npm run bench:tcp-loss\` (ROUNDS=${ROUNDS}; vnfs/impair.ts adds ${DELAY} ms and ${LOSS}% loss each way, offloads off; one connection into a kernel receiver, goodput over ${SECONDS} s after ${WARMUP} s).`,
+  "",
+  "| sender | goodput, Mbit/s, median | runs |",
+  "|---|---|---|",
+  `| kernel TCP, Reno (SACK on) | ${reno.toFixed(2)} | ${results.reno.map((x) => x.toFixed(2)).join(", ")} |`,
+  `| vnfrun tcp-blast.ts (sdk/tcp: NewReno, SACK) | ${vnf.toFixed(2)} | ${results.vnfrun.map((x) => x.toFixed(2)).join(", ")} |`,
+  "",
+  `vnfrun / Reno: ${(vnf / reno).toFixed(2)}.`,
+].join("\n");
+console.log(table);
+if (!process.argv.includes("--no-write")) writeSection("tcp-loss", table, "TCP under loss and delay: sdk/tcp against Linux Reno (issue 17)");

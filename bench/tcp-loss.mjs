@@ -38,7 +38,7 @@ const inNs = (ns, args, opts) => sh(["ip", "netns", "exec", ns, ...args], opts);
 const spawnIn = (ns, args) => spawn("ip", ["netns", "exec", ns, ...args], { stdio: ["ignore", "pipe", "pipe"] });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)];
-const exited = (p) => new Promise((r) => (p.exitCode !== null ? r() : p.on("exit", r)));
+const exited = (p) => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r() : p.on("exit", r)));
 
 function topology() {
   for (const ns of [R, V, S]) sh(["ip", "netns", "add", ns]);
@@ -55,13 +55,13 @@ function topology() {
 const RECEIVER = `import socket,sys,time
 w,s=float(sys.argv[1]),float(sys.argv[2])
 l=socket.socket(); l.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); l.bind(("${RECV_IP}",5001)); l.listen(4); print("ready",flush=True)
-c,_=l.accept(); t0=time.monotonic(); n=0; counted=0
+c,_=l.accept(); c.settimeout(0.1); t0=time.monotonic(); counted=0
 while True:
-  d=c.recv(1<<20)
-  if not d: break
+  try: d=c.recv(1<<20)
+  except socket.timeout: d=None
   t=time.monotonic()-t0
-  if t>=w+s: break
-  if t>=w: counted+=len(d)
+  if t>=w+s or d==b"": break
+  if d and t>=w: counted+=len(d)
 print(counted*8/s/1e6,flush=True)`;
 // The kernel's TCP as the sender, Reno, writing as fast as the window allows.
 const SENDER = `import socket
@@ -70,7 +70,7 @@ b=bytes(1<<16)
 while True: c.sendall(b)`;
 
 async function withImpair(body) {
-  const cfg = JSON.stringify({ delay: DELAY, loss: LOSS });
+    const cfg = JSON.stringify({ delay: DELAY, loss: LOSS });
   const p = spawnIn(V, [process.execPath, join(root, "bin/vnfrun.js"), join(root, "vnfs/impair.ts"), "--quiet", "--port", "in=packet:v0", "--port", "out=packet:v1", "--config", cfg]);
   let err = "";
   p.stderr.on("data", (d) => (err += d));
@@ -86,6 +86,13 @@ async function withImpair(body) {
   }
 }
 
+/** The sender's retransmissions and timeouts, from the kernel's counters in S (nstat). */
+function kernelLosses() {
+  const out = inNs(S, ["nstat", "-az", "TcpRetransSegs", "TcpExtTCPTimeouts", "TcpExtTCPLossProbes"]).stdout ?? "";
+  const get = (k) => Number(new RegExp(`${k}\\s+(\\d+)`).exec(out)?.[1] ?? NaN);
+  return { retrans: get("TcpRetransSegs"), rto: get("TcpExtTCPTimeouts"), probes: get("TcpExtTCPLossProbes") };
+}
+
 /** Starts the receiver, then the sender; the receiver's figure once it has one. */
 async function measure(startSender) {
   const recv = spawnIn(R, ["python3", "-c", RECEIVER, String(WARMUP), String(SECONDS)]);
@@ -93,36 +100,50 @@ async function measure(startSender) {
   recv.stdout.on("data", (d) => (out += d));
   try {
     for (let i = 0; i < 100 && !out.includes("ready"); i++) await sleep(50);
+    const before = kernelLosses();
     const sender = startSender();
+    const senderGone = exited(sender);
+    let said = "";
+    sender.stdout.on("data", (d) => (said += d));
     try {
       await Promise.race([exited(recv), sleep((WARMUP + SECONDS + 30) * 1000)]);
     } finally {
-      sender.kill("SIGINT");
+      sender.kill("SIGINT");   // vnfrun prints its summary
+      await Promise.race([senderGone, sleep(5000)]);
       sender.kill("SIGKILL");
-      await exited(sender);
+      await senderGone;
     }
     const mbps = Number(out.split("\n")[1]);
     if (!Number.isFinite(mbps)) throw new Error(`the receiver printed no goodput: ${out}`);
-    return mbps;
+    const after = kernelLosses();
+    let losses = { retrans: after.retrans - before.retrans, rto: after.rto - before.rto, probes: after.probes - before.probes };
+    if (said.trim().startsWith("{")) {
+      const c = JSON.parse(said).vnf_counters ?? {};
+      losses = { retrans: c.tcp_retransSegs, rto: c.tcp_rtoExpired, probes: 0 };
+      if (process.env.VERBOSE) process.stderr.write(`${JSON.stringify(Object.fromEntries(Object.entries(c).filter(([k, v]) => k.startsWith("tcp_") && v)))}\n`);
+    }
+    return { mbps, losses };
   } finally {
     recv.kill("SIGKILL");
   }
 }
 
 const kernelSender = () => spawnIn(S, ["python3", "-c", SENDER]);
-const vnfSender = () => spawnIn(S, [process.execPath, join(root, "bin/vnfrun.js"), join(root, "vnfs/tcp-blast.ts"), "--quiet", "--port", "packet:s0",
+const vnfSender = () => spawnIn(S, [process.execPath, join(root, "bin/vnfrun.js"), join(root, "vnfs/tcp-blast.ts"), "--json", "--port", "packet:s0",
   "--ip", `${VNF_IP}/24`, "--config", JSON.stringify({ to: `${RECV_IP}:5001`, connections: 1 })]);
 
 const results = { reno: [], vnfrun: [] };
+const losses = { reno: [], vnfrun: [] };
 const load0 = loadavg()[0];
 try {
   topology();
   await withImpair(async () => {
     for (let r = 0; r < ROUNDS; r++) {
       for (const [name, sender] of [["reno", kernelSender], ["vnfrun", vnfSender]]) {
-        const mbps = await measure(sender);
-        results[name].push(mbps);
-        process.stderr.write(`round ${r + 1}/${ROUNDS} ${name}: ${mbps.toFixed(2)} Mbit/s\n`);
+        const m = await measure(sender);
+        results[name].push(m.mbps);
+        losses[name].push(m.losses);
+        process.stderr.write(`round ${r + 1}/${ROUNDS} ${name}: ${m.mbps.toFixed(2)} Mbit/s, ${JSON.stringify(m.losses)}\n`);
       }
     }
   });
@@ -131,14 +152,15 @@ try {
 }
 
 const reno = median(results.reno), vnf = median(results.vnfrun);
+const lossText = (ls) => ls.map((l) => `${l.retrans}; ${l.rto}`).join(", ");
 const table = [
   `Machine: ${cpus().length} x ${cpus()[0]?.model ?? "?"}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, load ${load0.toFixed(1)} at the start.`,
   `Command: \`npm run bench:tcp-loss\` (ROUNDS=${ROUNDS}; vnfs/impair.ts adds ${DELAY} ms and ${LOSS}% loss each way, offloads off; one connection into a kernel receiver, goodput over ${SECONDS} s after ${WARMUP} s).`,
   "",
-  "| sender | goodput, Mbit/s, median | runs |",
-  "|---|---|---|",
-  `| kernel TCP, Reno (SACK on) | ${reno.toFixed(2)} | ${results.reno.map((x) => x.toFixed(2)).join(", ")} |`,
-  `| vnfrun tcp-blast.ts (sdk/tcp: NewReno, SACK) | ${vnf.toFixed(2)} | ${results.vnfrun.map((x) => x.toFixed(2)).join(", ")} |`,
+  "| sender | goodput, Mbit/s, median | runs | retransmitted segments; timeouts (RTO) per run |",
+  "|---|---|---|---|",
+  `| kernel TCP, Reno (SACK on) | ${reno.toFixed(2)} | ${results.reno.map((x) => x.toFixed(2)).join(", ")} | ${lossText(losses.reno)} |`,
+  `| vnfrun tcp-blast.ts (sdk/tcp: NewReno, SACK) | ${vnf.toFixed(2)} | ${results.vnfrun.map((x) => x.toFixed(2)).join(", ")} | ${lossText(losses.vnfrun)} |`,
   "",
   `vnfrun / Reno: ${(vnf / reno).toFixed(2)}.`,
 ].join("\n");

@@ -59,6 +59,11 @@ export class TcpConn {
   // Congestion control: NewReno, and SACK recovery (RFC 6675) when agreed.
   cwnd = 0; ssthresh = 0x7fffffff; dupAcks = 0;
   recovering = false; recover = 0; highRxt = 0; caAcc = 0;
+  /** In recovery: snd.max when the hole at snd.una was last retransmitted
+   *  (-1: not retransmitted). Later data SACKed while snd.una stays means
+   *  that retransmission was lost too (as Linux's RACK finds): resend it
+   *  now rather than wait for the RTO. */
+  rxtMark = -1;
   /** Retransmit the segment at snd.una at the next output (fast retransmit, partial ACK). */
   retxUna = false;
   readonly sb = new Scoreboard();
@@ -297,6 +302,11 @@ export class TcpConn {
     if (this.sackOk && s.nSack > 0) {
       st.counters.sackBlocksIn += s.nSack;
       for (let i = 0; i < s.nSack; i++) this.sb.add(s.sack[2 * i], s.sack[2 * i + 1], ack, this.sndMax);
+      if (this.recovering && this.rxtMark !== -1 && ack === una && seqGt(this.sb.high(una), (this.rxtMark + 2 * this.mss) >>> 0)) {
+        this.highRxt = una;   // nextLost() offers the hole at snd.una again
+        this.rxtMark = -1;
+        st.counters.lostRetransmits++;
+      }
     }
     let finAcked = false;
     if (seqGt(ack, una)) {
@@ -313,6 +323,8 @@ export class TcpConn {
       else this.rto.acked();
       this.retries = 0;
       this.sb.trim(ack);
+      // The hole now at snd.una was retransmitted already: watch that copy from here.
+      this.rxtMark = this.recovering && seqGt(this.highRxt, ack) ? this.sndMax : -1;
       if (this.recovering) {
         if (seqGe(ack, this.recover)) { this.recovering = false; this.cwnd = this.ssthresh; }
         else if (!this.sackOk) {
@@ -554,7 +566,7 @@ export class TcpConn {
     if (this.rto.backoff === 0) this.ssthresh = Math.max(seqDiff(this.sndMax, this.sndUna) >> 1, 2 * this.mss);
     this.cwnd = this.mss; // loss window (RFC 5681 3.1)
     this.caAcc = 0;
-    this.recovering = false; this.retxUna = false; this.dupAcks = 0;
+    this.recovering = false; this.retxUna = false; this.dupAcks = 0; this.rxtMark = -1;
     this.recover = this.sndMax;
     this.sb.clear();
     this.sndNxt = this.sndUna; // go back: resend from the first unacknowledged byte
@@ -597,7 +609,7 @@ export class TcpConn {
       const n = Math.min(this.mss, this.sndBuf.length);
       if (n > 0 || (this.finQueued && this.sndUna === this.finSeq)) {
         if (!this.sendData(this.sndUna, n)) return;
-        if (this.recovering) this.highRxt = (this.sndUna + Math.max(n, 1)) >>> 0;
+        if (this.recovering) { this.highRxt = (this.sndUna + Math.max(n, 1)) >>> 0; this.rxtMark = this.sndMax; }
         sent = true;
       }
     }
@@ -628,6 +640,7 @@ export class TcpConn {
         if (n > 0) {
           if (!this.sendData(hole, n)) return -1;
           this.highRxt = (hole + n) >>> 0;
+          if (hole === this.sndUna) this.rxtMark = this.sndMax;
           return 1;
         }
       }
@@ -640,7 +653,10 @@ export class TcpConn {
     }
     const avail = seqDiff(dataEnd, this.sndNxt);
     if (avail > 0) {
-      const win = Math.min(this.cwnd, this.sndWnd);
+      // Limited transmit (RFC 3042): the first two duplicate ACKs each let
+      // one new segment out past cwnd, so a small window still draws the
+      // duplicates fast retransmit needs instead of waiting for the RTO.
+      const win = Math.min(this.cwnd + (this.dupAcks <= 2 ? this.dupAcks * this.mss : 0), this.sndWnd);
       const usable = seqDiff((this.sndUna + win) >>> 0, this.sndNxt);
       let n = Math.min(this.mss, avail, usable);
       if (n <= 0) return 0;

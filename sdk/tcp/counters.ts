@@ -10,6 +10,7 @@ export class TcpCounters {
   retransSegs = 0;
   fastRetrans = 0;      // recoveries entered on duplicate ACKs / SACK
   rtoExpired = 0;
+  lostRetransmits = 0;  // retransmissions found lost by SACKs of later data (resent at once, no RTO)
   timeouts = 0;         // connections given up after too many retries
   activeOpens = 0;
   passiveOpens = 0;     // SYNs that made a half-open connection

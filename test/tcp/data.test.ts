@@ -158,6 +158,55 @@ describe("sending", () => {
     expect(s.stack.counters.retransSegs).toBe(2);
   });
 
+  it("sends one new segment on each of the first two duplicate ACKs (limited transmit, RFC 3042)", () => {
+    const s = new Script({ sack: false });
+    const c = s.accept();
+    const at = (k: number): number => s.iss + 1 + k * MSS;
+    c.write(bytes(40 * MSS)); s.stack.flush();
+    const flight = c.cwnd / MSS;
+    for (let i = 0; i < flight; i++) s.out({ seq: at(i), data: MSS });
+    s.none();
+    s.ackData(0);                 // a duplicate of the handshake's ACK: segment 0 is missing
+    s.out({ seq: at(flight), data: MSS });
+    s.none();                     // one new segment per duplicate, not more
+    s.ackData(0);
+    s.out({ seq: at(flight + 1), data: MSS });
+    s.none();
+    s.ackData(0);                 // the third: fast retransmit
+    s.out({ seq: at(0), data: MSS });
+    expect(c.recovering).toBe(true);
+  });
+
+  it("resends a retransmission that was lost too, without waiting for the RTO", () => {
+    const s = new Script();
+    const c = s.accept();
+    const at = (k: number): number => s.iss + 1 + k * MSS;
+    /** The data segments sent since the last call, by segment number. */
+    const sent = (): number[] => {
+      const got: number[] = [];
+      for (let p; (p = (() => { try { return s.out(); } catch { return undefined; } })()); ) if (p.data.length) got.push((p.seq - at(0)) / MSS);
+      return got;
+    };
+    c.write(bytes(40 * MSS)); s.stack.flush();
+    const flight = c.cwnd / MSS;
+    expect(sent()).toHaveLength(flight);
+    // Segment 0 is lost: SACKs of what follows start recovery, which resends it.
+    for (let k = 2; k <= 4; k++) s.ackData(0, { sack: [[at(1), at(k)]] });
+    expect(sent()).toContain(0);
+    expect(c.recovering).toBe(true);
+    // What was in flight arrives; the window lets new data out.
+    s.ackData(0, { sack: [[at(1), at(flight + 2)]] });
+    const next = sent();
+    expect(next.length).toBeGreaterThan(2);
+    expect(next).not.toContain(0);
+    expect(s.stack.counters.lostRetransmits).toBe(0);
+    // That new data is SACKed, segment 0 still is not: its copy was lost as well.
+    s.ackData(0, { sack: [[at(1), at(Math.max(...next) + 1)]] });
+    expect(sent()).toContain(0);
+    expect(s.stack.counters.lostRetransmits).toBe(1);
+    expect(s.stack.counters.rtoExpired).toBe(0);
+  });
+
   it("stops at a zero window, probes on the persist timer, resumes when the window opens", () => {
     const s = new Script();
     const c = s.accept();

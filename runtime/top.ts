@@ -29,9 +29,10 @@ export function sample(dir: string): Sample {
   return { at: performance.now(), info, lanes: readLanes(region, info.cores), vnf };
 }
 
-// The limits' causes (--cpu-budget, --memory-limit, restarts) are shown once
-// they count: most runs have no limits, and the screen has room for 40 lines.
-const LIMIT_CAUSES = new Set(["vnf_cpu_budget", "vnf_memory", "vnf_restart"]);
+// Causes only some runs can have (the limits: --cpu-budget, --memory-limit,
+// restarts; kept frames: batch.keep) are shown once they count: the screen
+// has room for 40 lines.
+const RARE_CAUSES = new Set(["vnf_cpu_budget", "vnf_memory", "vnf_restart", "keep_refused", "kept_forgotten"]);
 
 /** Totals of a sample: per port (summed over lanes), per core, per drop cause. */
 export function totals(s: Sample) {
@@ -82,7 +83,7 @@ export function formatTop(a: Sample, b: Sample, base?: Sample): string {
     ...tb.cores.map((c, k) => `core ${k}: ${mpps(d(ta.cores[k].packets, c.packets))} Mpps in ${d(ta.cores[k].batches, c.batches).toFixed(0)} batches/s, ${c.vnf_errors} VNF errors`),
     "",
     `${"drop cause".padEnd(18)}${"per second".padStart(12)}${"total".padStart(14)}`,
-    ...Object.keys(tb.drops).filter((k) => tb.drops[k] !== 0 || !LIMIT_CAUSES.has(k)).map((k) => `${k.padEnd(18)}${d(ta.drops[k], tb.drops[k]).toFixed(0).padStart(12)}${String(tb.drops[k] - (t0?.drops[k] ?? 0)).padStart(14)}`),
+    ...Object.keys(tb.drops).filter((k) => tb.drops[k] !== 0 || !RARE_CAUSES.has(k)).map((k) => `${k.padEnd(18)}${d(ta.drops[k], tb.drops[k]).toFixed(0).padStart(12)}${String(tb.drops[k] - (t0?.drops[k] ?? 0)).padStart(14)}`),
   ];
   // The VNF's own counters: written once a second, so rates come from their own timestamps.
   const names = Object.keys(b.vnf.counters);

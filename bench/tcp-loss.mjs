@@ -129,8 +129,8 @@ async function measure(startSender) {
 }
 
 const kernelSender = () => spawnIn(S, ["python3", "-c", SENDER]);
-const vnfSender = () => spawnIn(S, [process.execPath, join(root, "bin/vnfrun.js"), join(root, "vnfs/tcp-blast.ts"), "--json", "--port", "packet:s0",
-  "--ip", `${VNF_IP}/24`, "--config", JSON.stringify({ to: `${RECV_IP}:5001`, connections: 1 })]);
+const vnfSender = () => { const p = spawnIn(S, [process.execPath, join(root, "bin/vnfrun.js"), join(root, "vnfs/tcp-blast.ts"), "--json", "--port", "packet:s0",
+  "--ip", `${VNF_IP}/24`, "--config", JSON.stringify({ to: `${RECV_IP}:5001`, connections: 1 })]); if (process.env.VERBOSE) p.stderr.on("data", (d) => process.stderr.write(d)); return p; };
 
 const results = { reno: [], vnfrun: [] };
 const losses = { reno: [], vnfrun: [] };

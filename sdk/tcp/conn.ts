@@ -157,7 +157,7 @@ export class TcpConn {
     const st = this.stack;
     this.iss = st.isn.isn(this.laddr, this.lport, this.raddr, this.rport, now);
     this.tsOffset = st.isn.tsOffset(this.laddr, this.lport, this.raddr, this.rport);
-    this.sndUna = this.sndNxt = this.sndMax = this.iss;
+    this.sndUna = this.sndNxt = this.sndMax = this.recover = this.iss;   // recover: no recovery yet (RFC 6582 4.1)
     this.bufSeq = (this.iss + 1) >>> 0;
     this.mssBase = this.mss = st.localMss(this.v6);
     this.cwnd = st.opts.initialCwndSegments * this.mss;
@@ -170,7 +170,7 @@ export class TcpConn {
     const st = this.stack;
     this.iss = st.isn.isn(this.laddr, this.lport, this.raddr, this.rport, now);
     this.tsOffset = st.isn.tsOffset(this.laddr, this.lport, this.raddr, this.rport);
-    this.sndUna = this.sndNxt = this.sndMax = this.iss;
+    this.sndUna = this.sndNxt = this.sndMax = this.recover = this.iss;   // recover: no recovery yet (RFC 6582 4.1)
     this.bufSeq = (this.iss + 1) >>> 0;
     this.irs = s.seq; this.rcvNxt = (s.seq + 1) >>> 0;
     this.takeSynOptions(s);
@@ -299,9 +299,10 @@ export class TcpConn {
 
   private processAck(s: Segment): void {
     const st = this.stack, ack = s.ack, una = this.sndUna;
+    let newSack = false;   // this ACK told the scoreboard something new
     if (this.sackOk && s.nSack > 0) {
       st.counters.sackBlocksIn += s.nSack;
-      for (let i = 0; i < s.nSack; i++) this.sb.add(s.sack[2 * i], s.sack[2 * i + 1], ack, this.sndMax);
+      for (let i = 0; i < s.nSack; i++) if (this.sb.add(s.sack[2 * i], s.sack[2 * i + 1], ack, this.sndMax)) newSack = true;
       if (this.recovering && this.rxtMark !== -1 && ack === una && seqGt(this.sb.high(una), (this.rxtMark + 2 * this.mss) >>> 0)) {
         this.highRxt = una;   // nextLost() offers the hole at snd.una again
         this.rxtMark = -1;
@@ -350,12 +351,17 @@ export class TcpConn {
         const h = this.handlers;
         if (h.writable !== undefined) h.writable(this);
       }
-    } else if (ack === una && s.dataLen === 0 && (s.flags & (SYN | FIN)) === 0
-      && (s.wnd << this.sndShift) === this.sndWnd && this.sndMax !== una) {
+    } else if (ack === una && s.dataLen === 0 && (s.flags & (SYN | FIN)) === 0 && this.sndMax !== una
+      // A duplicate: the same window, or (RFC 6675 2) new SACK information,
+      // since a receiver growing its window changes it on every ACK.
+      && ((s.wnd << this.sndShift) === this.sndWnd || newSack)) {
       this.dupAcks++; this.counters.dupAcksIn++; st.counters.dupAcksIn++;
       if (!this.recovering) {
-        // RFC 6582 4.1: no new recovery for duplicates of what the last one covered.
-        const fresh = !seqLe(una, this.recover) || this.recover === this.iss;
+        // RFC 6582 4.1: no new recovery for duplicates of what the last one
+        // covered. With SACK the scoreboard tells a new loss at `recover`
+        // itself (a segment sent during the last recovery) from those, so
+        // snd.una at `recover` may start one; without it, only past it.
+        const fresh = (this.sackOk ? seqGe(una, this.recover) : seqGt(una, this.recover)) || this.recover === this.iss;
         if (fresh && (this.dupAcks === 3 || (this.sackOk && this.sb.isLost(una, this.mss)))) this.enterRecovery();
       } else if (!this.sackOk) this.cwnd += this.mss; // inflate per duplicate (RFC 6582)
     }

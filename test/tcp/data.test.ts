@@ -207,6 +207,58 @@ describe("sending", () => {
     expect(s.stack.counters.rtoExpired).toBe(0);
   });
 
+  it.each([0x10, 0x7fffff00, 0x80000100, 0xfffff000])("fast-retransmits whatever the ISN (%i): no recovery point before the first recovery", (isn) => {
+    const s = new Script({ sack: false });
+    s.stack.isn.isn = () => isn;
+    const c = s.accept();
+    expect(s.iss).toBe(isn);
+    c.write(bytes(6 * MSS)); s.stack.flush();
+    for (let i = 0; i < 6; i++) s.out({ data: MSS });
+    s.ackData(MSS); s.ackData(MSS); s.ackData(MSS); s.ackData(MSS);   // three duplicates
+    s.out({ seq: (isn + 1 + MSS) >>> 0, data: MSS });
+    expect(c.recovering).toBe(true);
+  });
+
+  it("counts an ACK with new SACK blocks as a duplicate though the window grew (RFC 6675 2)", () => {
+    const s = new Script();
+    const c = s.accept();
+    const at = (k: number): number => (s.iss + 1 + k * MSS) >>> 0;
+    c.write(bytes(8 * MSS)); s.stack.flush();
+    for (let i = 0; i < 8; i++) s.out({ data: MSS });
+    // Segment 0 lost; a receiver growing its buffer advertises more with each ACK.
+    for (let k = 2; k <= 4; k++) s.ackData(0, { sack: [[at(1), at(k)]], wnd: 1000 + k });
+    expect(c.recovering).toBe(true);
+    expect(s.stack.counters.fastRetrans).toBe(1);
+  });
+
+  it("with SACK, starts a new recovery for a segment lost at the last one's recovery point", () => {
+    const s = new Script();
+    const c = s.accept();
+    const at = (k: number): number => (s.iss + 1 + k * MSS) >>> 0;
+    c.write(bytes(60 * MSS)); s.stack.flush();
+    const drain = (): number[] => {
+      const got: number[] = [];
+      for (let p; (p = (() => { try { return s.out(); } catch { return undefined; } })()); ) if (p.data.length) got.push(((p.seq - at(0)) >>> 0) / MSS);
+      return got;
+    };
+    const flight = drain().length;
+    // Segment 0 lost: recovery, with `recover` at the end of the first flight.
+    for (let k = 2; k <= 4; k++) s.ackData(0, { sack: [[at(1), at(k)]] });
+    expect(c.recovering).toBe(true);
+    const recover = (c.recover - at(0)) / MSS;
+    expect(recover).toBe(flight + 2);   // the first flight and two limited-transmit segments
+    drain();
+    s.ackData(recover * MSS);           // everything up to the recovery point: recovery ends
+    expect(c.recovering).toBe(false);
+    drain();
+    // The first segment sent in recovery (at the recovery point) was lost too.
+    for (let k = 2; k <= 4; k++) s.ackData(recover * MSS, { sack: [[at(recover + 1), at(recover + k)]] });
+    expect(c.recovering).toBe(true);
+    expect(drain()).toContain(recover);
+    expect(s.stack.counters.fastRetrans).toBe(2);
+    expect(s.stack.counters.rtoExpired).toBe(0);
+  });
+
   it("stops at a zero window, probes on the persist timer, resumes when the window opens", () => {
     const s = new Script();
     const c = s.accept();

@@ -86,7 +86,7 @@ async function withImpair(body) {
   }
 }
 
-/** The sender's retransmissions and timeouts, from the kernel's counters in S (nstat). */
+/** The sender's retransmissions, timeouts and tail loss probes, from the kernel's counters in S (nstat). */
 function kernelLosses() {
   const out = inNs(S, ["nstat", "-az", "TcpRetransSegs", "TcpExtTCPTimeouts", "TcpExtTCPLossProbes"]).stdout ?? "";
   const get = (k) => Number(new RegExp(`${k}\\s+(\\d+)`).exec(out)?.[1] ?? NaN);
@@ -119,7 +119,7 @@ async function measure(startSender) {
     let losses = { retrans: after.retrans - before.retrans, rto: after.rto - before.rto, probes: after.probes - before.probes };
     if (said.trim().startsWith("{")) {
       const c = JSON.parse(said).vnf_counters ?? {};
-      losses = { retrans: c.tcp_retransSegs, rto: c.tcp_rtoExpired, probes: 0 };
+      losses = { retrans: c.tcp_retransSegs, rto: c.tcp_rtoExpired, probes: c.tcp_tailLossProbes };
       if (process.env.VERBOSE) process.stderr.write(`${JSON.stringify(Object.fromEntries(Object.entries(c).filter(([k, v]) => k.startsWith("tcp_") && v)))}\n`);
     }
     return { mbps, losses };
@@ -152,12 +152,12 @@ try {
 }
 
 const reno = median(results.reno), vnf = median(results.vnfrun);
-const lossText = (ls) => ls.map((l) => `${l.retrans}; ${l.rto}`).join(", ");
+const lossText = (ls) => ls.map((l) => `${l.retrans}; ${l.rto}; ${l.probes}`).join(", ");
 const table = [
   `Machine: ${cpus().length} x ${cpus()[0]?.model ?? "?"}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, load ${load0.toFixed(1)} at the start.`,
   `Command: \`npm run bench:tcp-loss\` (ROUNDS=${ROUNDS}; vnfs/impair.ts adds ${DELAY} ms and ${LOSS}% loss each way, offloads off; one connection into a kernel receiver, goodput over ${SECONDS} s after ${WARMUP} s).`,
   "",
-  "| sender | goodput, Mbit/s, median | runs | retransmitted segments; timeouts (RTO) per run |",
+  "| sender | goodput, Mbit/s, median | runs | retransmitted segments; timeouts (RTO); tail loss probes, per run |",
   "|---|---|---|---|",
   `| kernel TCP, Reno (SACK on) | ${reno.toFixed(2)} | ${results.reno.map((x) => x.toFixed(2)).join(", ")} | ${lossText(losses.reno)} |`,
   `| vnfrun tcp-blast.ts (sdk/tcp: NewReno, SACK) | ${vnf.toFixed(2)} | ${results.vnfrun.map((x) => x.toFixed(2)).join(", ")} | ${lossText(losses.vnfrun)} |`,

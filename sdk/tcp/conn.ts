@@ -72,6 +72,10 @@ export class TcpConn {
   rttSeq = 0; rttAt = -1;
   // Timers (absolute ms; 0 = off).
   rtoAt = 0; delackAt = 0; persistAt = 0; twAt = 0;
+  /** Tail loss probe (RFC 8985 7): when it fires, and whether one is out
+   *  since the last new ACK. A flight whose only ACK is lost (a burst the
+   *  receiver ACKs once) would otherwise wait for the RTO. */
+  tlpAt = 0; tlpOut = false;
   scheduledAt = 0; retries = 0; persistBackoff = 0;
   /** Send an ACK at the next output. */
   ackNow = false;
@@ -346,6 +350,8 @@ export class TcpConn {
       }
       this.dupAcks = 0;
       this.rtoAt = this.sndUna === this.sndMax ? 0 : st.now + this.rto.rto;
+      this.tlpOut = false;
+      this.armTlp();
       if (this.wantWritable && this.sndBuf.free > 0 && !this.finQueued) {
         this.wantWritable = false;
         const h = this.handlers;
@@ -509,7 +515,7 @@ export class TcpConn {
 
   private enterTimeWait(): void {
     this.state = TIME_WAIT;
-    this.rtoAt = 0; this.persistAt = 0; this.delackAt = 0;
+    this.rtoAt = 0; this.persistAt = 0; this.delackAt = 0; this.tlpAt = 0;
     this.twAt = this.stack.now + this.stack.opts.timeWaitMs;
     // The buffers are no longer needed; the 4-tuple is kept.
     this.sndBuf.release(); this.rcvBuf.release();
@@ -527,7 +533,7 @@ export class TcpConn {
   destroy(): void {
     if (this.state === CLOSED) return;
     this.state = CLOSED;
-    this.rtoAt = this.delackAt = this.persistAt = this.twAt = 0;
+    this.rtoAt = this.delackAt = this.persistAt = this.twAt = this.tlpAt = 0;
     this.sndBuf.release(); this.rcvBuf.release();
     this.stack.remove(this);
   }
@@ -544,12 +550,14 @@ export class TcpConn {
     if (this.delackAt > 0 && (t === 0 || this.delackAt < t)) t = this.delackAt;
     if (this.persistAt > 0 && (t === 0 || this.persistAt < t)) t = this.persistAt;
     if (this.twAt > 0 && (t === 0 || this.twAt < t)) t = this.twAt;
+    if (this.tlpAt > 0 && (t === 0 || this.tlpAt < t)) t = this.tlpAt;
     return t;
   }
 
   onTimers(now: number): void {
     if (this.twAt > 0 && now >= this.twAt) { this.destroy(); return; }
     if (this.rtoAt > 0 && now >= this.rtoAt) { this.onRto(now); if (this.state === CLOSED) return; }
+    if (this.tlpAt > 0 && now >= this.tlpAt) this.onTlp(now);
     if (this.delackAt > 0 && now >= this.delackAt) {
       this.delackAt = 0;
       if (this.unacked > 0) { this.ackNow = true; this.stack.counters.delayedAcks++; }
@@ -558,9 +566,41 @@ export class TcpConn {
     this.stack.markDirty(this);
   }
 
+  /** Arms the probe: 2 SRTT after the last send or new ACK (plus a delayed
+   *  ACK's worth when one segment is out), if that comes before the RTO.
+   *  Only with SACK, outside recovery, one probe per episode. */
+  private armTlp(): void {
+    this.tlpAt = 0;
+    if (!this.sackOk || this.tlpOut || this.recovering || this.sndMax === this.sndUna || this.rto.samples === 0 || this.rtoAt === 0) return;
+    const at = this.stack.now + 2 * this.rto.srtt + (seqDiff(this.sndMax, this.sndUna) <= this.mss ? 200 : 2);
+    if (at < this.rtoAt) this.tlpAt = at;
+  }
+
+  /** The probe: a new segment if the window takes one, else the last
+   *  segment again; its ACK (or SACK) tells what happened to the flight. */
+  private onTlp(now: number): void {
+    this.tlpAt = 0;
+    if (this.sndMax === this.sndUna || this.recovering || this.state === CLOSED) return;
+    const dataEnd = (this.bufSeq + this.sndBuf.length) >>> 0;
+    const avail = seqDiff(dataEnd, this.sndNxt), room = seqDiff((this.sndUna + this.sndWnd) >>> 0, this.sndNxt);
+    const finSent = this.finQueued && seqGt(this.sndMax, this.finSeq);
+    const dataMax = finSent ? this.finSeq : this.sndMax;
+    let sent = false;
+    if (this.sndNxt === this.sndMax && avail > 0 && room > 0) sent = this.sendData(this.sndNxt, Math.min(this.mss, avail, room));
+    else {
+      const n = Math.min(this.mss, seqDiff(dataMax, this.sndUna));
+      if (n > 0) sent = this.sendData((dataMax - n) >>> 0, n);
+    }
+    if (!sent) return;
+    this.tlpOut = true;
+    this.stack.counters.tailLossProbes++;
+    this.rtoAt = now + this.rto.rto;
+  }
+
   private onRto(now: number): void {
     const st = this.stack;
     this.rtoAt = 0;
+    this.tlpAt = 0; this.tlpOut = false;
     const opening = this.state === SYN_SENT || this.state === SYN_RECEIVED;
     if (++this.retries > (opening ? st.opts.synRetries : st.opts.maxRetries)) {
       st.counters.timeouts++;
@@ -765,6 +805,7 @@ export class TcpConn {
     if (seqGt(segEnd, this.sndMax)) this.sndMax = segEnd;
     this.counters.bytesOut += n; st.counters.bytesOut += n;
     if (this.rtoAt === 0) this.rtoAt = st.now + this.rto.rto;
+    if (!retrans) this.armTlp();
     return true;
   }
 

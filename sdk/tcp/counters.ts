@@ -11,6 +11,7 @@ export class TcpCounters {
   fastRetrans = 0;      // recoveries entered on duplicate ACKs / SACK
   rtoExpired = 0;
   lostRetransmits = 0;  // retransmissions found lost by SACKs of later data (resent at once, no RTO)
+  tailLossProbes = 0;   // probes sent 2 SRTT into a silent flight (RFC 8985 TLP)
   timeouts = 0;         // connections given up after too many retries
   activeOpens = 0;
   passiveOpens = 0;     // SYNs that made a half-open connection

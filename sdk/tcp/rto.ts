@@ -5,6 +5,8 @@
 export class Rto {
   srtt = 0;
   rttvar = 0;
+  /** Samples taken (srtt is meaningful once there is one, even a 0 ms one). */
+  samples = 0;
   /** The current timeout, backoff included (ms). */
   rto: number;
   /** How many times the timer expired since the last new ACK. */
@@ -16,6 +18,7 @@ export class Rto {
   /** A round-trip sample in ms (Karn: never from a retransmitted segment). */
   sample(r: number): void {
     if (r < 0) return;
+    this.samples++;
     if (this.srtt === 0) { this.srtt = r; this.rttvar = r / 2; }
     else {
       this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - r);
@@ -34,5 +37,5 @@ export class Rto {
   /** New data was acknowledged: drop the backoff (5.7 keeps it until a
    *  sample; a new ACK ends the doubt, as Linux does). */
   acked(): void { this.backoff = 0; this.rto = this.base; }
-  reset(): void { this.srtt = 0; this.rttvar = 0; this.base = this.initial; this.rto = this.initial; this.backoff = 0; }
+  reset(): void { this.srtt = 0; this.rttvar = 0; this.samples = 0; this.base = this.initial; this.rto = this.initial; this.backoff = 0; }
 }

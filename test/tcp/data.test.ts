@@ -259,6 +259,26 @@ describe("sending", () => {
     expect(s.stack.counters.rtoExpired).toBe(0);
   });
 
+  it("probes a silent flight's tail after 2 SRTT instead of waiting for the RTO (TLP, RFC 8985)", () => {
+    const s = new Script();
+    const c = s.accept();
+    const at = (k: number): number => (s.iss + 1 + k * MSS) >>> 0;
+    c.write(bytes(4 * MSS)); s.stack.flush();
+    for (let i = 0; i < 4; i++) s.out({ seq: at(i), data: MSS });
+    s.tick(1);
+    s.ackData(4 * MSS);             // an RTT of 1 ms (the handshake's was 0)
+    c.write(bytes(3 * MSS)); s.stack.flush();
+    for (let i = 4; i < 7; i++) s.out({ seq: at(i), data: MSS });
+    // The ACK for this flight is lost. 2 SRTT (+2 ms) later: the last segment again.
+    s.tick(3); s.none();
+    s.tick(1); s.out({ seq: at(6), data: MSS });
+    expect(s.stack.counters.tailLossProbes).toBe(1);
+    s.tick(50); s.none();           // one probe an episode; the RTO is next
+    s.ackData(7 * MSS);
+    expect(s.stack.counters.rtoExpired).toBe(0);
+    expect(c.recovering).toBe(false);
+  });
+
   it("stops at a zero window, probes on the persist timer, resumes when the window opens", () => {
     const s = new Script();
     const c = s.accept();

@@ -181,12 +181,7 @@ describe("sending", () => {
     const s = new Script();
     const c = s.accept();
     const at = (k: number): number => s.iss + 1 + k * MSS;
-    /** The data segments sent since the last call, by segment number. */
-    const sent = (): number[] => {
-      const got: number[] = [];
-      for (let p; (p = (() => { try { return s.out(); } catch { return undefined; } })()); ) if (p.data.length) got.push((p.seq - at(0)) / MSS);
-      return got;
-    };
+    const sent = (): number[] => s.dataSegments(MSS);
     c.write(bytes(40 * MSS)); s.stack.flush();
     const flight = c.cwnd / MSS;
     expect(sent()).toHaveLength(flight);
@@ -236,11 +231,7 @@ describe("sending", () => {
     const c = s.accept();
     const at = (k: number): number => (s.iss + 1 + k * MSS) >>> 0;
     c.write(bytes(60 * MSS)); s.stack.flush();
-    const drain = (): number[] => {
-      const got: number[] = [];
-      for (let p; (p = (() => { try { return s.out(); } catch { return undefined; } })()); ) if (p.data.length) got.push(((p.seq - at(0)) >>> 0) / MSS);
-      return got;
-    };
+    const drain = (): number[] => s.dataSegments(MSS);
     const flight = drain().length;
     // Segment 0 lost: recovery, with `recover` at the end of the first flight.
     for (let k = 2; k <= 4; k++) s.ackData(0, { sack: [[at(1), at(k)]] });

@@ -70,6 +70,18 @@ export class Script {
     return s;
   }
 
+  /** Every packet out now, taken: the data segments' numbers, counting
+   *  `mss`-sized segments from the first data byte. */
+  dataSegments(mss: number): number[] {
+    const got: number[] = [];
+    for (let p; (p = this.cap.packets.shift()) !== undefined; ) {
+      const seg = parse(p);
+      if (seg.hasTs) this.echo = seg.tsVal;
+      if (seg.data.length) got.push(((seg.seq - this.iss - 1) >>> 0) / mss);
+    }
+    return got;
+  }
+
   none(): void {
     const p = this.cap.packets.shift();
     if (p !== undefined) { const s = parse(p); throw new Error(`expected no packet, got ${flagsStr(s.flags)} seq ${s.seq} ack ${s.ack} len ${s.data.length}`); }

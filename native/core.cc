@@ -386,7 +386,7 @@ uint32_t Core::gather() {
     offsets[i] = s.buf * stride + s.off;
     lengths[i] = s.len;
     inPorts[i] = uint8_t(s.port);
-    flags[i] = uint8_t(s.flags & kSlotMeta);  // the checksum is left to offload
+    flags[i] = uint8_t(s.flags & (kSlotMeta | kSlotL4Good));  // checksum left to offload, or checked
   }
   memset(verdicts_, 0, n);
   memcpy(sentOffsets_.data(), offsets, n * 4);

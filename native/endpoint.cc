@@ -5,6 +5,7 @@
 
 #include "checksum.h"
 #include "core_io.h"
+#include "ports/vnet.h"
 
 namespace vnf {
 
@@ -56,8 +57,6 @@ uint16_t ipv4HeaderSum(uint8_t* ip) {
 }
 
 }  // namespace
-
-bool IpAddr::operator==(const IpAddr& o) const { return v6 == o.v6 && memcmp(b, o.b, v6 ? 16 : 4) == 0; }
 
 // ---- the table ----
 
@@ -186,6 +185,12 @@ void Endpoint::send(Lane& lane, CoreIO& io, Slot s, uint32_t port) {
   io.transmit(lane, &s, 1, port);
 }
 
+// A datagram left to checksum offload (kSlotMeta) holds only the
+// pseudo-header sum: not checked, as the kernel would not.
+bool Endpoint::checksumGood(const Slot& s, const uint8_t* l4, uint32_t len, uint16_t pseudo) {
+  return !(s.flags & kSlotMeta) && vnet::sum16(l4, len, pseudo) == 0xffff;
+}
+
 uint32_t Endpoint::filter(Lane& lane, CoreIO& io, Slot* slots, uint32_t n, double now) {
   uint32_t w = 0;
   for (uint32_t i = 0; i < n; i++) {
@@ -283,7 +288,11 @@ bool Endpoint::ipv4(Lane& lane, CoreIO& io, Slot& s, uint8_t* f, double now) {
   }
   if (proto == 17) {
     if (l4len < 8 || get16(l4 + 4) < 8 || get16(l4 + 4) > l4len) { c[endpoint_malformed]++; lane.cache.free(s.buf); return true; }
-    if (bound_[get16(l4 + 2)]) return false;   // a socket's
+    if (bound_[get16(l4 + 2)]) {   // a socket's: its checksum is checked here, where it is cheap
+      const uint32_t ulen = get16(l4 + 4);
+      if (get16(l4 + 6) == 0 || checksumGood(s, l4, ulen, vnet::sum16(ip + 12, 8, 17 + ulen))) s.flags |= kSlotL4Good;
+      return false;
+    }
     return unreachable(lane, io, s, f, false, 14, total, now);
   }
   return false;
@@ -389,7 +398,11 @@ bool Endpoint::ipv6(Lane& lane, CoreIO& io, Slot& s, uint8_t* f, double now) {
   }
   if (next == 17 && toUs) {
     if (plen < 8 || get16(l4 + 4) < 8 || get16(l4 + 4) > plen) { c[endpoint_malformed]++; lane.cache.free(s.buf); return true; }
-    if (bound_[get16(l4 + 2)]) return false;
+    if (bound_[get16(l4 + 2)]) {
+      const uint32_t ulen = get16(l4 + 4);
+      if (checksumGood(s, l4, ulen, vnet::sum16(ip + 8, 32, 17 + ulen))) s.flags |= kSlotL4Good;
+      return false;
+    }
     return unreachable(lane, io, s, f, true, 14, 40 + plen, now);
   }
   return false;

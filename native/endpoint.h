@@ -34,6 +34,7 @@
 // queue every cycle, so it sees an answer another core learned.
 #pragma once
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -49,7 +50,14 @@ class CoreIO;
 struct IpAddr {
   bool v6 = false;
   uint8_t b[16] = {};   // IPv4 in b[0..3]
-  bool operator==(const IpAddr& o) const;
+  // Inline and fixed-size: every frame to an endpoint compares one (no memcmp call).
+  bool operator==(const IpAddr& o) const {
+    if (v6 != o.v6) return false;
+    uint64_t x[2], y[2];
+    memcpy(x, b, 16);
+    memcpy(y, o.b, 16);
+    return v6 ? (x[0] == y[0] && x[1] == y[1]) : uint32_t(x[0]) == uint32_t(y[0]);
+  }
 };
 
 struct EndpointPort {
@@ -134,6 +142,7 @@ class Endpoint {
  private:
   struct Waiting { Slot s; uint32_t port; IpAddr hop; };
   bool mine(uint32_t port, const IpAddr& ip) const;
+  static bool checksumGood(const Slot& s, const uint8_t* l4, uint32_t len, uint16_t pseudo);
   bool nextHop(uint32_t port, const IpAddr& dst, IpAddr& hop) const;
   bool allow(double& tokens, double& at, double now);
   void send(Lane& lane, CoreIO& io, Slot s, uint32_t port);

@@ -21,5 +21,8 @@ constexpr uint16_t kSlotMeta = 1u << 0;
 // The Meta describes a GSO super-frame (always with kSlotMeta): the engine
 // cuts it for outputs that cannot take it whole (transmit.h).
 constexpr uint16_t kSlotGso = 1u << 1;
+// The runtime checked this datagram's TCP/UDP checksum and found it right
+// (native/endpoint.h): the VNF need not sum it again.
+constexpr uint16_t kSlotL4Good = 1u << 2;
 
 }  // namespace vnf

@@ -80,7 +80,8 @@ export class Batch implements Iterable<Packet> {
     readonly portNames: readonly string[],
     /** Per packet: bit 0 (CHECKSUM_PENDING) when its TCP/UDP checksum is left
      *  to offload (it arrived on a vnet port): the field holds only the
-     *  pseudo-header sum, and the next vnet port, or the engine, finishes it. */
+     *  pseudo-header sum, and the next vnet port, or the engine, finishes it;
+     *  bit 2 (CHECKSUM_GOOD) when the runtime checked it (sdk/kinds.ts). */
     readonly flags: Uint8Array = new Uint8Array(offsets.length),
     /** Fresh pool buffers for frames the VNF originates: the pool byte
      *  offset where each frame starts. Use originate(), not this. */

@@ -17,3 +17,6 @@ export const L4_ICMP6 = 4;
 
 /** Batch.flags bit: the packet's TCP/UDP checksum is left to offload. */
 export const CHECKSUM_PENDING = 1;
+/** Batch.flags bit: the runtime found the datagram's TCP/UDP checksum right
+ *  (a UDP socket's, native/endpoint.cc): no need to sum it again. */
+export const CHECKSUM_GOOD = 4;

@@ -19,6 +19,7 @@
 // dropped here. Fragments are not reassembled (they do not reach sockets).
 import type { Batch } from "./batch";
 import { CTL_USED } from "./batch";
+import { CHECKSUM_GOOD, CHECKSUM_PENDING } from "./kinds";
 import { fold, onesSum } from "./checksum";
 import { ip4, ip6 } from "./addr";
 import { RssPorts } from "./rss-port";
@@ -105,10 +106,11 @@ export class UdpSocket {
     b[l4] = b[l4 + 2]; b[l4 + 1] = b[l4 + 3]; b[l4 + 2] = sp >> 8; b[l4 + 3] = sp & 255;
     b[l4 + 4] = (8 + len) >> 8; b[l4 + 5] = (8 + len) & 255;
     b[l4 + 6] = 0; b[l4 + 7] = 0;
-    let c = ~fold(onesSum(b, l4, 8 + len, sum)) & 0xffff;
+    // A request left to offload goes out left to offload (its buffer's
+    // offload note still says so): the field holds the pseudo-header sum.
+    let c = (batch.flags[i] & CHECKSUM_PENDING) !== 0 ? fold(sum) : ~fold(onesSum(b, l4, 8 + len, sum)) & 0xffff;
     if (c === 0) c = 0xffff;
     b[l4 + 6] = c >> 8; b[l4 + 7] = c & 255;
-    batch.flags[i] &= ~1;   // the checksum is done, not left to offload
     batch.verdicts[i] = batch.inPorts[i] + 1;
     this.counters[2]++;
     this.counters[3] += len;
@@ -250,7 +252,7 @@ export class Udp {
       const o = offsets[i], len = lengths[i];
       if (len < 42) continue;
       const type = dv.getUint16(o + 12);
-      let l4: number, ulen: number, v6: number, srcAt: number, sum: number;
+      let l4: number, ulen: number, v6: number, srcAt: number;
       if (type === 0x0800) {
         const vi = b[o + 14];
         if ((vi >> 4) !== 4 || b[o + 23] !== 17) continue;
@@ -267,7 +269,6 @@ export class Udp {
         if (ulen < 8 || ulen > total - ihl) continue;
         v6 = 0;
         srcAt = o + 26;
-        sum = dv.getUint16(l4 + 6) === 0 ? -1 : onesSum(b, o + 26, 8, 17 + ulen);
       } else if (type === 0x86dd) {
         if (len < 62 || b[o + 20] !== 17 || !this.mine6(b, o + 38)) continue;
         const plen = dv.getUint16(o + 18);
@@ -277,11 +278,12 @@ export class Udp {
         if (ulen < 8 || ulen > plen) continue;
         v6 = 1;
         srcAt = o + 22;
-        sum = onesSum(b, o + 22, 32, 17 + ulen);
       } else continue;
       const s = this.byPort[dv.getUint16(l4 + 2)];
       if (s === undefined) continue;
-      if (this.verify && sum >= 0 && (flags[i] & 1) === 0 && fold(onesSum(b, l4, ulen, sum)) !== 0xffff) { s.counters[4]++; continue; }
+      // Unless the runtime checked it (or it is left to offload, or IPv4's "none").
+      if (this.verify && (flags[i] & (CHECKSUM_GOOD | CHECKSUM_PENDING)) === 0 && (v6 === 1 || dv.getUint16(l4 + 6) !== 0) &&
+          fold(onesSum(b, l4, ulen, onesSum(b, srcAt, v6 === 1 ? 32 : 8, 17 + ulen))) !== 0xffff) { s.counters[4]++; continue; }
       const k = s.count;
       if (k === MAX_DATAGRAMS) continue;
       s.entry[k] = i;

@@ -55,6 +55,36 @@ describe("Udp", () => {
       expect(s.counters[2]).toBe(1);
     });
 
+  it("reply to a datagram left to checksum offload: the field holds the pseudo-header sum, the flag stays", () => {
+    const udp = new Udp(ctx());
+    const s = udp.bind(7);
+    const frame = datagram([1, 2, 3, 4]);
+    frame[40] = 0; frame[41] = 0;   // as a vnet port hands it in: not summed
+    const b = Batch.fromFrames([frame], ["net"]);
+    b.count = 1;
+    b.flags[0] = 1;
+    udp.receive(b);
+    expect(s.count).toBe(1);
+    expect(s.reply(b, 0, 2)).toBe(true);
+    const at = b.offsets[0] + 34, pseudo = [10, 0, 0, 53, 10, 0, 0, 1, 0, 17, 0, 10];
+    expect((b.bytes[at + 6] << 8) | b.bytes[at + 7]).toBe(~sum16(pseudo) & 0xffff);
+    expect(b.flags[0] & 1).toBe(1);   // the next vnet port, or the engine, finishes it
+  });
+
+  it("a datagram the runtime checked (CHECKSUM_GOOD) is not summed again", () => {
+    const udp = new Udp(ctx());
+    const s = udp.bind(7);
+    const bad = datagram([5, 6]);
+    bad[41] ^= 1;
+    const b = Batch.fromFrames([bad, bad.slice()], ["net"]);
+    b.count = 2;
+    b.flags[0] = 4;
+    udp.receive(b);
+    expect(s.count).toBe(1);
+    expect(s.entry[0]).toBe(0);
+    expect(s.counters[4]).toBe(1);   // the unmarked copy: summed, found bad
+  });
+
   it("send(): a fresh frame, IP and UDP filled, checksums right, Ethernet left to the runtime", () => {
     const c = ctx();
     const udp = new Udp(c);

@@ -14,6 +14,7 @@
 #include "endpoint.h"
 #include "engine.h"
 #include "ports/pipe.h"
+#include "ports/vnet.h"
 
 using namespace vnf;
 
@@ -198,7 +199,10 @@ class PipeHostWrap : public Napi::ObjectWrap<PipeHostWrap> {
     c[rx_packets] += uint64_t(n);
     for (int i = 0; i < n; i++) {
       c[rx_bytes] += slots[i].len;
-      out[i] = Napi::Buffer<uint8_t>::Copy(info.Env(), engine_->pool().data(slots[i].buf) + slots[i].off, slots[i].len);
+      uint8_t* const buf = engine_->pool().data(slots[i].buf);
+      // What a wire would carry: no checksum left to offload (a super-frame stays as it is).
+      if (!(slots[i].flags & kSlotGso)) vnet::finishChecksum(slots[i], buf);
+      out[i] = Napi::Buffer<uint8_t>::Copy(info.Env(), buf + slots[i].off, slots[i].len);
       cache_->free(slots[i].buf);
     }
     return out;

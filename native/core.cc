@@ -1,6 +1,7 @@
 #include "core.h"
 
 #include "thread.h"
+#include "ports/vnet.h"
 
 #include <time.h>
 
@@ -160,8 +161,8 @@ void Core::retireBatch(uint32_t failed) {
     core[failed == kCpuBudget ? vnf_cpu_budget : failed == kMemory ? vnf_memory : failed == kRestart ? vnf_restart : vnf_error_drops] += n;
     return;
   }
-  const bool resolve = ctl_[kCtlResolve] != 0;
-  ctl_[kCtlResolve] = 0;
+  const bool resolve = ctl_[kCtlFlags] != 0;
+  ctl_[kCtlFlags] = 0;
   const double now = resolve ? monotonicMs() : 0;
   if (made == 0 && !resolve && retireToOnePort(n)) return;
   // Kept frames are compacted in place into runs bound for one port; a run
@@ -193,6 +194,8 @@ void Core::retireBatch(uint32_t failed) {
       s.off = uint16_t(off);
       s.len = uint16_t(len);
     }
+    if (resolve && (flags_[i] & kFlagPending) && !(s.flags & kSlotMeta))
+      s.flags |= vnet::leaveToOffload(pool.data(s.buf), s.off, s.len);
     if (v == kKeepVerdict) { keep(s, tickets_[i]); continue; }
     if (resolve && (flags_[i] & Endpoint::kFlagResolve)) {
       // The runtime fills the Ethernet addresses, or holds the frame
@@ -386,7 +389,8 @@ uint32_t Core::gather() {
     offsets[i] = s.buf * stride + s.off;
     lengths[i] = s.len;
     inPorts[i] = uint8_t(s.port);
-    flags[i] = uint8_t(s.flags & (kSlotMeta | kSlotL4Good));  // checksum left to offload, or checked
+    static_assert(kSlotMeta == kFlagPending, "a received frame's offload note is the batch's pending bit");
+    flags[i] = uint8_t(s.flags & (kSlotMeta | kSlotL4Good));  // checksum left to offload (kFlagPending), or checked
   }
   memset(verdicts_, 0, n);
   memcpy(sentOffsets_.data(), offsets, n * 4);

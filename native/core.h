@@ -60,11 +60,16 @@ GuestLayout guestLayout(uint32_t maxBatch);
 // call per packet: the next cycle() sends (or frees) the used ones, keeps the
 // unused ones for the next batch, and tops the array up again.
 constexpr uint32_t kFresh = 256;
+// Batch flags bit (both ways): the TCP/UDP checksum is left to offload (the
+// field holds the pseudo-header sum). Set on frames that arrived so; a VNF
+// sets it on a frame it wrote, and the engine then finishes it or hands it
+// to a vnet port's offload (vnet::leaveToOffload).
+constexpr uint8_t kFlagPending = 1;
 enum : uint32_t {
   kCtlUsed = 0,       // JS: fresh buffers taken this batch
   kCtlAvailable = 1,  // native: fresh buffers offered this batch
   kCtlCapacity = 2,   // native: the longest frame a fresh buffer holds
-  kCtlResolve = 3,    // JS: some entry has flags bit Endpoint::kFlagResolve
+  kCtlFlags = 3,      // JS: some entry has flags for retire: Endpoint::kFlagResolve, or kFlagPending
   kCtlKeepFree = 4,   // tickets left on top of keepFree (native sets, JS takes from the top)
   kCtlReleased = 5,   // JS: (ticket, verdict) pairs in releases this batch
   kCtlForgetKept = 6, // JS: drop every kept frame (a version that starts on fresh state)

@@ -64,6 +64,10 @@ void Core::guestOut(const uint8_t* mem, size_t memLen, uint32_t base, uint32_t c
   const Pool& p = eng_.pool();
   const uint32_t head = eng_.config().headroom, stride = p.stride();
   memcpy(verdicts_, G + g.verdicts, n);
+  // Checksums the guest left to the engine, as the V8 context says them (kCtlFlags).
+  memcpy(flags_, G + g.flags, n);
+  for (uint32_t i = 0; i < n; i++)
+    if ((flags_[i] & kFlagPending) && !(held_[i].flags & kSlotMeta)) ctl_[kCtlFlags] = 1;
   uint32_t cursor = 0;
   for (uint32_t i = 0; i < n; i++) {
     const uint32_t len = lengths_[i], slot = guestSlot(len), at = cursor + head;

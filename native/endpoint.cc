@@ -286,6 +286,10 @@ bool Endpoint::ipv4(Lane& lane, CoreIO& io, Slot& s, uint8_t* f, double now) {
     send(lane, io, s, s.port);
     return true;
   }
+  if (proto == 6) {   // the VNF's (sdk/tcp): its checksum checked here, where it is cheap
+    if (l4len >= 20 && checksumGood(s, l4, l4len, vnet::sum16(ip + 12, 8, 6 + l4len))) s.flags |= kSlotL4Good;
+    return false;
+  }
   if (proto == 17) {
     if (l4len < 8 || get16(l4 + 4) < 8 || get16(l4 + 4) > l4len) { c[endpoint_malformed]++; lane.cache.free(s.buf); return true; }
     if (bound_[get16(l4 + 2)]) {   // a socket's: its checksum is checked here, where it is cheap
@@ -394,6 +398,10 @@ bool Endpoint::ipv6(Lane& lane, CoreIO& io, Slot& s, uint8_t* f, double now) {
       send(lane, io, s, s.port);
       return true;
     }
+    return false;
+  }
+  if (next == 6 && toUs) {
+    if (plen >= 20 && checksumGood(s, l4, plen, vnet::sum16(ip + 8, 32, 6 + plen))) s.flags |= kSlotL4Good;
     return false;
   }
   if (next == 17 && toUs) {

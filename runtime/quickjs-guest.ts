@@ -48,8 +48,10 @@ export function guestDriver(host: GuestHost, L: GuestLayoutInfo): unknown {
     host.found();   // the host zeroes the marker
   }
   function batchOf(g: any): any {
-    return new g.mod.Batch(new Uint8Array(mem, L.bytes, cap), new Uint32Array(mem, L.offsets, B), new Uint32Array(mem, L.lengths, B),
+    const b = new g.mod.Batch(new Uint8Array(mem, L.bytes, cap), new Uint32Array(mem, L.offsets, B), new Uint32Array(mem, L.lengths, B),
       new Uint8Array(mem, L.inPorts, B), new Uint8Array(mem, L.verdicts, B), g.ports, new Uint8Array(mem, L.flags, B), new Uint32Array(0), new Uint32Array(8), true);
+    b.checksumOffload = true;   // flags come back with the verdicts (native/core_guest.cc)
+    return b;
   }
   function alloc(capacity: number): void {
     mem = new ArrayBuffer(Math.max(L.bytes + capacity, 64));

@@ -144,6 +144,7 @@ export function loadModule(mod: { default?: LoadedVnf; Batch?: any }, gen: numbe
     throw new Error(`this version's ports (${vnf.ports.join(", ")}) differ from the running ones (${view.portNames.join(", ")}): ports are fixed while running; restart to change them`);
   // Each bundle carries its own SDK, so its own Batch and packet views.
   const batch = new mod.Batch!(view.pool, view.offsets, view.lengths, view.inPorts, view.verdicts, view.portNames, view.flags, view.fresh, view.ctl, false, view.kept);
+  batch.checksumOffload = true;   // the engine reads flags at retire (native/core.h kFlagPending)
   const ctx: Ctx = {
     core: view.core,
     cores: view.cores,

@@ -1,3 +1,5 @@
+import { fold, onesSum } from "./checksum";
+import { CHECKSUM_PENDING } from "./kinds";
 import { Packet } from "./packet";
 
 /** Frame spacing in Batch.fromFrames (a netmap-sized buffer). */
@@ -11,6 +13,9 @@ const FROM_FRAMES_HEADROOM = 64;
 export const CTL_USED = 0;
 export const CTL_AVAILABLE = 1;
 export const CTL_CAPACITY = 2;
+/** JS: some entry has flags the engine reads at retire (FLAG_RESOLVE, or
+ *  CHECKSUM_PENDING set by the VNF). */
+export const CTL_FLAGS = 3;
 export const CTL_KEEP_FREE = 4;
 export const CTL_RELEASED = 5;
 export const CTL_FORGET_KEPT = 6;
@@ -68,6 +73,10 @@ export class Batch implements Iterable<Packet> {
   count = 0;
   /** Monotonic milliseconds, set per batch by the worker loop. */
   now = 0;
+  /** The engine finishes TCP/UDP checksums a VNF leaves pending (in C at
+   *  the output, or by a vnet port's offload): set by vnfrun, false for a
+   *  Batch.fromFrames (l4Checksum then sums in JS). */
+  checksumOffload = false;
   declare private readonly _pkt: Packet;
   declare private readonly _iter: PacketIterator;
 
@@ -139,6 +148,29 @@ export class Batch implements Iterable<Packet> {
     this.verdicts[i] = port + 1;
     this.flags[i] = 0;
     return i;
+  }
+
+  /**
+   * Sets the TCP/UDP checksum of entry i: the field at `field` (absolute),
+   * over the segment [l4, l4 + len) and `pseudo` (the pseudo-header's
+   * onesSum, checksum.ts). Where the engine finishes checksums it is left to
+   * it, as Linux's CHECKSUM_PARTIAL (the field gets the pseudo-header sum,
+   * and the entry CHECKSUM_PENDING): a vnet port hands it to the kernel or
+   * NIC, any other output sums it in C. Else it is summed here.
+   */
+  l4Checksum(i: number, l4: number, len: number, field: number, pseudo: number): void {
+    const b = this.bytes;
+    if (this.checksumOffload) {
+      const p = fold(pseudo);
+      b[field] = p >> 8; b[field + 1] = p & 255;
+      this.flags[i] |= CHECKSUM_PENDING;
+      this.ctl[CTL_FLAGS] = 1;
+      return;
+    }
+    b[field] = 0; b[field + 1] = 0;
+    const c = ~fold(onesSum(b, l4, len, pseudo)) & 0xffff;
+    const v = c === 0 ? 0xffff : c;   // UDP's 0 means "none"; for TCP the two are one
+    b[field] = v >> 8; b[field + 1] = v & 255;
   }
 
   /** Frames originated in this batch so far (entries count .. count + originated - 1). */

@@ -18,7 +18,7 @@
 // by the runtime with port unreachable; bad checksums are counted and
 // dropped here. Fragments are not reassembled (they do not reach sockets).
 import type { Batch } from "./batch";
-import { CTL_USED } from "./batch";
+import { CTL_FLAGS, CTL_USED } from "./batch";
 import { CHECKSUM_GOOD, CHECKSUM_PENDING } from "./kinds";
 import { fold, onesSum } from "./checksum";
 import { ip4, ip6 } from "./addr";
@@ -27,7 +27,6 @@ import type { Ctx } from "./vnf";
 
 /** Batch flags bit: the runtime fills this frame's Ethernet addresses (native/endpoint.h kFlagResolve). */
 export const FLAG_RESOLVE = 2;
-export const CTL_RESOLVE = 3;
 const MAX_DATAGRAMS = 1024;
 
 /** Per-socket counters, in order (ctx.counters names: udp<port>_<name>). */
@@ -105,12 +104,12 @@ export class UdpSocket {
     const sp = (b[l4] << 8) | b[l4 + 1];
     b[l4] = b[l4 + 2]; b[l4 + 1] = b[l4 + 3]; b[l4 + 2] = sp >> 8; b[l4 + 3] = sp & 255;
     b[l4 + 4] = (8 + len) >> 8; b[l4 + 5] = (8 + len) & 255;
-    b[l4 + 6] = 0; b[l4 + 7] = 0;
-    // A request left to offload goes out left to offload (its buffer's
-    // offload note still says so): the field holds the pseudo-header sum.
-    let c = (batch.flags[i] & CHECKSUM_PENDING) !== 0 ? fold(sum) : ~fold(onesSum(b, l4, 8 + len, sum)) & 0xffff;
-    if (c === 0) c = 0xffff;
-    b[l4 + 6] = c >> 8; b[l4 + 7] = c & 255;
+    if ((batch.flags[i] & CHECKSUM_PENDING) !== 0) {
+      // Left to offload when it came (the buffer's offload note still says
+      // so): it goes out so, the field holding the pseudo-header sum.
+      const p = fold(sum);
+      b[l4 + 6] = p >> 8; b[l4 + 7] = p & 255;
+    } else batch.l4Checksum(i, l4, 8 + len, l4 + 6, sum);
     batch.verdicts[i] = batch.inPorts[i] + 1;
     this.counters[2]++;
     this.counters[3] += len;
@@ -316,7 +315,7 @@ export class Udp {
     const b = batch.bytes, o = batch.offsets[i];
     for (let j = 0; j < 12; j++) b[o + j] = 0;   // the runtime writes them
     batch.flags[i] = FLAG_RESOLVE;
-    batch.ctl[CTL_RESOLVE] = 1;
+    batch.ctl[CTL_FLAGS] = 1;
     const ip = o + 14;
     let l4: number;
     if (!v6) {
@@ -346,7 +345,13 @@ export class Udp {
   finish(batch: Batch, payloadAt: number, len: number, v6: boolean, payloadSum = -1): void {
     const b = batch.bytes, l4 = payloadAt - 8;
     const sum = v6 ? onesSum(b, l4 - 32, 32, 17 + 8 + len) : onesSum(b, l4 - 8, 8, 17 + 8 + len);
-    let c = ~fold(payloadSum >= 0 ? onesSum(b, l4, 8, sum + payloadSum) : onesSum(b, l4, 8 + len, sum)) & 0xffff;
+    if (payloadSum < 0) {
+      batch.l4Checksum(batch.count + batch.ctl[CTL_USED] - 1, l4, 8 + len, l4 + 6, sum);   // the frame frame() began
+      return;
+    }
+    // A payload summed once: only the header is summed here, cheaper than
+    // any output summing it all.
+    let c = ~fold(onesSum(b, l4, 8, sum + payloadSum)) & 0xffff;
     if (c === 0) c = 0xffff;
     b[l4 + 6] = c >> 8; b[l4 + 7] = c & 255;
   }

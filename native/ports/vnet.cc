@@ -135,6 +135,25 @@ bool finishChecksumByParsing(uint8_t* f, uint32_t len) {
   return true;
 }
 
+uint16_t leaveToOffload(uint8_t* buf, uint16_t off, uint32_t len) {
+  uint8_t* const f = buf + off;
+  Layers l;
+  if (!parse(f, len, l) || (l.proto != kTcp && l.proto != kUdp)) return 0;
+  const uint32_t at = l.proto == kTcp ? 16 : 6;
+  if (l.l4len < at + 2 || l.l4len > 0xffff) return 0;
+  if (off < sizeof(Meta)) {
+    finish(f, l.l4, at, l.l4 + l.l4len);
+    return 0;
+  }
+  Meta m{};
+  m.hdr.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  m.hdr.csum_start = uint16_t(l.l4);
+  m.hdr.csum_offset = uint16_t(at);
+  m.off = off;
+  std::memcpy(buf, &m, sizeof m);
+  return kSlotMeta;
+}
+
 bool finishIfPartial(uint8_t* f, uint32_t len) {
   Layers l;
   if (!parse(f, len, l) || (l.proto != kTcp && l.proto != kUdp)) return false;

@@ -101,6 +101,14 @@ bool finishChecksum(const Slot& s, uint8_t* buf);
 // IPv4/IPv6 frame and finish it. False when it is neither.
 bool finishChecksumByParsing(uint8_t* frame, uint32_t len);
 
+// A frame whose VNF left its TCP/UDP checksum to the engine (the field holds
+// the pseudo-header sum, CHECKSUM_PENDING in the batch): a Meta that says
+// so, as a vnet port would have written, so that a vnet output hands it to
+// the kernel and any other output finishes it. Returns the slot flags to
+// add (kSlotMeta), or 0 after finishing it in place when the buffer has no
+// room in front for a Meta; 0 and untouched when it is neither TCP nor UDP.
+uint16_t leaveToOffload(uint8_t* buf, uint16_t off, uint32_t len);
+
 // A frame received with no header to say so (AF_XDP on a veth) whose
 // TCP/UDP checksum a local sender left to offload: the field holds just the
 // pseudo-header sum and the checksum over the segment is wrong. Finish it and

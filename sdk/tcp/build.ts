@@ -48,8 +48,9 @@ function w32(b: Uint8Array, o: number, v: number): void {
 }
 
 /** Writes headers at b[o..] for a payload of dataLen already in place;
- *  returns the packet's length. */
-export function writeSegment(b: Uint8Array, o: number, t: OutSegment, dataLen: number): number {
+ *  returns the packet's length. `offload`: the TCP checksum field gets only
+ *  the pseudo-header sum, for the output to finish. */
+export function writeSegment(b: Uint8Array, o: number, t: OutSegment, dataLen: number, offload = false): number {
   const ipLen = t.v6 ? 40 : 20;
   const optLen = optionsLength(t);
   const tcpLen = 20 + optLen + dataLen;
@@ -86,7 +87,7 @@ export function writeSegment(b: Uint8Array, o: number, t: OutSegment, dataLen: n
     for (let i = 0; i < t.nSack; i++) { w32(b, p, t.sack[2 * i]); w32(b, p + 4, t.sack[2 * i + 1]); p += 8; }
   }
   const sum = t.v6 ? pseudoSum6(b, o, 6, tcpLen) : pseudoSum4(b, o, 6, tcpLen);
-  const c = ~fold(onesSum(b, h, tcpLen, sum)) & 0xffff;
+  const c = offload ? fold(sum) : ~fold(onesSum(b, h, tcpLen, sum)) & 0xffff;
   b[h + 16] = c >>> 8; b[h + 17] = c;
   return total;
 }

@@ -817,7 +817,7 @@ export class TcpConn {
     if (o < 0) { st.counters.noBuffer++; st.markDirty(this); return false; }
     const b = out.bytes;
     if (n > 0) this.sndBuf.copyOut(seqDiff(seq, this.bufSeq), n, b, o + hl);
-    out.send(o, writeSegment(b, o, t, n));
+    out.send(o, writeSegment(b, o, t, n, out.checksumOffload === true));
     this.counters.segsOut++; st.counters.segsOut++;
     if ((t.flags & ACK) !== 0) {
       this.ackNow = false; this.unacked = 0; this.delackAt = 0;

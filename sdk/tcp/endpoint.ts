@@ -14,7 +14,9 @@
 // cycles with nothing received (timers, a sender's writes).
 
 import type { Batch } from "../batch";
-import { CTL_RESOLVE, FLAG_RESOLVE } from "../udp";
+import { CTL_FLAGS } from "../batch";
+import { CHECKSUM_GOOD, CHECKSUM_PENDING } from "../kinds";
+import { FLAG_RESOLVE } from "../udp";
 import { ip4, ip6 } from "../addr";
 import { RssPorts } from "../rss-port";
 import type { Ctx } from "../vnf";
@@ -43,9 +45,11 @@ class BatchOutput implements TcpOutput {
     for (let j = 0; j < 12; j++) by[o + j] = 0; // the runtime writes the Ethernet addresses
     if ((by[off] >>> 4) === 6) { by[o + 12] = 0x86; by[o + 13] = 0xdd; } else { by[o + 12] = 0x08; by[o + 13] = 0x00; }
     b.lengths[i] = 14 + len;
-    b.flags[i] = FLAG_RESOLVE;
-    b.ctl[CTL_RESOLVE] = 1;
+    b.flags[i] = b.checksumOffload ? FLAG_RESOLVE | CHECKSUM_PENDING : FLAG_RESOLVE;
+    b.ctl[CTL_FLAGS] = 1;
   }
+  /** writeSegment leaves the TCP checksum to the engine (Batch.l4Checksum). */
+  get checksumOffload(): boolean { return this.batch !== null && this.batch.checksumOffload; }
 }
 
 export class Tcp {
@@ -103,9 +107,9 @@ export class Tcp {
       } else if (type === 0x86dd) {
         if (len < 74 || b[o + 20] !== 6 || !this.mine6(b, o + 38)) continue;
       } else continue;
-      // Flag bit 0: the checksum is left to offload (or was verified).
+      // The checksum is left to offload, or the runtime checked it.
       // The verdict stays drop: the buffer goes back after the batch.
-      this.stack.input(b, o + 14, len - 14, (flags[i] & 1) !== 0);
+      this.stack.input(b, o + 14, len - 14, (flags[i] & (CHECKSUM_PENDING | CHECKSUM_GOOD)) !== 0);
     }
   }
 

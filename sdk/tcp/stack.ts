@@ -30,6 +30,9 @@ export interface TcpOutput {
   readonly bytes: Uint8Array;
   /** Hand the packet at bytes[off, off+len) to the wire. */
   send(off: number, len: number): void;
+  /** The output finishes TCP checksums (writeSegment leaves the field
+   *  holding the pseudo-header sum, as Linux's CHECKSUM_PARTIAL). */
+  readonly checksumOffload?: boolean;
 }
 
 export interface TcpOptions {
@@ -353,7 +356,7 @@ export class TcpStack {
     t.mss = -1; t.wscale = -1; t.sackOk = false; t.ts = false; t.nSack = 0;
     const len = headerLength(t), o = this.out.alloc(len);
     if (o < 0) { this.counters.noBuffer++; return; } // an RST is not retried
-    this.out.send(o, writeSegment(this.out.bytes, o, t, 0));
+    this.out.send(o, writeSegment(this.out.bytes, o, t, 0, this.out.checksumOffload === true));
     this.counters.segsOut++;
     if (flags & RST) this.counters.resetsOut++;
   }

@@ -26,6 +26,22 @@ inline uint16_t csumAdd(uint16_t hc, uint32_t words) {
   return uint16_t(~sum);
 }
 
+// An IPv4 header whose checksum is right sums to all ones. Summed as 32-bit
+// words in host order (all ones reads the same either way round).
+inline bool ipv4HeaderOk(const uint8_t* ip, uint32_t ihl) {
+  uint64_t s = 0;
+  for (uint32_t i = 0; i < ihl; i += 4) {
+    uint32_t w;
+    memcpy(&w, ip + i, 4);
+    s += w;
+  }
+  s = (s & 0xffffffff) + (s >> 32);
+  s = (s & 0xffffffff) + (s >> 32);
+  s = (s & 0xffff) + (s >> 16);
+  s = (s & 0xffff) + (s >> 16);
+  return s == 0xffff;
+}
+
 // Big-endian stores as single (unaligned) moves.
 inline void put16(uint8_t* p, uint16_t v) { v = __builtin_bswap16(v); memcpy(p, &v, 2); }
 inline void put32(uint8_t* p, uint32_t v) { v = __builtin_bswap32(v); memcpy(p, &v, 4); }

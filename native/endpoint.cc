@@ -254,7 +254,8 @@ bool Endpoint::ipv4(Lane& lane, CoreIO& io, Slot& s, uint8_t* f, double now) {
   uint8_t* ip = f + 14;
   if (!mine(s.port, v4At(ip + 16))) return false;
   const uint32_t ihl = (ip[0] & 15) * 4u, total = get16(ip + 2);
-  if (ihl < 20 || total < ihl || 14 + total > s.len) {
+  // A wrong header checksum is dropped, as a host's stack would (replies update it incrementally).
+  if (ihl < 20 || total < ihl || 14 + total > s.len || !ipv4HeaderOk(ip, ihl)) {
     c[endpoint_malformed]++;
     lane.cache.free(s.buf);
     return true;

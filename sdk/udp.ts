@@ -86,11 +86,14 @@ export class UdpSocket {
       const ihl = (b[ip] & 15) << 2;
       for (let j = 0; j < 4; j++) { const t = b[ip + 12 + j]; b[ip + 12 + j] = b[ip + 16 + j]; b[ip + 16 + j] = t; }
       const total = ihl + 8 + len;
+      // Header checksum updated for the two words that change (RFC 1624;
+      // the runtime dropped requests whose header checksum was wrong).
+      const oldTotal = (b[ip + 2] << 8) | b[ip + 3], oldTtl = (b[ip + 8] << 8) | b[ip + 9], newTtl = (64 << 8) | b[ip + 9];
+      const hc = (b[ip + 10] << 8) | b[ip + 11];
+      const c = ~fold((~hc & 0xffff) + (~oldTotal & 0xffff) + total + (~oldTtl & 0xffff) + newTtl) & 0xffff;
       b[ip + 2] = total >> 8; b[ip + 3] = total & 255;
       b[ip + 8] = 64;
-      b[ip + 10] = 0; b[ip + 11] = 0;
-      const hc = ~fold(onesSum(b, ip, ihl, 0)) & 0xffff;
-      b[ip + 10] = hc >> 8; b[ip + 11] = hc & 255;
+      b[ip + 10] = c >> 8; b[ip + 11] = c & 255;
       sum = onesSum(b, ip + 12, 8, 17 + 8 + len);
       batch.lengths[i] = 14 + total;
     } else {

@@ -52,6 +52,16 @@ describe("UDP checksums checked by the runtime", () => {
     expect(s.vnf_counters.unchecked).toBe(2);
   });
 
+  it("a datagram whose IPv4 header checksum is wrong is dropped by the runtime, counted", () => {
+    const broken = udp4([1, 2, 3], "right");
+    broken[14 + 10] ^= 0x10;
+    const f = join(dir, "bad-header.pcap");
+    writePcap(f, [broken, udp4([4], "right")]);
+    const s = vnfrunJson(["bench/udp-echo.ts", "--port", `pcap:${f}`, "--ip", "10.0.0.53/24"]);
+    expect(s.drops.endpoint_malformed).toBe(1);
+    expect(s.vnf_counters.udp7_rx).toBe(1);
+  });
+
   it("a socket that verifies still counts the wrong ones as bad and answers the rest", () => {
     const s = vnfrunJson(["bench/udp-echo.ts", ...args]);
     expect(s.vnf_counters.udp7_rx).toBe(4);

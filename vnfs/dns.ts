@@ -25,6 +25,7 @@ interface Zone { zone: string; ttl?: number; soa: Soa; records: Record<string, R
 
 const TYPE: Record<string, number> = { A: 1, NS: 2, CNAME: 5, SOA: 6, MX: 15, TXT: 16, AAAA: 28 };
 const T_OPT = 41, T_ANY = 255;
+const TYPES_LISTED = Math.max(...Object.values(TYPE)) + 1;   // Node.byType's length
 const RC_FORMERR = 1, RC_NXDOMAIN = 3, RC_NOTIMP = 4, RC_REFUSED = 5;
 const EDNS_SIZE = 1232;   // what this server offers (the DNS flag day 2020 value)
 
@@ -67,9 +68,44 @@ function rr(owner: number[] | null, type: number, ttl: number, rdata: number[]):
 }
 
 interface Answer { rcode: number; an: number; ns: number; bytes: Uint8Array }
-interface Node { name: number[]; answers: Map<number, Answer>; any: Answer; nodata: Answer }
+interface Node { name: number[]; answers: Map<number, Answer>; any: Answer; nodata: Answer; byType: Answer[] }
 
-function compile(z: Zone): { nodes: Map<number, Node[]>; apex: number[]; nx: Answer } {
+/** The names' index: open addressing over typed arrays (a query looks up
+ *  one name; a Map's hashing cost more than the rest of the lookup). */
+class NameIndex {
+  private readonly hashes: Uint32Array;
+  private readonly ids: Int32Array;   // node + 1; 0 is an empty slot
+  private readonly mask: number;
+  constructor(readonly nodes: Node[]) {
+    let size = 8;
+    while (size < nodes.length * 2) size *= 2;
+    this.hashes = new Uint32Array(size);
+    this.ids = new Int32Array(size);
+    this.mask = size - 1;
+    nodes.forEach((node, id) => {
+      const h = hashName(node.name, 0, node.name.length);
+      let i = h & this.mask;
+      while (this.ids[i] !== 0) i = (i + 1) & this.mask;
+      this.hashes[i] = h;
+      this.ids[i] = id + 1;
+    });
+  }
+  /** The node named by the wire-format name at b[at, at+len), any case. */
+  find(b: Uint8Array, at: number, len: number): Node | undefined {
+    const h = hashName(b, at, len), ids = this.ids;
+    for (let i = h & this.mask; ids[i] !== 0; i = (i + 1) & this.mask) {
+      if (this.hashes[i] !== h) continue;
+      const node = this.nodes[ids[i] - 1], w = node.name;
+      if (w.length !== len) continue;
+      let same = true;
+      for (let j = 0; j < len && same; j++) { let c = b[at + j]; if (c >= 65 && c <= 90) c |= 0x20; same = c === w[j]; }
+      if (same) return node;
+    }
+    return undefined;
+  }
+}
+
+function compile(z: Zone): { names: NameIndex; apex: number[]; nx: Answer } {
   if (!z || typeof z !== "object" || typeof z.zone !== "string") throw new Error('dns config: give the zone as {"zone":"example.test","soa":{...},"records":{...}} (vnfs/dns.example.json)');
   const apex = wire(z.zone);
   const ttl = z.ttl ?? 300;
@@ -110,7 +146,7 @@ function compile(z: Zone): { nodes: Map<number, Node[]>; apex: number[]; nx: Ans
   if (!rdata.has(apexName)) rdata.set(apexName, new Map());
   rdata.get(apexName)!.set(TYPE.SOA, [soaRr.slice(apex.length + 10)]);
   const negative = (rcode: number): Answer => ({ rcode, an: 0, ns: 1, bytes: Uint8Array.from(soaRr) });
-  const nodes = new Map<number, Node[]>();
+  const nodes: Node[] = [];
   for (const [name, types] of rdata) {
     const w = wire(name);
     const answers = new Map<number, Answer>();
@@ -136,24 +172,24 @@ function compile(z: Zone): { nodes: Map<number, Node[]>; apex: number[]; nx: Ans
         answers.set(type, { rcode: 0, an: list.length, ns: 0, bytes: Uint8Array.from(bytes) });
       }
     }
-    const node: Node = { name: w, answers, any: { rcode: 0, an: anyCount, ns: 0, bytes: Uint8Array.from(all) }, nodata: negative(0) };
-    const h = hashName(w, 0, w.length);
-    if (!nodes.has(h)) nodes.set(h, []);
-    nodes.get(h)!.push(node);
+    nodes.push(makeNode(w, answers, { rcode: 0, an: anyCount, ns: 0, bytes: Uint8Array.from(all) }, negative(0)));
   }
   // Empty non-terminals (a.b.zone exists, so b.zone answers NODATA).
   for (const name of [...rdata.keys()]) {
     let n = name;
     while (n.length > apexName.length && n.includes(".")) {
       n = n.slice(n.indexOf(".") + 1);
-      const w = wire(n), h = hashName(w, 0, w.length);
-      if (!(nodes.get(h) ?? []).some((x) => x.name.join() === w.join())) {
-        if (!nodes.has(h)) nodes.set(h, []);
-        nodes.get(h)!.push({ name: w, answers: new Map(), any: negative(0), nodata: negative(0) });
-      }
+      const w = wire(n);
+      if (!nodes.some((x) => x.name.join() === w.join())) nodes.push(makeNode(w, new Map(), negative(0), negative(0)));
     }
   }
-  return { nodes, apex, nx: negative(RC_NXDOMAIN) };
+  return { names: new NameIndex(nodes), apex, nx: negative(RC_NXDOMAIN) };
+}
+
+/** A name's answers, also as a list by the types served (NODATA filled in). */
+function makeNode(name: number[], answers: Map<number, Answer>, any: Answer, nodata: Answer): Node {
+  const byType = Array.from({ length: TYPES_LISTED }, (_, t) => answers.get(t) ?? nodata);
+  return { name, answers, any, nodata, byType };
 }
 
 export default defineVnf({
@@ -215,19 +251,9 @@ export default defineVnf({
       let ans: Answer = st.refused;
       if (rcode === 0 && !badVers) {
         const qtype = (b[at] << 8) | b[at + 1], qclass = (b[at + 2] << 8) | b[at + 3];
-        const h = hashName(b, q + 12, nameLen);
-        const list = st.nodes.get(h);
-        let node: Node | undefined;
-        if (list !== undefined)
-          for (let j = 0; j < list.length && node === undefined; j++) {
-            const w = list[j].name;
-            if (w.length !== nameLen) continue;
-            let same = true;
-            for (let i = 0; i < nameLen && same; i++) { let c = b[q + 12 + i]; if (c >= 65 && c <= 90) c |= 0x20; same = c === w[i]; }
-            if (same) node = list[j];
-          }
+        const node = st.names.find(b, q + 12, nameLen);
         if (qclass !== 1 && qclass !== 255) ans = st.refused;
-        else if (node !== undefined) ans = qtype === T_ANY ? node.any : node.answers.get(qtype) ?? node.nodata;
+        else if (node !== undefined) ans = qtype < TYPES_LISTED ? node.byType[qtype] : qtype === T_ANY ? node.any : node.answers.get(qtype) ?? node.nodata;
         else {
           // Inside the zone (ends with the apex, on a label boundary): NXDOMAIN.
           const apex = st.apex;

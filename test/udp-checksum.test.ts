@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { writePcap } from "./helpers/pcap";
+import { readPcap, writePcap } from "./helpers/pcap";
 import { vnfrunJson } from "./helpers/tools";
 
 const dir = mkdtempSync(join(tmpdir(), "vnfrun-udpsum-"));
@@ -60,6 +60,20 @@ describe("UDP checksums checked by the runtime", () => {
     const s = vnfrunJson(["bench/udp-echo.ts", "--port", `pcap:${f}`, "--ip", "10.0.0.53/24"]);
     expect(s.drops.endpoint_malformed).toBe(1);
     expect(s.vnf_counters.udp7_rx).toBe(1);
+  });
+
+  it("a checksum the VNF leaves to the engine (Batch.l4Checksum) leaves the engine finished", () => {
+    const f = join(dir, "left.pcap"), out = join(dir, "left-out.pcap");
+    const sent = [udp4([1, 2, 3, 4, 5], "right"), udp4(Array.from({ length: 301 }, (_, i) => i & 255), "right")];
+    writePcap(f, sent);
+    const s = vnfrunJson(["test/fixtures/checksum-left.ts", "--port", `in=pcap:${f}`, "--port", `out=pcap:${out}`]);
+    expect(s.ports[1].tx_packets).toBe(2);
+    const got = readPcap(out);
+    got.forEach((g, k) => {
+      const ulen = (g[38] << 8) | g[39];
+      expect(Array.from(g.subarray(42, 34 + ulen))).toEqual(Array.from(sent[k].subarray(42, 34 + ulen)).map((x) => x ^ 0x5a));
+      expect(sum([...Array.from(g.subarray(26, 34)), 0, 17, ulen >> 8, ulen & 255, ...Array.from(g.subarray(34, 34 + ulen))])).toBe(0xffff);
+    });
   });
 
   it("a socket that verifies still counts the wrong ones as bad and answers the rest", () => {

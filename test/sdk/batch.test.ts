@@ -151,4 +151,26 @@ describe("parse kinds", () => {
   it("keep the values packet.ts writes as literals in its hot paths", () => {
     expect([kinds.UNPARSED, kinds.L3_IPV4, kinds.L4_TCP, kinds.L4_UDP]).toEqual([-1, 1, 1, 2]);
   });
+  it("l4Checksum: summed in JS without an engine; left pending (pseudo-header sum, flag, ctl) with one", () => {
+    const seg = [0x12, 0x34, 0x00, 0x07, 0x00, 0x0b, 0, 0, 1, 2, 3];
+    const f = Uint8Array.from([...Array(14).fill(0), ...seg]);
+    for (const offload of [false, true]) {
+      const b = Batch.fromFrames([f], PORTS);
+      b.checksumOffload = offload;
+      const at = b.offsets[0] + 14, pseudo = 0x1234 + 0x0011 + 11;
+      b.l4Checksum(0, at, 11, at + 6, pseudo);
+      const field = (b.bytes[at + 6] << 8) | b.bytes[at + 7];
+      if (offload) {
+        expect(field).toBe(pseudo);
+        expect(b.flags[0] & 1).toBe(1);
+        expect(b.ctl[3]).toBe(1);
+      } else {
+        let s = pseudo;
+        for (let j = 0; j < 11; j += 2) s += (b.bytes[at + j] << 8) | (b.bytes[at + j + 1] ?? 0);
+        while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+        expect(s).toBe(0xffff);
+        expect(b.flags[0]).toBe(0);
+      }
+    }
+  });
 });

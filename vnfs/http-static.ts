@@ -43,9 +43,13 @@ function readTree(root: string, maxBytes: number): Map<string, Uint8Array> {
 /** A response being written: its head, then body[pos, end). */
 interface Reply { head: Uint8Array; headPos: number; body: Uint8Array | null; pos: number; end: number; close: boolean }
 /** Per connection: the request head so far, the reply in hand, the peer's FIN, our close. */
-interface Session { head: number[]; reply: Reply | null; peerDone: boolean; closed: boolean }
+interface Session { head: Uint8Array; headLen: number; reply: Reply | null; peerDone: boolean; closed: boolean }
 
-const latin1Bytes = (s: string) => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
+function latin1Bytes(s: string): Uint8Array {
+  const b = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
+  return b;
+}
 
 function reply(status: string, headers: string[], body: Uint8Array | null, start: number, end: number, close: boolean): Reply {
   const head = [`HTTP/1.1 ${status}`, "Server: vnfrun http-static", ...headers, ...(close ? ["Connection: close"] : []), "", ""].join("\r\n");
@@ -66,7 +70,7 @@ function rangeOf(header: string | undefined, size: number): [number, number] | "
 }
 
 /** The reply to one request head (latin1 text up to the blank line). */
-function answer(text: string, files: Map<string, Uint8Array>, index: string, counts: Float64Array): Reply {
+function answer(text: string, files: Map<string, Uint8Array>, index: string, counts: Float64Array, heads: Map<string, Uint8Array>): Reply {
   const [line, ...rest] = text.split("\r\n");
   const m = /^([A-Z]+) (\S+) HTTP\/1\.([01])$/.exec(line);
   if (!m) return reply("400 Bad Request", ["Content-Length: 0"], null, 0, 0, true);
@@ -92,9 +96,16 @@ function answer(text: string, files: Map<string, Uint8Array>, index: string, cou
   const range = rangeOf(headers.get("range"), file.length);
   if (range === "bad") return reply("416 Range Not Satisfiable", [`Content-Range: bytes */${file.length}`, "Content-Length: 0"], null, 0, 0, close);
   const [from, to] = range ?? [0, file.length];
+  const body = method === "GET" ? file : null;
+  // A whole file's head never changes: built once per path and close.
+  const key = range ? "" : `${close ? "c" : "k"}${path}`;
+  const cached = range ? undefined : heads.get(key);
+  if (cached) return { head: cached, headPos: 0, body, pos: from, end: to, close };
   const head = [`Content-Type: ${typeOf(path)}`, `Content-Length: ${to - from}`, "Accept-Ranges: bytes",
     ...(range ? [`Content-Range: bytes ${from}-${to - 1}/${file.length}`] : [])];
-  return reply(range ? "206 Partial Content" : "200 OK", head, method === "GET" ? file : null, from, to, close);
+  const r = reply(range ? "206 Partial Content" : "200 OK", head, body, from, to, close);
+  if (!range) heads.set(key, r.head);
+  return r;
 }
 
 export default defineVnf({
@@ -110,6 +121,7 @@ export default defineVnf({
     // requests, not_found, bytes (body bytes written), connections
     const n = ctx.counters(["http_requests", "http_not_found", "http_bytes", "http_connections"]);
     const tcp = new Tcp(ctx);
+    const heads = new Map<string, Uint8Array>();
 
     // Writes what the send buffer takes. Once the reply is out the
     // connection closes, or (from `writable`) the requests waiting in
@@ -134,20 +146,20 @@ export default defineVnf({
     };
 
     tcp.stack.listen(port, {
-      accepted: (conn: TcpConn) => { conn.user = { head: [], reply: null, peerDone: false, closed: false } satisfies Session; n[3]++; },
+      accepted: (conn: TcpConn) => { conn.user = { head: new Uint8Array(MAX_HEAD + 1), headLen: 0, reply: null, peerDone: false, closed: false } satisfies Session; n[3]++; },
       // Takes bytes up to the end of a request head at a time; while its
       // reply is being written, the next (pipelined) requests stay in
       // TCP's buffer, and its window, until their turn.
       data: (conn: TcpConn, b: Uint8Array, off: number, len: number) => {
         const s = conn.user as Session;
         let i = 0;
+        const h = s.head;
         while (i < len && !s.reply && !s.closed) {
-          const h = s.head;
-          h.push(b[off + i++]);
-          const k = h.length;
+          const k = ++s.headLen;
+          h[k - 1] = b[off + i++];
           if (k >= 4 && h[k - 1] === 10 && h[k - 2] === 13 && h[k - 3] === 10 && h[k - 4] === 13) {
-            s.head = [];
-            s.reply = answer(String.fromCharCode(...h.slice(0, k - 4)), files, index, n);
+            s.headLen = 0;
+            s.reply = answer(String.fromCharCode.apply(null, h.subarray(0, k - 4) as unknown as number[]), files, index, n, heads);
             pump(conn, false);
           } else if (k > MAX_HEAD) {
             s.reply = reply("431 Request Header Fields Too Large", ["Content-Length: 0"], null, 0, 0, true);

@@ -79,6 +79,26 @@ describe("parsers on random bytes", () => {
     }), { numRuns: 300 });
   });
 
+  it("dns.ts: names match in any letter case, and only letters fold (the name hash folds more)", () => {
+    const c = ctx();
+    const st = dns.init!(c) as any;
+    const q = (name: string) => {
+      const out = [0, 7, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+      for (const l of name.split(".")) out.push(l.length, ...Array.from(l, (ch) => ch.charCodeAt(0)));
+      return [...out, 0, 0, 1, 0, 1];
+    };
+    // "WwW.ExAmple.TEST" is www; "ns\x11" differs from the zone's "ns1" only in bit 5 of a digit (0x31): same hash, another name.
+    const frames = [q("www.example.test"), q("WwW.ExAmple.TEST"), q("ns1.example.test"), q("ns\x11.example.test")].map((x) => udp4(x));
+    const b = Batch.fromFrames(frames, ["net"]);
+    b.count = frames.length;
+    dns.process(b, st, c);
+    const rcode = (i: number) => b.bytes[b.offsets[i] + 42 + 3] & 15, answers = (i: number) => b.bytes[b.offsets[i] + 42 + 7];
+    expect([rcode(0), answers(0)]).toEqual([0, 2]);
+    expect([rcode(1), answers(1)]).toEqual([0, 2]);
+    expect([rcode(2), answers(2)]).toEqual([0, 1]);
+    expect(rcode(3)).toBe(3);   // NXDOMAIN: no such name
+  });
+
   it("dns.ts: a compression loop or a pointer in the question is FORMERR, counted", () => {
     const c = ctx();
     const st = dns.init!(c) as any;

@@ -48,15 +48,19 @@ function wire(name: string): number[] {
   return out;
 }
 
-/** FNV-1a over lower-cased wire-format bytes b[at, at+len). */
+/** A hash of wire-format bytes b[at, at+len) that ignores ASCII case: four
+ *  bytes a step, each with bit 5 set (which folds A-Z onto a-z, and also
+ *  some other pairs together: a collision costs only a compare). */
 function hashName(b: ArrayLike<number>, at: number, len: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < len; i++) {
-    let c = b[at + i];
-    if (c >= 65 && c <= 90) c |= 0x20;
-    h = Math.imul(h ^ c, 0x01000193);
+  let h = 0x811c9dc5 ^ len, i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const w = (b[at + i] | (b[at + i + 1] << 8) | (b[at + i + 2] << 16) | (b[at + i + 3] << 24)) | 0x20202020;
+    h = Math.imul(h ^ w, 0x01000193);
+    h ^= h >>> 15;
   }
-  return h >>> 0;
+  for (; i < len; i++) h = Math.imul(h ^ (b[at + i] | 0x20), 0x01000193);
+  h ^= h >>> 16;
+  return Math.imul(h, 0x85ebca6b) >>> 0;
 }
 
 const u16 = (v: number) => [(v >> 8) & 255, v & 255];

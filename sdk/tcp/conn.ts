@@ -77,6 +77,8 @@ export class TcpConn {
    *  receiver ACKs once) would otherwise wait for the RTO. */
   tlpAt = 0; tlpOut = false;
   scheduledAt = 0; retries = 0; persistBackoff = 0;
+  /** Where its timer entry is in the stack's heap (-1: none). */
+  heapPos = -1;
   /** Send an ACK at the next output. */
   ackNow = false;
   /** Segments received since the last ACK went out (delayed ACK). */

@@ -164,7 +164,10 @@ export class TcpStack {
   private readonly local4: Uint32Array | null = null;
   private readonly local6: Uint32Array | null = null;
   private readonly dirtyList: TcpConn[] = [];
-  // Timer heap: deadlines and their connections (stale entries skipped).
+  // Timer heap: deadlines and their connections, at most one entry each
+  // (TcpConn.heapPos), taken out when a connection goes, so the heap never
+  // keeps a closed connection alive (at thousands of closes a second that
+  // was hundreds of MB waiting for the garbage collector).
   private hAt: number[] = [];
   private hConn: TcpConn[] = [];
   private challengeWindow = 0;
@@ -267,6 +270,7 @@ export class TcpStack {
     else prev.next = c.next;
     c.next = null;
     this.count--;
+    if (c.heapPos >= 0) this.heapTake(c.heapPos);
     if (this.opts.removed !== undefined) this.opts.removed(c);
     const l = c.listener;
     if (l !== null) {
@@ -394,10 +398,8 @@ export class TcpStack {
     const now = this.now = this.opts.clock();
     const at = this.hAt, cs = this.hConn;
     while (at.length > 0 && at[0] <= now) {
-      const t = at[0], c = cs[0];
-      this.heapPop();
-      if (c.scheduledAt !== t) continue;
-      c.scheduledAt = 0;
+      const c = cs[0];
+      this.heapTake(0);
       if (c.state !== CLOSED) c.onTimers(now);
     }
     this.flush();
@@ -405,40 +407,54 @@ export class TcpStack {
 
   /** The earliest timer deadline (ms), or Infinity when none is armed. */
   nextTimer(): number {
-    const at = this.hAt, cs = this.hConn;
-    while (at.length > 0 && (cs[0].scheduledAt !== at[0] || cs[0].state === CLOSED)) this.heapPop();
-    return at.length > 0 ? at[0] : Infinity;
+    return this.hAt.length > 0 ? this.hAt[0] : Infinity;
   }
 
+  /** Its earliest deadline into the heap; a later one than it has waits
+   *  there until the earlier fires (onTimers then schedules it again). */
   private schedule(c: TcpConn): void {
     const t = c.nextDeadline();
     if (t === 0 || (c.scheduledAt !== 0 && c.scheduledAt <= t)) return;
     c.scheduledAt = t;
+    if (c.heapPos < 0) {
+      c.heapPos = this.hAt.length;
+      this.hAt.push(t); this.hConn.push(c);
+    } else this.hAt[c.heapPos] = t;
+    this.siftUp(c.heapPos);
+  }
+
+  /** Takes heap entry i out (its connection unscheduled). */
+  private heapTake(i: number): void {
     const at = this.hAt, cs = this.hConn;
-    let i = at.length;
-    at.push(t); cs.push(c);
+    const gone = cs[i];
+    gone.heapPos = -1; gone.scheduledAt = 0;
+    const lastT = at.pop()!, lastC = cs.pop()!;
+    if (i === at.length) return;
+    at[i] = lastT; cs[i] = lastC; lastC.heapPos = i;
+    this.siftDown(this.siftUp(i));
+  }
+
+  private siftUp(i: number): number {
+    const at = this.hAt, cs = this.hConn, t = at[i], c = cs[i];
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (at[p] <= t) break;
-      at[i] = at[p]; cs[i] = cs[p]; i = p;
+      at[i] = at[p]; cs[i] = cs[p]; cs[i].heapPos = i; i = p;
     }
-    at[i] = t; cs[i] = c;
+    at[i] = t; cs[i] = c; c.heapPos = i;
+    return i;
   }
 
-  private heapPop(): void {
-    const at = this.hAt, cs = this.hConn;
-    const lastT = at.pop()!, lastC = cs.pop()!;
-    const n = at.length;
-    if (n === 0) return;
-    let i = 0;
+  private siftDown(i: number): void {
+    const at = this.hAt, cs = this.hConn, n = at.length, t = at[i], c = cs[i];
     for (;;) {
       let k = 2 * i + 1;
       if (k >= n) break;
       if (k + 1 < n && at[k + 1] < at[k]) k++;
-      if (at[k] >= lastT) break;
-      at[i] = at[k]; cs[i] = cs[k]; i = k;
+      if (at[k] >= t) break;
+      at[i] = at[k]; cs[i] = cs[k]; cs[i].heapPos = i; i = k;
     }
-    at[i] = lastT; cs[i] = lastC;
+    at[i] = t; cs[i] = c; c.heapPos = i;
   }
 }
 

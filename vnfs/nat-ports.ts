@@ -27,15 +27,16 @@
 // at once, which EIM needs (one outside port for every destination).
 import { toeplitz } from "../sdk";
 
-/** F: the 32 hash bits a 16-bit word contributes under a 2-byte-periodic key. */
+/** F: the 32 hash bits a 16-bit word contributes under a 2-byte-periodic key
+ *  (XOR of its bits' contributions, looked up a byte at a time). */
 function wordHash(key: readonly number[]): (w: number) => number {
   const basis = new Int32Array(16);
   for (let b = 0; b < 16; b++) basis[b] = toeplitz(key, [(1 << b) >> 8, (1 << b) & 255]) | 0;
-  return (w: number): number => {
-    let h = 0;
-    for (let b = 0; b < 16; b++) if (w & (1 << b)) h ^= basis[b];
-    return h;
-  };
+  const hi = new Int32Array(256), lo = new Int32Array(256);
+  for (let v = 0; v < 256; v++) {
+    for (let b = 0; b < 8; b++) if (v & (1 << b)) { lo[v] ^= basis[b]; hi[v] ^= basis[b + 8]; }
+  }
+  return (w: number): number => hi[(w >>> 8) & 255] ^ lo[w & 255];
 }
 
 export class RssPorts {

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { FlowTable, FT_ADDED, FT_EVICTED, FT_EXPIRED, FT_REFUSED } from "../../sdk";
+import { FlowTable, FT_ADDED, FT_EVICTED, FT_EXPIRED, FT_REFUSED, hash4 } from "../../sdk";
 
 type Op = ["add" | "find" | "remove", number, number, number] | ["tick", number, number, number];
 
@@ -104,6 +104,41 @@ describe("FlowTable", () => {
     expect(ft.stats[FT_EVICTED]).toBe(1000);
     expect(ft.stats[FT_REFUSED]).toBe(0);
     expect(ft.find4(10_999, 0, 0, 0, 17)).toBeGreaterThanOrEqual(0);   // the newest is there
+  });
+
+  // Keys (src addresses) by the slot their hash calls home.
+  const keyHomed = (slots: number, home: number, from: number): number => {
+    for (let k = from; ; k++) if ((hash4(k, 0, 0, 17) & (slots - 1)) === home) return k;
+  };
+
+  it("evicts, when full, the entry nearest expiry among the slots from the new key's home on", () => {
+    const ft = new FlowTable({ capacity: 8, whenFull: "evict", timeouts: [1_000_000, 100_000, 10_000] }, 0);
+    expect(ft.slots).toBe(16);
+    // Homes 0-6 and 12; the entry at 3 expires sooner than its neighbours
+    // (a new key at home 0 samples 0-3), the one at 12 sooner still.
+    const homes = [0, 1, 2, 3, 4, 5, 6, 12];
+    const keys = homes.map((home) => keyHomed(16, home, 1));
+    keys.forEach((k, i) => expect(ft.add4(k, 0, 0, 0, 17, homes[i] === 3 ? 1 : homes[i] === 12 ? 2 : 0)).toBe(homes[i]));
+    ft.tick(50, 0);
+    const a = keyHomed(16, 0, 1_000);
+    expect(ft.add4(a, 0, 0, 0, 17, 0)).toBeGreaterThanOrEqual(0);
+    expect(ft.find4(keys[3], 0, 0, 0, 17)).toBe(-1);
+    for (const k of keys.filter((_, i) => homes[i] !== 3)) expect(ft.find4(k, 0, 0, 0, 17)).toBeGreaterThanOrEqual(0);
+    expect(ft.stats[FT_EVICTED]).toBe(1);
+    expect(ft.count).toBe(8);
+  });
+
+  it("evicts after the sweep position when the new key's sample is empty", () => {
+    const ft = new FlowTable({ capacity: 12, whenFull: "evict", timeouts: [1_000_000, 100_000] }, 0);
+    expect(ft.slots).toBe(32);
+    const keys = Array.from({ length: 12 }, (_, home) => keyHomed(32, home, 1));
+    keys.forEach((k, home) => ft.add4(k, 0, 0, 0, 17, home === 2 ? 1 : 0));
+    const b = keyHomed(32, 20, 1_000);   // its sample, slots 20-23, is empty
+    expect(ft.add4(b, 0, 0, 0, 17, 0)).toBeGreaterThanOrEqual(0);
+    expect(ft.find4(keys[2], 0, 0, 0, 17)).toBe(-1);
+    expect(ft.find4(b, 0, 0, 0, 17)).toBeGreaterThanOrEqual(0);
+    expect(ft.stats[FT_EVICTED]).toBe(1);
+    expect(ft.count).toBe(12);
   });
 
   it("re-attaches to the same buffer with its entries, values and counts", () => {

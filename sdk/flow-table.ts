@@ -262,6 +262,11 @@ export class FlowTable {
     this.rec[o + 2] = cls;
   }
 
+  /** Sets a slot's expiry `ms` from now (an entry that carries over time it had elsewhere). */
+  expireIn(slot: number, ms: number): void {
+    this.rec[slot * this.stride] = this.now + Math.max(1, Math.min(ms, MAX_TIMEOUT));
+  }
+
   /** The slot's timeout class. */
   classOf(slot: number): number { return this.rec[slot * this.stride + 2]; }
 

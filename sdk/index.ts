@@ -29,6 +29,7 @@ export type { AclOptions, AclRule4, AclRule6, Match4, Match6, PortRange } from "
 export { toeplitz, rssCore, rssHashOf, RSS_SYMMETRIC_KEY, RSS_MICROSOFT_KEY } from "./rss";
 export { FlowTable, FLOW_TABLE_STATS, FT_ADDED, FT_REMOVED, FT_EXPIRED, FT_REFUSED, FT_EVICTED, hash4 } from "./flow-table";
 export type { FlowTableOptions } from "./flow-table";
+export { Ip4Set } from "./ip4-set";
 export { ConfigReader, ConfigError } from "./config";
 export type { NumberRule } from "./config";
 export { RssPorts, replyCore4, replyCore6 } from "./rss-port";

@@ -20,7 +20,7 @@
 // binding (nat-ports.ts says how, and in which distribution modes).
 // The NAT is a bump in the wire: it does not route or answer ARP; the hosts
 // beside it reach the outside addresses through their neighbour tables.
-import { ConfigReader, defineVnf, FlowTable, FT_EVICTED, FT_EXPIRED, FT_REFUSED, ip4str, updateChecksum16, updateChecksum32 } from "../sdk";
+import { ConfigReader, defineVnf, FlowTable, Ip4Set, FT_EVICTED, FT_EXPIRED, FT_REFUSED, ip4str, updateChecksum16, updateChecksum32 } from "../sdk";
 import type { Batch, Ctx, Packet } from "../sdk";
 import { RssPorts } from "./nat-ports";
 
@@ -116,22 +116,28 @@ export function readNatConfig(config: unknown): NatConfig {
 
 export interface NatState {
   cfg: NatConfig;
-  /** inside (addr, 0, port, 0, proto) -> [outside addr, outside port | TCP flags << 16]. */
+  /** inside (addr, 0, port, 0, proto) -> [outside addr, outside port | TCP flags << 16,
+   *  the last remote sent to, its port (address-and-port filtering, else 0),
+   *  until when it may answer (ms, Date.now() mod 2^32)]: see allow(). */
   fwd: FlowTable;
   /** outside (addr, 0, port, 0, proto) -> [inside addr, inside port]. */
   rev: FlowTable;
-  /** Sessions for filtering: (inside addr, remote, inside port, remote port or 0, proto). */
+  /** Sessions for filtering beside each binding's last remote: (inside
+   *  addr, remote, inside port, remote port or 0, proto). */
   filt: FlowTable;
   ports: RssPorts;
-  /** Outside address index by address (pool membership). */
-  ours: Map<number, number>;
+  /** The pool's addresses. */
+  ours: Ip4Set;
   statics: Map<string, Forward>;
   in: number;
   out: number;
   n: Float64Array;
+  /** The batch's Date.now() mod 2^32, for the remotes' times in fwd. */
+  now: number;
 }
 
 const SEEN_IN = 1 << 16, FIN_SEEN = 2 << 16;   // fwd value word 1, above the port
+const REMOTE = 2, REMOTE_PORT = 3, REMOTE_UNTIL = 4;   // fwd value words
 
 function newState(ctx: Ctx): NatState {
   const cfg = readNatConfig(ctx.config);
@@ -143,15 +149,16 @@ function newState(ctx: Ctx): NatState {
     ctx.log("nat: the RSS key does not repeat every 2 bytes, so outside ports cannot be chosen to bring replies back to their core; use --rss-key symmetric");
   const st: NatState = {
     cfg,
-    fwd: FlowTable.shared(ctx, "nat-fwd", o),
+    fwd: FlowTable.shared(ctx, "nat-fwd", { ...o, valueWords: 5 }),
     // A reverse entry outlives no binding: it is checked against fwd on use.
     rev: FlowTable.shared(ctx, "nat-rev", { ...o, timeouts: [maxT] }),
     filt: FlowTable.shared(ctx, "nat-filter", { ...o, valueWords: 0, whenFull: "evict" }),
     ports,
-    ours: new Map(Array.from(cfg.pool, (a, i) => [a, i])),
+    ours: new Ip4Set(cfg.pool),
     statics: new Map(cfg.forwards.map((f) => [`${f.proto}/${f.out}:${f.outPort}`, f])),
     in: ctx.port("in"), out: ctx.port("out"),
     n: ctx.counters(CAUSES),
+    now: Date.now() >>> 0,
   };
   return st;
 }
@@ -189,6 +196,7 @@ function bind(st: NatState, a: number, port: number, proto: number, cls: number)
   if (slot < 0) return -FULL;
   fwd.values[fwd.at(slot)] = out;
   fwd.values[fwd.at(slot) + 1] = p;
+  fwd.values[fwd.at(slot) + REMOTE_UNTIL] = st.now;   // no remote yet
   const r = rev.add4(out, 0, p, 0, proto, 0);
   if (r < 0) { fwd.remove(fwd.find4(a, 0, port, 0, proto)); return -FULL; }
   rev.values[rev.at(r)] = a;
@@ -253,13 +261,13 @@ function outbound(st: NatState, pkt: Packet): number {
     if (flags & 5) v[at + 1] = w | FIN_SEEN;
     fwd.touch(slot, tcpClass(flags, seenIn && !(w & FIN_SEEN)));
   } else fwd.touch(slot, fresh);
-  if (st.cfg.filtering !== 0) st.filt.add4(src, dst, id, st.cfg.filtering === 2 ? pkt.dstPort : 0, proto, fwd.classOf(slot));
+  if (st.cfg.filtering !== 0) allow(st, slot, src, id, dst, st.cfg.filtering === 2 ? pkt.dstPort : 0, proto);
   ip.rewriteSrc(out);
   if (proto === 1) setIcmpId(pkt, port);
   else if (proto === 6) pkt.tcp!.rewriteSrcPort(port);
   else pkt.udp!.rewriteSrcPort(port);
   // Hairpin: to one of our own outside addresses, so back inside.
-  if (st.ours.has(dst >>> 0)) {
+  if (st.ours.has(dst)) {
     if (!st.cfg.hairpin) return -NOT_OURS;
     const to = inbound(st, pkt);
     if (to < 0) return to;
@@ -268,6 +276,35 @@ function outbound(st: NatState, pkt: Packet): number {
   }
   st.n[OUT]++;
   return st.out;
+}
+
+/**
+ * Lets `remote` (with `rport`; 0 unless filtering by address and port)
+ * send to binding `slot` of inside (a, port) for the binding's timeout.
+ * The last remote lives in the binding itself, because most bindings talk
+ * to one remote and a second table's lookup a packet (another cache miss)
+ * was a third of the NAT's time; a remote it displaces goes to the filter
+ * table with exactly the time it had left.
+ */
+function allow(st: NatState, slot: number, a: number, port: number, remote: number, rport: number, proto: number): void {
+  const fwd = st.fwd, v = fwd.values, at = fwd.at(slot), cls = fwd.classOf(slot);
+  if (v[at + REMOTE] !== remote >>> 0 || v[at + REMOTE_PORT] !== rport) {
+    const left = (v[at + REMOTE_UNTIL] - st.now) | 0;
+    if (left > 0) {
+      const f = st.filt.add4(a, v[at + REMOTE] | 0, port, v[at + REMOTE_PORT], proto, cls);
+      if (f >= 0) st.filt.expireIn(f, left);
+    }
+    v[at + REMOTE] = remote;
+    v[at + REMOTE_PORT] = rport;
+  }
+  v[at + REMOTE_UNTIL] = st.now + st.cfg.timeoutsMs[cls];
+}
+
+/** Whether `remote` (`rport`) may send to binding `slot` of inside (a, port): see allow(). */
+function allowed(st: NatState, slot: number, a: number, port: number, remote: number, rport: number, proto: number): boolean {
+  const v = st.fwd.values, at = st.fwd.at(slot);
+  if (v[at + REMOTE] === remote >>> 0 && v[at + REMOTE_PORT] === rport && ((v[at + REMOTE_UNTIL] - st.now) | 0) > 0) return true;
+  return st.filt.find4(a, remote, port, rport, proto) >= 0;
 }
 
 /** outside -> inside. Returns the port index, or -cause. */
@@ -292,7 +329,7 @@ function inbound(st: NatState, pkt: Packet, forwards = true): number {
   const fwd = st.fwd, v = fwd.values;
   const key0 = fwd.keyWord(slot, 0), inPort = fwd.keyWord(slot, 2) >>> 16;
   const f = st.cfg.filtering;
-  if (f !== 0 && st.filt.find4(key0, src, inPort, f === 2 ? pkt.srcPort : 0, proto) < 0) return -FILTERED;
+  if (f !== 0 && !allowed(st, slot, key0, inPort, src, f === 2 ? pkt.srcPort : 0, proto)) return -FILTERED;
   if (proto === 6) {
     const flags = pkt.tcp!.flags, at = fwd.at(slot), w = v[at + 1];
     v[at + 1] = w | SEEN_IN | (flags & 5 ? FIN_SEEN : 0);
@@ -325,12 +362,10 @@ function forward(st: NatState, pkt: Packet, proto: number, dst: number, port: nu
     slot = fwd.find4(f.in, 0, f.inPort, 0, proto);
     fwd.values[fwd.at(slot)] = f.out;
     fwd.values[fwd.at(slot) + 1] = f.outPort | SEEN_IN;
+    fwd.values[fwd.at(slot) + REMOTE_UNTIL] = st.now;
     st.n[NEW]++;
   }
-  if (st.cfg.filtering !== 0) {
-    const ip = pkt.ipv4!;
-    st.filt.add4(f.in, ip.src | 0, f.inPort, st.cfg.filtering === 2 ? pkt.srcPort : 0, proto, fwd.classOf(slot));
-  }
+  if (st.cfg.filtering !== 0) allow(st, slot, f.in, f.inPort, pkt.ipv4!.src | 0, st.cfg.filtering === 2 ? pkt.srcPort : 0, proto);
   return inbound(st, pkt, false);
 }
 
@@ -398,6 +433,7 @@ export default defineVnf<NatState>({
   init: (ctx) => newState(ctx),
   process(batch: Batch, st: NatState) {
     const now = Date.now();
+    st.now = now >>> 0;
     st.fwd.tick(now);
     st.rev.tick(now);
     st.filt.tick(now);

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { Batch, ip4, ip4str, makeCtx, RSS_SYMMETRIC_KEY, rssCore, rssHashOf, verifyIpv4HeaderChecksum } from "../../sdk";
 import nat, { readNatConfig } from "../../vnfs/nat";
 import type { NatState } from "../../vnfs/nat";
@@ -76,6 +76,34 @@ describe("nat", () => {
     expect(send(apdf, u4("198.51.100.1", "192.0.2.1", 9999, s), OUT).verdict).toBe(DROP);
     expect(send(apdf, u4("198.51.100.1", "192.0.2.1", 53, s), OUT).verdict).toBe(TO_IN);
     expect(addrDep.st.n[8]).toBe(1);   // filtered
+  });
+
+  it("lets each remote a binding sent to answer for exactly its own timeout, the last one kept in the binding", () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      const t0 = Date.UTC(2026, 0, 1);
+      const at = (s: number): void => { vi.setSystemTime(t0 + s * 1000); };
+      const r = start({ ...BASE, timeouts: { udp: 120 } });
+      const out = (to: string): number => { const o = send(r, u4("10.0.0.5", to, 5000, 53), IN); expect(o.verdict).toBe(TO_OUT); return sport(o.bytes); };
+      const answers = (from: string, p: number): boolean => send(r, u4(from, "192.0.2.1", 53, p), OUT).verdict === TO_IN;
+      const A = "198.51.100.1", B = "198.51.100.2", C = "198.51.100.3";
+      at(0);
+      const p = out(A);
+      at(100);
+      expect(out(B)).toBe(p);   // A moves to the filter table with 20 s left
+      at(110);
+      expect([answers(A, p), answers(B, p), answers(C, p)]).toEqual([true, true, false]);
+      at(130);
+      expect([answers(A, p), answers(B, p)]).toEqual([false, true]);   // A's 120 s from t=0 are over
+      at(140);
+      out(A);   // A back in the binding; B to the table with 80 s left
+      at(200);
+      expect([answers(A, p), answers(B, p)]).toEqual([true, true]);
+      at(230);
+      expect([answers(A, p), answers(B, p)]).toEqual([true, false]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("drops unsolicited inbound and traffic not from inside, counted", () => {

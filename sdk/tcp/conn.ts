@@ -16,7 +16,7 @@ import { ConnCounters } from "./counters";
 import { seqDiff, seqGe, seqGt, seqLe, seqLt } from "./seq";
 import {
   CLOSED, CLOSE_WAIT, CLOSING, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, LAST_ACK, STATE_NAMES,
-  SYN_RECEIVED, SYN_SENT, TIME_WAIT,
+  SYN_RECEIVED, SYN_SENT,
 } from "./state";
 
 const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000; // RFC 7323 5.5: ts.recent too old to trust
@@ -71,7 +71,7 @@ export class TcpConn {
   /** Karn timing when timestamps are off: the sequence timed and when. */
   rttSeq = 0; rttAt = -1;
   // Timers (absolute ms; 0 = off).
-  rtoAt = 0; delackAt = 0; persistAt = 0; twAt = 0;
+  rtoAt = 0; delackAt = 0; persistAt = 0;
   /** Tail loss probe (RFC 8985 7): when it fires, and whether one is out
    *  since the last new ACK. A flight whose only ACK is lost (a burst the
    *  receiver ACKs once) would otherwise wait for the RTO. */
@@ -140,7 +140,7 @@ export class TcpConn {
   /** Drop the connection now, telling the peer with RST. */
   abort(): void {
     if (this.state === CLOSED) return;
-    if (this.state !== SYN_SENT && this.state !== TIME_WAIT) this.stack.sendRst(this, this.sndNxt, 0, 0);
+    if (this.state !== SYN_SENT) this.stack.sendRst(this, this.sndNxt, 0, 0);
     this.destroy();
   }
 
@@ -229,7 +229,6 @@ export class TcpConn {
         this.sndNxt = this.iss; // the SYN-ACK was lost: send it again
         return;
       }
-      if (this.state === TIME_WAIT && (flags & FIN)) this.twAt = now + st.opts.timeWaitMs;
       st.counters.outOfWindow++;
       this.ackNow = true;
       return;
@@ -403,11 +402,7 @@ export class TcpConn {
   private processData(s: Segment): void {
     const st = this.stack, state = this.state, now = st.now;
     if (!(state === ESTABLISHED || state === FIN_WAIT_1 || state === FIN_WAIT_2)) {
-      // After the peer's FIN: a retransmitted FIN is ACKed (and restarts TIME_WAIT).
-      if (s.flags & FIN) {
-        this.ackNow = true;
-        if (state === TIME_WAIT) this.twAt = now + st.opts.timeWaitMs;
-      }
+      if (s.flags & FIN) this.ackNow = true;   // after the peer's FIN: a retransmitted FIN is ACKed
       return;
     }
     let seq = s.seq, off = s.dataOff, len = s.dataLen;
@@ -503,7 +498,6 @@ export class TcpConn {
     const s = this.state;
     // A passive open that never completed just disappears (back to LISTEN).
     if (s === SYN_RECEIVED && this.listener !== null) { this.destroy(); return; }
-    if (s === TIME_WAIT) { this.destroy(); return; }
     this.fail("reset");
   }
 
@@ -515,12 +509,15 @@ export class TcpConn {
     if (wasOpen && h.reset !== undefined) h.reset(this, why);
   }
 
+  /** Both sides are done: the ACK of the peer's FIN goes now, and the
+   *  stack keeps the 4-tuple for 2 MSL without this object (timewait.ts),
+   *  which is CLOSED from here on. */
   private enterTimeWait(): void {
-    this.state = TIME_WAIT;
     this.rtoAt = 0; this.persistAt = 0; this.delackAt = 0; this.tlpAt = 0;
-    this.twAt = this.stack.now + this.stack.opts.timeWaitMs;
-    // The buffers are no longer needed; the 4-tuple is kept.
     this.sndBuf.release(); this.rcvBuf.release();
+    if (this.ackNow) this.sendCtl(this.sndNxt, ACK, 0);
+    this.stack.toTimeWait(this);
+    this.state = CLOSED;
     const h = this.handlers;
     if (h.closed !== undefined) h.closed(this);
   }
@@ -535,7 +532,7 @@ export class TcpConn {
   destroy(): void {
     if (this.state === CLOSED) return;
     this.state = CLOSED;
-    this.rtoAt = this.delackAt = this.persistAt = this.twAt = this.tlpAt = 0;
+    this.rtoAt = this.delackAt = this.persistAt = this.tlpAt = 0;
     this.sndBuf.release(); this.rcvBuf.release();
     this.stack.remove(this);
   }
@@ -551,13 +548,11 @@ export class TcpConn {
     if (this.rtoAt > 0) t = this.rtoAt;
     if (this.delackAt > 0 && (t === 0 || this.delackAt < t)) t = this.delackAt;
     if (this.persistAt > 0 && (t === 0 || this.persistAt < t)) t = this.persistAt;
-    if (this.twAt > 0 && (t === 0 || this.twAt < t)) t = this.twAt;
     if (this.tlpAt > 0 && (t === 0 || this.tlpAt < t)) t = this.tlpAt;
     return t;
   }
 
   onTimers(now: number): void {
-    if (this.twAt > 0 && now >= this.twAt) { this.destroy(); return; }
     if (this.rtoAt > 0 && now >= this.rtoAt) { this.onRto(now); if (this.state === CLOSED) return; }
     if (this.tlpAt > 0 && now >= this.tlpAt) this.onTlp(now);
     if (this.delackAt > 0 && now >= this.delackAt) {
@@ -645,10 +640,6 @@ export class TcpConn {
       if (this.sndNxt === this.iss) this.sendSyn();
       else if (this.ackNow && state === SYN_RECEIVED) this.sendCtl(this.sndNxt, ACK, 0);
       this.ackNow = false;
-      return;
-    }
-    if (state === TIME_WAIT) {
-      if (this.ackNow) this.sendCtl(this.sndNxt, ACK, 0);
       return;
     }
     let sent = false;

@@ -38,6 +38,7 @@ export class TcpCounters {
   persistProbes = 0;
   noBuffer = 0;         // the link had no buffer for a segment; retried later
   timeWaitReused = 0;   // a new SYN took over a TIME_WAIT 4-tuple (RFC 6191)
+  timeWaitOverflow = 0; // closed without TIME_WAIT: maxTimeWait were held (Linux's TCPTimeWaitOverflow)
   ackTooNew = 0;        // ACK for data never sent (RFC 5961 5.2)
 }
 

@@ -82,7 +82,7 @@ export class Tcp {
         }
         return -1;
       },
-      removed: (c) => { if (c.listener === null && c.lport >= this.ports.lo && c.lport <= this.ports.hi && !this.stack.listeners.has(c.lport)) this.ports.release(c.lport); },
+      removed: (lport) => { if (lport >= this.ports.lo && lport <= this.ports.hi && !this.stack.listeners.has(lport)) this.ports.release(lport); },
     });
     this.published = ctx.counters(COUNTER_NAMES.map((n) => `tcp_${n}`));
   }

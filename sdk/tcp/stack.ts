@@ -18,8 +18,8 @@ import { OutSegment, headerLength, writeSegment } from "./build";
 import {
   ACK, RST, SEG_CHECKSUM, SEG_FRAGMENT, SEG_NOT_TCP, SEG_OK, SYN, Segment, parseSegment,
 } from "./segment";
-import { seqGt } from "./seq";
-import { CLOSED, TIME_WAIT, type TcpHandlers } from "./state";
+import { CLOSED, type TcpHandlers } from "./state";
+import { TimeWaits } from "./timewait";
 
 /** Where a stack's segments go: IP packets, headers included. */
 export interface TcpOutput {
@@ -54,6 +54,9 @@ export interface TcpOptions {
   windowShift?: number;
   /** 2 MSL: how long a closed connection's 4-tuple is kept. */
   timeWaitMs?: number;
+  /** Most 4-tuples held in TIME_WAIT; past it a connection closes without
+   *  (counted), as Linux's tcp_max_tw_buckets. */
+  maxTimeWait?: number;
   delayedAckMs?: number;
   minRtoMs?: number;
   initialRtoMs?: number;
@@ -77,8 +80,9 @@ export interface TcpOptions {
   /** Local port for an active open (RSS-aware choice); the default walks
    *  the ephemeral range from a hashed start (RFC 6056). Return -1 for none free. */
   choosePort?: (v6: boolean, raddr: Uint32Array, rport: number, free: (port: number) => boolean) => number;
-  /** Called when a connection leaves the table (to give its port back). */
-  removed?: (c: TcpConn) => void;
+  /** Called when a local port is no longer held by a connection (it left
+   *  the table, or its TIME_WAIT ended), to give the port back. */
+  removed?: (lport: number) => void;
 }
 
 export type ResolvedOptions = Required<Omit<TcpOptions, "local4" | "local6" | "secret" | "choosePort" | "removed">>
@@ -86,7 +90,7 @@ export type ResolvedOptions = Required<Omit<TcpOptions, "local4" | "local6" | "s
 
 const DEFAULTS = {
   mtu: 1500, memory: 256 << 20, sndBufInitial: 16 << 10, sndBufMax: 4 << 20,
-  rcvBufInitial: 64 << 10, rcvBufMax: 4 << 20, windowShift: 7, timeWaitMs: 60_000,
+  rcvBufInitial: 64 << 10, rcvBufMax: 4 << 20, windowShift: 7, timeWaitMs: 60_000, maxTimeWait: 262_144,
   delayedAckMs: 40, minRtoMs: 200, initialRtoMs: 1000, maxRtoMs: 60_000, maxRetries: 15,
   synRetries: 6, challengeAckLimit: 1000, initialCwndSegments: 10, sack: true,
   timestamps: true, windowScale: true, noDelay: true, verifyChecksum: true,
@@ -101,7 +105,7 @@ function resolve(o: TcpOptions): ResolvedOptions {
   need("mtu", 576, 65535); need("memory", 1, Number.MAX_SAFE_INTEGER);
   need("sndBufInitial", 1024, 1 << 30); need("sndBufMax", r.sndBufInitial, 1 << 30);
   need("rcvBufInitial", 1024, 1 << 30); need("rcvBufMax", r.rcvBufInitial, 1 << 30);
-  need("windowShift", 0, 14); need("timeWaitMs", 0, 3_600_000); need("delayedAckMs", 0, 500);
+  need("windowShift", 0, 14); need("timeWaitMs", 0, 3_600_000); need("maxTimeWait", 0, 1 << 26); need("delayedAckMs", 0, 500);
   need("minRtoMs", 1, 60_000); need("initialRtoMs", 1, 600_000); need("maxRtoMs", r.minRtoMs, 3_600_000);
   need("maxRetries", 1, 100); need("synRetries", 1, 100); need("challengeAckLimit", 0, 1e9);
   need("initialCwndSegments", 1, 1000);
@@ -164,6 +168,8 @@ export class TcpStack {
   // of opening and closing connections).
   private buckets: (TcpConn | null)[] = new Array<TcpConn | null>(1024).fill(null);
   private count = 0;
+  /** Closed connections in TIME_WAIT, without their TcpConn. */
+  readonly timeWaits = new TimeWaits(this);
   private readonly local4: Uint32Array | null = null;
   private readonly local6: Uint32Array | null = null;
   private readonly dirtyList: TcpConn[] = [];
@@ -192,8 +198,8 @@ export class TcpStack {
     this.now = this.opts.clock();
   }
 
-  /** Connections in the table (TIME_WAIT included). */
-  get connections(): number { return this.count; }
+  /** Connections in the table, TIME_WAIT included. */
+  get connections(): number { return this.count + this.timeWaits.count; }
 
   localMss(v6: boolean): number { return this.opts.mtu - (v6 ? 60 : 40); }
 
@@ -225,7 +231,8 @@ export class TcpStack {
     }
     const raddr = this.lastRaddr;
     let lport = localPort ?? -1;
-    const free = (p: number): boolean => this.find(raddr, port, p, local) === null;
+    const free = (p: number): boolean => this.find(raddr, port, p, local) === null
+      && this.timeWaits.find(tupleHash(raddr, port, p, local), raddr, port, p, local) < 0;
     if (lport < 0) lport = this.opts.choosePort !== undefined ? this.opts.choosePort(v6, raddr, port, free) : this.ephemeral(free);
     if (lport < 0) return null;
     if (!free(lport)) throw new Error(`connect: ${address}:${port} from local port ${lport} already exists`);
@@ -255,8 +262,8 @@ export class TcpStack {
 
   // ------------------------------------------------------------- table
 
-  private find(raddr: Uint32Array, rport: number, lport: number, laddr: Uint32Array): TcpConn | null {
-    let c = this.buckets[tupleHash(raddr, rport, lport, laddr) & (this.buckets.length - 1)];
+  private find(raddr: Uint32Array, rport: number, lport: number, laddr: Uint32Array, hash = tupleHash(raddr, rport, lport, laddr)): TcpConn | null {
+    let c = this.buckets[hash & (this.buckets.length - 1)];
     while (c !== null) {
       if (c.rport === rport && c.lport === lport && sameAddr(c.raddr, raddr) && sameAddr(c.laddr, laddr)) return c;
       c = c.next;
@@ -287,21 +294,36 @@ export class TcpStack {
 
   /** Called by a connection that is gone. */
   remove(c: TcpConn): void {
-    const i = c.hash & (this.buckets.length - 1);
-    let p = this.buckets[i], prev: TcpConn | null = null;
-    while (p !== null && p !== c) { prev = p; p = p.next; }
-    if (p === null) return;
-    if (prev === null) this.buckets[i] = c.next; else prev.next = c.next;
-    c.next = null;
-    this.count--;
-    if (c.heapPos >= 0) this.heapTake(c.heapPos);
-    if (this.opts.removed !== undefined) this.opts.removed(c);
+    if (!this.unlink(c)) return;
+    if (this.opts.removed !== undefined) this.opts.removed(c.lport);
     const l = c.listener;
     if (l !== null) {
       const i = l.queue.indexOf(c);
       if (i >= 0) l.queue.splice(i, 1); else l.halfOpen--;
       c.listener = null;
     }
+  }
+
+  /** Called by a connection entering TIME_WAIT: its 4-tuple stays taken for
+   *  2 MSL by a compact entry, the connection object leaves the stack. */
+  toTimeWait(c: TcpConn): void {
+    if (this.timeWaits.count >= this.opts.maxTimeWait) {
+      this.counters.timeWaitOverflow++;
+      this.remove(c);
+    } else if (this.unlink(c)) this.timeWaits.add(c, c.hash, this.now + this.opts.timeWaitMs);
+  }
+
+  /** Out of the table and the timer heap; false if it was not there. */
+  private unlink(c: TcpConn): boolean {
+    const i = c.hash & (this.buckets.length - 1);
+    let p = this.buckets[i], prev: TcpConn | null = null;
+    while (p !== null && p !== c) { prev = p; p = p.next; }
+    if (p === null) return false;
+    if (prev === null) this.buckets[i] = c.next; else prev.next = c.next;
+    c.next = null;
+    this.count--;
+    if (c.heapPos >= 0) this.heapTake(c.heapPos);
+    return true;
   }
 
   /** A passive open completed: hand it to the application. */
@@ -329,14 +351,21 @@ export class TcpStack {
       return;
     }
     this.counters.segsIn++;
-    let c = this.find(s.src, s.srcPort, s.dstPort, s.dst);
-    if (c !== null && c.state === TIME_WAIT && (s.flags & (SYN | ACK | RST)) === SYN && this.listeners.has(s.dstPort)
-      && (seqGt(s.seq, c.rcvNxt) || (c.tsOk && s.hasTs && seqGt(s.tsVal, c.tsRecent)))) {
-      // RFC 6191: a new incarnation may take over a TIME_WAIT 4-tuple.
-      c.destroy(); c = null;
-      this.counters.timeWaitReused++;
-    }
+    const h = tupleHash(s.src, s.srcPort, s.dstPort, s.dst);
+    const c = this.find(s.src, s.srcPort, s.dstPort, s.dst, h);
     if (c !== null) { c.input(s); return; }
+    if (this.timeWaits.count > 0) {
+      const tw = this.timeWaits.find(h, s.src, s.srcPort, s.dstPort, s.dst);
+      if (tw >= 0) {
+        if ((s.flags & (SYN | ACK | RST)) !== SYN || !this.listeners.has(s.dstPort) || !this.timeWaits.mayReuse(tw, s)) {
+          this.timeWaits.input(tw, s);
+          return;
+        }
+        // RFC 6191: a new incarnation takes over the 4-tuple.
+        this.timeWaits.remove(tw);
+        this.counters.timeWaitReused++;
+      }
+    }
     const l = this.listeners.get(s.dstPort);
     if (l !== undefined) { this.listenInput(l, s); return; }
     this.counters.noConnection++;
@@ -420,6 +449,7 @@ export class TcpStack {
   /** Read the clock, run due timers, then flush. */
   poll(): void {
     const now = this.now = this.opts.clock();
+    if (this.timeWaits.nextExpiry() <= now) this.timeWaits.expire(now);
     const at = this.hAt, cs = this.hConn;
     while (at.length > 0 && at[0] <= now) {
       const c = cs[0];
@@ -431,7 +461,7 @@ export class TcpStack {
 
   /** The earliest timer deadline (ms), or Infinity when none is armed. */
   nextTimer(): number {
-    return this.hAt.length > 0 ? this.hAt[0] : Infinity;
+    return Math.min(this.hAt.length > 0 ? this.hAt[0] : Infinity, this.timeWaits.nextExpiry());
   }
 
   /** Its earliest deadline into the heap; a later one than it has waits

@@ -19,7 +19,7 @@ import {
   SYN_RECEIVED, SYN_SENT,
 } from "./state";
 
-const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000; // RFC 7323 5.5: ts.recent too old to trust
+export const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000; // RFC 7323 5.5: ts.recent too old to trust
 
 export class TcpConn {
   state = CLOSED;

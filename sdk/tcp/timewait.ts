@@ -12,14 +12,13 @@
 // one whose time was restarted by a retransmitted FIN goes to the back of
 // the line when it reaches the front.
 
-import type { TcpConn } from "./conn";
+import { PAWS_IDLE_MS, type TcpConn } from "./conn";
 import type { Segment } from "./segment";
 import type { TcpStack } from "./stack";
 import { ACK, FIN, RST, SYN } from "./segment";
 import { headerLength, writeSegment } from "./build";
 import { seqDiff, seqGt, seqLe, seqLt } from "./seq";
 
-const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000; // RFC 7323 5.5: ts.recent too old to trust
 const V6 = 1, TS_OK = 2;
 
 export class TimeWaits {

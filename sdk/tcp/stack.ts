@@ -231,8 +231,10 @@ export class TcpStack {
     }
     const raddr = this.lastRaddr;
     let lport = localPort ?? -1;
-    const free = (p: number): boolean => this.find(raddr, port, p, local) === null
-      && this.timeWaits.find(tupleHash(raddr, port, p, local), raddr, port, p, local) < 0;
+    const free = (p: number): boolean => {
+      const h = tupleHash(raddr, port, p, local);
+      return this.find(raddr, port, p, local, h) === null && this.timeWaits.find(h, raddr, port, p, local) < 0;
+    };
     if (lport < 0) lport = this.opts.choosePort !== undefined ? this.opts.choosePort(v6, raddr, port, free) : this.ephemeral(free);
     if (lport < 0) return null;
     if (!free(lport)) throw new Error(`connect: ${address}:${port} from local port ${lport} already exists`);
@@ -407,15 +409,19 @@ export class TcpStack {
     this.sendBare(seq, withAck ? c.rcvNxt : ack, withAck ? RST | ACK : RST);
   }
 
-  private sendBare(seq: number, ack: number, flags: number): void {
+  /** A segment without data or options other than timestamps (when `ts`,
+   *  with seg.tsVal/tsEcr set) on the 4-tuple in `seg`; false when no buffer
+   *  was free (it is not retried: the peer's retransmission asks again). */
+  sendBare(seq: number, ack: number, flags: number, wnd = 0, ts = false): boolean {
     const t = this.seg;
-    t.seq = seq; t.ack = ack; t.flags = flags; t.wnd = 0;
-    t.mss = -1; t.wscale = -1; t.sackOk = false; t.ts = false; t.nSack = 0;
+    t.seq = seq; t.ack = ack; t.flags = flags; t.wnd = wnd;
+    t.mss = -1; t.wscale = -1; t.sackOk = false; t.ts = ts; t.nSack = 0;
     const len = headerLength(t), o = this.out.alloc(len);
-    if (o < 0) { this.counters.noBuffer++; return; } // an RST is not retried
+    if (o < 0) { this.counters.noBuffer++; return false; }
     this.out.send(o, writeSegment(this.out.bytes, o, t, 0, this.out.checksumOffload === true));
     this.counters.segsOut++;
     if (flags & RST) this.counters.resetsOut++;
+    return true;
   }
 
   /** RFC 5961 7: at most challengeAckLimit challenge ACKs per second. */

@@ -16,7 +16,6 @@ import { PAWS_IDLE_MS, type TcpConn } from "./conn";
 import type { Segment } from "./segment";
 import type { TcpStack } from "./stack";
 import { ACK, FIN, RST, SYN } from "./segment";
-import { headerLength, writeSegment } from "./build";
 import { seqDiff, seqGt, seqLe, seqLt } from "./seq";
 
 const V6 = 1, TS_OK = 2;
@@ -176,22 +175,14 @@ export class TimeWaits {
 
   /** An ACK of everything received, on the window last offered. */
   private ack(i: number): void {
-    const st = this.stack, t = st.seg, f = this.flags[i];
-    this.laddr.set(this.addr.subarray(i * 8, i * 8 + 4)); this.raddr.set(this.addr.subarray(i * 8 + 4, i * 8 + 8));
+    const st = this.stack, t = st.seg, f = this.flags[i], a = this.addr;
+    for (let k = 0; k < 4; k++) { this.laddr[k] = a[i * 8 + k]; this.raddr[k] = a[i * 8 + 4 + k]; }
     t.v6 = (f & V6) !== 0; t.laddr = this.laddr; t.raddr = this.raddr;
     t.lport = this.ports[i] >>> 16; t.rport = this.ports[i] & 0xffff;
-    const nxt = this.rcvNxt[i], shift = f >>> 8;
-    t.seq = this.sndNxt[i]; t.ack = nxt; t.flags = ACK;
-    const w = Math.min(Math.max(0, seqDiff(this.rcvAdv[i], nxt)) >>> shift, 0xffff);
-    t.wnd = w;
-    t.mss = -1; t.wscale = -1; t.sackOk = false; t.nSack = 0;
-    t.ts = (f & TS_OK) !== 0;
-    if (t.ts) { t.tsVal = (Math.floor(st.now) + this.tsOffset[i]) >>> 0; t.tsEcr = this.tsRecent[i]; }
-    const len = headerLength(t), o = st.out.alloc(len);
-    if (o < 0) { st.counters.noBuffer++; return; }   // the peer's retransmission asks again
-    st.out.send(o, writeSegment(st.out.bytes, o, t, 0, st.out.checksumOffload === true));
-    st.counters.segsOut++;
-    this.lastAckSent[i] = nxt;
+    const nxt = this.rcvNxt[i], ts = (f & TS_OK) !== 0;
+    if (ts) { t.tsVal = (Math.floor(st.now) + this.tsOffset[i]) >>> 0; t.tsEcr = this.tsRecent[i]; }
+    const wnd = Math.min(Math.max(0, seqDiff(this.rcvAdv[i], nxt)) >>> (f >>> 8), 0xffff);
+    if (st.sendBare(this.sndNxt[i], nxt, ACK, wnd, ts)) this.lastAckSent[i] = nxt;
   }
 
   private grow(cap: number): void {

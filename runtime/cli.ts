@@ -16,6 +16,8 @@ import { formatPs, top } from "./top";
 import { trace } from "./trace-client";
 import { describeReload } from "./reload";
 import { parseContext, parseCpuBudget, parseMemoryLimit } from "./limits";
+import { parseTcpMemory } from "./endpoint";
+import { TCP_DEFAULTS } from "../sdk/tcp/stack";
 import { resolve } from "node:path";
 
 // The port drivers, as each declares itself (ports.ts, native/port.h).
@@ -132,6 +134,7 @@ const program = new Command()
   .option("--arp-retries <n>", "ARP/ND requests before frames waiting for a neighbour are dropped (neigh_unresolved)", int("--arp-retries", 1, 100), 3)
   .option("--arp-queue <n>", "frames that may wait for neighbours, per core (over it: neigh_queue_full)", int("--arp-queue", 1, 65536), 256)
   .option("--arp-age <s>", "seconds a learned neighbour is used before it is resolved again", seconds, 60)
+  .option("--tcp-memory <size>", `bytes of TCP buffers each core may hold (64m, 1g; default ${TCP_DEFAULTS.memory / 2 ** 20}m): past it new connections are refused (tcp_memoryRefusedConn) and buffers stop growing; in use: tcp_memoryBytes_now`, limitOption(parseTcpMemory))
   .option("--rx-batch <n>", "most packets per batch handed to the VNF (MAX_BATCH_RECV)", int("--rx-batch", 1, 1024), DEFAULTS.rxBatch)
   .option("--tx-batch <n>", "most frames per driver transmit (MAX_BATCH_SEND)", int("--tx-batch", 1, 1024), DEFAULTS.txBatch)
   .option("--busy-poll", "spin when idle instead of sleeping (BUSY_WAIT)", false)
@@ -187,6 +190,7 @@ const program = new Command()
         arpRetries: o.arpRetries,
         arpQueue: o.arpQueue,
         arpAgeS: o.arpAge,
+        tcpMemory: o.tcpMemory,
         overflow: o.overflow,
         rxBatch: o.rxBatch,
         txBatch: o.txBatch,

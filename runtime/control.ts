@@ -15,6 +15,7 @@ export interface WorkerInit {
   config?: unknown;             // --config's value: ctx.config of the first generation
   rss: { key: number[]; dist: string };   // ctx.rss: how packets reach this core
   addresses: PortAddress[];     // --ip: ctx.addresses, for the SDK's sockets
+  tcpMemory?: number;           // --tcp-memory: ctx.tcpMemory
   portNames: string[];
   options: CoreOptions;
   control: SharedArrayBuffer;   // Int32Array of CTL_WORDS, for control messages

@@ -1,10 +1,11 @@
-// --ip, --mac, --gateway, --arp and the ARP/ND knobs, checked and turned into
+// --ip, --mac, --gateway, --arp, the ARP/ND knobs and --tcp-memory, checked and turned into
 // what the engine's endpoint takes (native/endpoint.h). A value that does not
 // parse or does not fit its port is a one-line error naming it.
 import { readFileSync } from "node:fs";
 import { ip4, ip6, mac, parsePrefix, parsePrefix6 } from "../sdk/addr";
 import type { PortSpec } from "./ports";
 import { UserError } from "./user-error";
+import { sizeBytes } from "./limits";
 
 export class EndpointError extends UserError {}
 
@@ -16,6 +17,7 @@ export interface EndpointOptions {
   arpRetries?: number;
   arpQueue?: number;
   arpAgeS?: number;
+  tcpMemory?: number;   // bytes of TCP buffers per core (ctx.tcpMemory)
 }
 
 interface Addr { v6: boolean; bytes: number[] }
@@ -77,13 +79,15 @@ function inPrefix(a: Addr, p: Addr & { len: number }): boolean {
 }
 
 /** undefined when no --ip was given: the engine then has no endpoint. */
-export function parseEndpoint(o: EndpointOptions, ports: readonly PortSpec[]): { native: NativeEndpoint; addresses: PortAddress[]; macs: string[] } | undefined {
+export function parseEndpoint(o: EndpointOptions, ports: readonly PortSpec[]): { native: NativeEndpoint; addresses: PortAddress[]; macs: string[]; tcpMemory?: number } | undefined {
   const ips = o.ip ?? [];
   if (!ips.length) {
     for (const [flag, v] of [["--gateway", o.gateway], ["--arp", o.arp], ["--mac", o.mac]] as const)
       if (v?.length) throw new EndpointError(`${flag} ${v[0]}: needs an address on the port: add --ip ADDR/LEN`);
+    if (o.tcpMemory !== undefined) throw new EndpointError("--tcp-memory: TCP endpoints need an address on the port: add --ip ADDR/LEN");
     return undefined;
   }
+  if (o.tcpMemory !== undefined) checkTcpMemory(o.tcpMemory, String(o.tcpMemory));
   const native: NativeEndpoint = { ports: ports.map(() => ({ addrs: [], mac: [] })), statics: [] };
   const addresses: PortAddress[] = [];
   for (const t of ips) {
@@ -137,5 +141,18 @@ export function parseEndpoint(o: EndpointOptions, ports: readonly PortSpec[]): {
   if (o.arpRetries !== undefined) native.retries = o.arpRetries;
   if (o.arpQueue !== undefined) native.queue = o.arpQueue;
   if (o.arpAgeS !== undefined) native.ageMs = o.arpAgeS * 1000;
-  return { native, addresses, macs };
+  return { native, addresses, macs, tcpMemory: o.tcpMemory };
+}
+
+const TCP_MEMORY_MIN = 64 << 10, TCP_MEMORY_MAX = 2 ** 40;
+
+function checkTcpMemory(bytes: number, text: string): number {
+  if (!(Number.isInteger(bytes) && bytes >= TCP_MEMORY_MIN && bytes <= TCP_MEMORY_MAX))
+    throw new EndpointError(`--tcp-memory ${text}: give the TCP buffer memory per core as a size from 64k to 1024g, such as 64m`);
+  return bytes;
+}
+
+/** --tcp-memory's text ("64m", "1g") -> bytes per core. */
+export function parseTcpMemory(v: string): number {
+  return checkTcpMemory(sizeBytes(v), v);
 }

@@ -10,10 +10,15 @@ export function parseContext(v: string): ContextName {
   return v;
 }
 
-/** "32m", "256M", "1g", "65536" (bytes) -> bytes. */
-export function parseMemoryLimit(v: string): number {
+/** "32m", "256M", "1g", "65536" (bytes) -> bytes; NaN when it is not a size. */
+export function sizeBytes(v: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)i?b?$/i.exec(v.trim());
-  const bytes = m ? Math.round(Number(m[1]) * { "": 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30 }[m[2].toLowerCase() as "" | "k" | "m" | "g"]) : NaN;
+  return m ? Math.round(Number(m[1]) * { "": 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30 }[m[2].toLowerCase() as "" | "k" | "m" | "g"]) : NaN;
+}
+
+/** --memory-limit: a size from 1m to 2g. */
+export function parseMemoryLimit(v: string): number {
+  const bytes = sizeBytes(v);
   if (!(bytes >= 2 ** 20) || bytes > 2 ** 31) throw new LimitError(`--memory-limit ${v}: give a size from 1m to 2g, such as 32m or 256m`);
   return bytes;
 }

@@ -5,6 +5,7 @@ import { createServer, type Server } from "node:http";
 import type { CounterRegion } from "./addon";
 import { dropKeys, readLanes } from "./stats";
 import { UserError } from "./user-error";
+import { isGauge } from "../sdk/vnf";
 
 export class MetricsError extends UserError {}
 
@@ -52,8 +53,11 @@ export function formatMetrics(src: MetricsSource): string {
     ...lanes.flatMap((lane) => causes.port.flatMap((cause) =>
       src.portNames.map((port, p): [Record<string, string>, number] => [{ cause, port, core: lane.name }, lane.ports[p][cause]]))),
   ]);
-  for (const [name, byCore] of src.vnfCounters())
-    family(`vnfrun_vnf_${name}_total`, "counter", `The VNF's own counter ${name} (ctx.counters), per core.`, [...byCore].map(([core, v]) => [{ core: String(core) }, v]));
+  for (const [name, byCore] of src.vnfCounters()) {
+    const rows = [...byCore].map(([core, v]): [Record<string, string>, number] => [{ core: String(core) }, v]);
+    if (isGauge(name)) family(`vnfrun_vnf_${name}`, "gauge", `The VNF's own level ${name} (ctx.counters), per core.`, rows);
+    else family(`vnfrun_vnf_${name}_total`, "counter", `The VNF's own counter ${name} (ctx.counters), per core.`, rows);
+  }
   for (const [name, list] of src.vnfHistograms()) {
     const metric = `vnfrun_vnf_${name}`;
     out.push(`# HELP ${metric} The VNF's own histogram ${name} (ctx.histogram), per core.`, `# TYPE ${metric} histogram`);

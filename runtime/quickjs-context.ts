@@ -244,7 +244,7 @@ export class QuickJsCore {
         return undefined;
       },
       () => {
-        const json = JSON.stringify({ ports: this.view.portNames, config, core: this.view.core, cores: this.view.cores, rss: this.view.rss, addresses: this.view.addresses, file, dir: dirname(file) });
+        const json = JSON.stringify({ ports: this.view.portNames, config, core: this.view.core, cores: this.view.cores, rss: this.view.rss, addresses: this.view.addresses, tcpMemory: this.view.tcpMemory, file, dir: dirname(file) });
         let migrates: boolean;
         try {
           migrates = this.call(this.fns.load, gen, fn, json) === 1;

@@ -98,7 +98,7 @@ export function guestDriver(host: GuestHost, L: GuestLayoutInfo): unknown {
     const g: any = { gen, mod, vnf, ports: o.ports, state: undefined, fresh: undefined };
     g.batch = batchOf(g);
     g.ctx = {
-      core: o.core, cores: o.cores, ports: o.ports, config: o.config, rss: o.rss, addresses: o.addresses,
+      core: o.core, cores: o.cores, ports: o.ports, config: o.config, rss: o.rss, addresses: o.addresses, tcpMemory: o.tcpMemory,
       // Not shared with the host in this context (yet): UDP sockets and ctx.memory.
       udpBound: new Uint8Array(65536),
       memory: () => { throw new Error("ctx.memory is not available in the quickjs context yet"); },

@@ -323,6 +323,7 @@ async function startCores(r: Running, plan: Plan, bundle: Bundle, opts: RunOptio
       config: plan.config?.value,
       rss: { key: [...plan.rssKey], dist: layout.dist },
       addresses: plan.endpoint?.addresses ?? [],
+      tcpMemory: plan.endpoint?.tcpMemory,
       portNames: plan.vnfPorts,
       options: { ...plan.core, cpu: layout.coreCpus[core] },
       control: r.control,

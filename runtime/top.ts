@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { CounterRegion } from "./addon";
 import { findInstance, listInstances, type InstanceInfo } from "./instance";
 import { drops, readLanes, snapshotOf, type Lane } from "./stats";
+import { isGauge } from "../sdk/vnf";
 
 interface Info extends InstanceInfo {
   vnf: string; started: number; cores: number; dist: string; lanes: number;
@@ -90,7 +91,9 @@ export function formatTop(a: Sample, b: Sample, base?: Sample): string {
   if (names.length) {
     const vs = (b.vnf.at - a.vnf.at) / 1000;
     lines.push("", `${"VNF counter".padEnd(18)}${"per second".padStart(12)}${"total".padStart(14)}`,
-      ...names.map((k) => `${k.padEnd(18)}${rate(b.vnf.counters[k] - (a.vnf.counters[k] ?? 0), vs).toFixed(0).padStart(12)}${String(b.vnf.counters[k] - (base?.vnf.counters[k] ?? 0)).padStart(14)}`));
+      ...names.map((k) => isGauge(k) // a level: its value now, no rate
+        ? `${k.padEnd(18)}${"".padStart(12)}${String(b.vnf.counters[k]).padStart(14)}`
+        : `${k.padEnd(18)}${rate(b.vnf.counters[k] - (a.vnf.counters[k] ?? 0), vs).toFixed(0).padStart(12)}${String(b.vnf.counters[k] - (base?.vnf.counters[k] ?? 0)).padStart(14)}`));
   }
   for (const [k, h] of Object.entries(b.vnf.histograms ?? {})) {
     const le = h.bounds.map((x, i) => `<=${x}: ${h.buckets[i]}`).concat(`more: ${h.buckets[h.bounds.length]}`);

@@ -40,6 +40,7 @@ export interface CoreView {
   core: number;
   cores: number;
   addresses: readonly PortAddress[];
+  tcpMemory?: number;     // --tcp-memory
   udpBound: Uint8Array;   // 65536 bytes: UDP ports bound on this core (native/core.h)
   portNames: string[];
   pool: Uint8Array;
@@ -149,6 +150,7 @@ export function loadModule(mod: { default?: LoadedVnf; Batch?: any }, gen: numbe
     core: view.core,
     cores: view.cores,
     addresses: view.addresses,
+    tcpMemory: view.tcpMemory,
     udpBound: view.udpBound,
     ports: view.portNames,
     config,

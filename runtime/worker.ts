@@ -73,6 +73,7 @@ async function main(): Promise<void> {
     core: init.core,
     cores: init.cores,
     addresses: init.addresses,
+    tcpMemory: init.tcpMemory,
     portNames: init.portNames,
     ...batchArrays(core),
     log: (text) => post({ type: "log", core: init.core, text }),

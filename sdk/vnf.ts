@@ -13,6 +13,9 @@ export interface Ctx {
   /** The ports' own addresses (--ip), for sockets: which port, the address
    *  as text, its prefix length. Empty without --ip. */
   readonly addresses: readonly PortAddress[];
+  /** --tcp-memory: bytes of TCP buffers this core may hold (sdk/tcp's
+   *  budget); undefined: the SDK's default. */
+  readonly tcpMemory?: number;
   /** UDP ports this core's sockets are bound to, one byte each (1: bound):
    *  the runtime answers datagrams to the others with port unreachable.
    *  sdk/udp.ts writes it; a VNF does not need to. */
@@ -29,7 +32,10 @@ export interface Ctx {
   /** Named counters of this core, one slot each (names like `blocked`:
    *  letters, digits and _). vnfrun top, --metrics and the summary show
    *  them, summed over cores; the VNF only adds to the slots. The same
-   *  names give the same array again, also after a reload, so counts go on. */
+   *  names give the same array again, also after a reload, so counts go on.
+   *  A name ending in `_now` is a level the VNF sets, not a count (memory
+   *  in use, entries held): it may go down, Prometheus gets it as a gauge
+   *  and top shows its value without a rate (isGauge). */
   counters(names: readonly string[]): Float64Array;
   /** A histogram of this core (name as for counters; upper bounds rising),
    *  shown like the counters; Prometheus gets it as a histogram. */
@@ -49,6 +55,11 @@ export interface Ctx {
 }
 
 const COUNTER_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** A ctx.counters slot that holds a level (it may go down), not a count. */
+export function isGauge(name: string): boolean {
+  return name.endsWith("_now");
+}
 
 /** Checks counter names (a bad one is a one-line error naming it). */
 export function checkCounterNames(names: readonly string[]): void {

@@ -163,13 +163,18 @@ export default makeFirewall({ defaultAction: "allow", rules: [{ action: "deny", 
 describe("--metrics", () => {
   const port = 19000 + (process.pid % 500);
 
-  it.skipIf(!hasTool("promtool"))("the VNF's histogram (ctx.histogram) reaches the summary, top and Prometheus as a histogram", async () => {
+  it.skipIf(!hasTool("promtool"))("the VNF's histogram (ctx.histogram) and levels (ctx.counters' _now) reach the summary, top and Prometheus as a histogram and a gauge", async () => {
     const vnf = join(dir, "sizes.ts");
     writeFileSync(vnf, `import { defineVnf } from "vnfrun/sdk";
 export default defineVnf({
   ports: ["in", "out"],
-  init: (ctx) => ({ sizes: ctx.histogram("frame_bytes", [64, 128, 1518]) }),
-  process(batch, st) { for (let i = 0; i < batch.count; i++) { st.sizes.observe(batch.lengths[i]); batch.verdicts[i] = 2; } },
+  init: (ctx) => ({ sizes: ctx.histogram("frame_bytes", [64, 128, 1518]), largest: ctx.counters(["largest_now"]) }),
+  process(batch, st) {
+    for (let i = 0; i < batch.count; i++) { st.sizes.observe(batch.lengths[i]); batch.verdicts[i] = 2; }
+    let m = 0;
+    for (let i = 0; i < batch.count; i++) m = Math.max(m, batch.lengths[i]);
+    st.largest[0] = m;   // a level: set, not added to
+  },
 });
 `);
     const name = `hist${process.pid}`;
@@ -183,7 +188,12 @@ export default defineVnf({
       expect(check.status, check.stdout + check.stderr).toBe(0);
       expect(text).toMatch(/^# TYPE vnfrun_vnf_frame_bytes histogram$/m);
       expect(text).toMatch(/^vnfrun_vnf_frame_bytes_bucket\{core="1",le="\+Inf"\} [1-9]\d*$/m);
-      expect(vnfrun(["top", name, "--once"]).stdout).toMatch(/^frame_bytes: \d+ observed, mean [\d.]+; <=64: \d+  <=128: 0  <=1518: \d+  more: 0$/m);
+      expect(text).toMatch(/^# TYPE vnfrun_vnf_largest_now gauge$/m);
+      expect(text).toMatch(/^vnfrun_vnf_largest_now\{core="0"\} (60|590|1514)$/m);
+      expect(text).not.toMatch(/largest_now_total/);
+      const topText = vnfrun(["top", name, "--once"]).stdout;
+      expect(topText).toMatch(/^frame_bytes: \d+ observed, mean [\d.]+; <=64: \d+  <=128: 0  <=1518: \d+  more: 0$/m);
+      expect(topText).toMatch(/^largest_now +\d+$/m);   // one number: a value, no rate
       const s = await r.stop();
       const h = s.vnf_histograms.frame_bytes;
       expect(h.count).toBe(s.ports[0].rx_packets);

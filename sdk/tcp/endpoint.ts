@@ -24,6 +24,8 @@ import { TcpStack, type TcpOptions, type TcpOutput } from "./stack";
 import { TcpCounters } from "./counters";
 
 const COUNTER_NAMES = Object.keys(new TcpCounters()) as (keyof TcpCounters)[];
+/** The budget's use, published after the counters as levels (ctx.counters' `_now`). */
+const MEMORY_NAMES = ["tcp_memoryBytes_now", "tcp_memoryPeak_now"];
 
 /** Segments out through fresh buffers of the current batch. */
 class BatchOutput implements TcpOutput {
@@ -59,7 +61,7 @@ export class Tcp {
   private readonly local4: number[];
   private readonly local6: Uint8Array[];
   private readonly ports: RssPorts;
-  /** The stack's counters published as tcp_<name> (summary, top, Prometheus). */
+  /** The stack's counters published as tcp_<name> (summary, top, Prometheus), then the memory levels. */
   private readonly published: Float64Array;
 
   constructor(readonly ctx: Ctx, options: Partial<Omit<TcpOptions, "clock" | "out">> & { netPort?: number } = {}) {
@@ -70,8 +72,11 @@ export class Tcp {
     this.ports = new RssPorts(ctx);
     this.out = new BatchOutput(options.netPort ?? 0);
     const bytes6 = (w: Uint32Array): number[] => Array.from(w).flatMap((x) => [x >>> 24, (x >>> 16) & 255, (x >>> 8) & 255, x & 255]);
+    // --tcp-memory (ctx.tcpMemory) unless the VNF gave its own budget.
+    const memory = options.memory ?? ctx.tcpMemory;
     this.stack = new TcpStack({
       ...options,
+      ...(memory !== undefined ? { memory } : {}),
       clock: () => this.now,
       out: this.out,
       local4: a4?.ip, local6: a6?.ip,
@@ -84,7 +89,7 @@ export class Tcp {
       },
       removed: (lport) => { if (lport >= this.ports.lo && lport <= this.ports.hi && !this.stack.listeners.has(lport)) this.ports.release(lport); },
     });
-    this.published = ctx.counters(COUNTER_NAMES.map((n) => `tcp_${n}`));
+    this.published = ctx.counters([...COUNTER_NAMES.map((n) => `tcp_${n}`), ...MEMORY_NAMES]);
   }
 
   /** Run due timers, then hand every TCP segment addressed to this core's
@@ -117,7 +122,9 @@ export class Tcp {
   send(): void {
     this.stack.flush();
     const c = this.stack.counters as unknown as Record<string, number>, p = this.published;
-    for (let i = 0; i < COUNTER_NAMES.length; i++) p[i] = c[COUNTER_NAMES[i]];
+    const n = COUNTER_NAMES.length, m = this.stack.memory;
+    for (let i = 0; i < n; i++) p[i] = c[COUNTER_NAMES[i]];
+    p[n] = m.used; p[n + 1] = m.peak;
   }
 
   private mine6(b: Uint8Array, at: number): boolean {

@@ -88,7 +88,7 @@ export interface TcpOptions {
 export type ResolvedOptions = Required<Omit<TcpOptions, "local4" | "local6" | "secret" | "choosePort" | "removed">>
   & Pick<TcpOptions, "choosePort" | "removed">;
 
-const DEFAULTS = {
+export const TCP_DEFAULTS = {
   mtu: 1500, memory: 256 << 20, sndBufInitial: 16 << 10, sndBufMax: 4 << 20,
   rcvBufInitial: 64 << 10, rcvBufMax: 4 << 20, windowShift: 7, timeWaitMs: 60_000, maxTimeWait: 262_144,
   delayedAckMs: 40, minRtoMs: 200, initialRtoMs: 1000, maxRtoMs: 60_000, maxRetries: 15,
@@ -97,8 +97,8 @@ const DEFAULTS = {
 };
 
 function resolve(o: TcpOptions): ResolvedOptions {
-  const r = { ...DEFAULTS, random: Math.random, ...o } as ResolvedOptions;
-  const need = (name: keyof typeof DEFAULTS, lo: number, hi: number): void => {
+  const r = { ...TCP_DEFAULTS, random: Math.random, ...o } as ResolvedOptions;
+  const need = (name: keyof typeof TCP_DEFAULTS, lo: number, hi: number): void => {
     const v = r[name] as unknown;
     if (typeof v !== "number" || !(v >= lo && v <= hi)) throw new Error(`TCP option ${name} must be a number in [${lo}, ${hi}], got ${String(v)}`);
   };

@@ -93,7 +93,7 @@ describe("the runtime answers for the port's addresses", () => {
     });
   }, 60_000);
 
-  it.skipIf(!!why)(`a bad --ip, --arp or --gateway is one line naming it${why ? ` (skipped: ${why})` : ""}`, () => {
+  it.skipIf(!!why)(`a bad --ip, --arp, --gateway or --tcp-memory is one line naming it${why ? ` (skipped: ${why})` : ""}`, () => {
     const bad = (args: string[]) => {
       try {
         execFileSync(process.execPath, ["bin/vnfrun.js", "test/fixtures/host.ts", "--port", "sink", ...args], { encoding: "utf8", stdio: "pipe" });
@@ -108,6 +108,9 @@ describe("the runtime answers for the port's addresses", () => {
     expect(bad(["--ip", "10.0.0.1/24", "--arp", "10.0.0.2=zz"])).toMatch(/--arp 10\.0\.0\.2=zz: zz is not a MAC address/);
     expect(bad(["--arp", "10.0.0.2=02:00:00:00:00:02"])).toMatch(/needs an address on the port/);
     expect(bad(["--ip", "wan=10.0.0.1/24"])).toMatch(/no port named wan/);
+    expect(bad(["--tcp-memory", "64m"])).toMatch(/--tcp-memory: TCP endpoints need an address on the port: add --ip/);
+    expect(bad(["--ip", "10.0.0.1/24", "--tcp-memory", "lots"])).toMatch(/--tcp-memory lots: give the TCP buffer memory per core as a size/);
+    expect(bad(["--ip", "10.0.0.1/24", "--tcp-memory", "1k"])).toMatch(/--tcp-memory 1k: .* from 64k/);
     for (const line of [bad(["--ip", "10.0.0.1"]), bad(["--ip", "10.0.0.1/24", "--gateway", "10.9.9.9"])]) expect(line.split("\n").length).toBe(1);
   });
 });

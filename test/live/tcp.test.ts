@@ -96,6 +96,34 @@ describe("TCP VNFs against the kernel's TCP", () => {
     });
   }, 120_000);
 
+  it.skipIf(!!why)(`tcp-blast under --tcp-memory opens only the connections the budget holds, counted, and their bytes arrive exact${why ? ` (skipped: ${why})` : ""}`, async () => {
+    await withHost(async (topo) => {
+      // A connection is charged its buffers' first sizes, 16 KiB to send
+      // and 64 KiB of window: 200 KiB holds two of the four asked for.
+      const recv = topo.spawn(topo.a, ["python3", "-c", RECEIVER, "2"]);
+      let out = "";
+      recv.stdout!.on("data", (d) => (out += d));
+      const closed = new Promise<void>((r) => recv.on("close", () => r()));
+      await waitFor("the receiver", 10_000, () => out.includes("ready"));
+      const run = start(topo, "vnfs/tcp-blast.ts", ["--port", "packet:v0", "--ip", `${VNF_IP}/24`, "--tcp-memory", "200k",
+        "--config", JSON.stringify({ to: "10.200.0.1:5001", connections: 4, bytes: 3_000_000 })], 15);
+      try {
+        await Promise.race([closed, run.done.then(() => closed)]);
+        const [total, bad] = out.trim().split("\n").pop()!.split(" ").map(Number);
+        expect(bad).toBe(0);
+        expect(total).toBe(2 * 3_000_000);
+        const s = (await run.done) as any;
+        expect(s.vnf_counters.blast_connections).toBe(2);
+        expect(s.vnf_counters.tcp_memoryRefusedConn).toBe(1);   // tcp-blast stops asking at the first refusal
+        expect(s.vnf_counters.tcp_memoryPeak_now).toBeLessThanOrEqual(200 << 10);
+        expect(s.vnf_counters.tcp_memoryBytes_now).toBe(0);     // every buffer given back once closed
+      } finally {
+        run.kill();
+        recv.kill();
+      }
+    });
+  }, 120_000);
+
   for (const [dist, cores] of [["none", 1], ["hw", 2], ["sw1", 2]] as const) {
     const conns = 4 * cores;
     it.skipIf(!!why)(`tcp-blast (${dist}) streams reach a kernel receiver, every byte checked${why ? ` (skipped: ${why})` : ""}`, async () => {

@@ -642,7 +642,11 @@ void Endpoint::tick(Lane& lane, CoreIO& io, double now) {
     const Neighbours::Lookup r = table_.lookup(w.port, w.hop, now, mac);
     if (r == Neighbours::kFound) {
       fillL2(pool_.data(w.s.buf) + w.s.off, w.port, mac);
-      send(lane, io, w.s, w.port);
+      // As the VNF left it: a checksum left to offload (kSlotMeta) stays so
+      // for the output to finish. (send() clears flags: it is for frames
+      // the runtime built.)
+      w.s.port = uint16_t(w.port);
+      io.transmit(lane, &w.s, 1, w.port);
     } else if (r == Neighbours::kFailed) {
       lane.counters.core[neigh_unresolved]++;
       lane.cache.free(w.s.buf);

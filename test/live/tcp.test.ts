@@ -90,6 +90,9 @@ describe("TCP VNFs against the kernel's TCP", () => {
         expect(s.vnf_counters.sink_bytes).toBe(8_000_000);
         expect(s.vnf_counters.sink_connections).toBe(1);
         expect(s.vnf_counters.sink_resets).toBe(0);
+        // Its SYN-ACK, the first frame to the sender while its MAC was
+        // being resolved, left with a right checksum: no retransmission.
+        expect(s.vnf_counters.tcp_retransSegs).toBe(0);
       } finally {
         run.kill();
       }
@@ -142,6 +145,9 @@ describe("TCP VNFs against the kernel's TCP", () => {
           const s = (await run.done) as any;
           expect(s.vnf_counters.blast_connections).toBe(conns); // every core's connections established (replies landed on the opening core)
           expect(s.vnf_counters.blast_resets).toBe(0);
+          // Each SYN, held until the receiver's MAC was known, left with a
+          // right checksum: no retransmission timeout on a lossless link.
+          expect(s.vnf_counters.tcp_rtoExpired).toBe(0);
         } finally {
           run.kill();
           recv.kill();

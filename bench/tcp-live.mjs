@@ -15,9 +15,10 @@
 //
 // npm run bench:tcp-bulk: R and S joined by one veth, no loss, the kernel
 // sender with its default congestion control; once with offloads off on
-// both ends (every frame wire-size, both senders) and once with them on
-// (the kernel sends TSO super-frames; sdk/tcp sends wire-size frames and
-// leaves their checksums to the offload).
+// both ends (every frame wire-size, both senders; vnfrun on a packet port
+// and on an xdp port) and once with them on (the kernel sends TSO
+// super-frames; sdk/tcp sends wire-size frames on a packet port, which
+// leaves their checksums to the offload and merges them into super-frames).
 import { spawn, spawnSync } from "node:child_process";
 import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
@@ -39,7 +40,7 @@ if (process.getuid?.() !== 0 || missing.length) {
 }
 
 const tag = `bl${process.pid % 100000}`, R = `${tag}r`, V = `${tag}v`, S = `${tag}s`;
-const RECV_IP = "10.202.0.1", KERNEL_IP = "10.202.0.2", VNF_IP = "10.202.0.3";
+const RECV_IP = "10.202.0.1", KERNEL_IP = "10.202.0.2", VNF_IP = "10.202.0.3", SINK_IP = "10.202.0.4";
 const sh = (args, opts = {}) => spawnSync(args[0], args.slice(1), { encoding: "utf8", ...opts });
 const inNs = (ns, args, opts) => sh(["ip", "netns", "exec", ns, ...args], opts);
 const spawnIn = (ns, args) => spawn("ip", ["netns", "exec", ns, ...args], { stdio: ["ignore", "pipe", "pipe"] });
@@ -148,19 +149,57 @@ async function measure(startSender) {
   }
 }
 
+// The kernel's TCP into vnfrun's tcp-sink on R's side of the veth (SINK_IP),
+// connecting once the VNF answers.
+const TO_SINK = `import socket,time
+for i in range(200):
+  try: c=socket.create_connection(("${SINK_IP}",5001),timeout=1); break
+  except OSError: time.sleep(0.1)
+c.settimeout(None); b=bytes(1<<16)
+try:
+  while True: c.sendall(b)
+except OSError: pass`;
+
+/** The kernel sender into tcp-sink on `port` (R's end): tcp-sink's own
+ *  application-level rate over SECONDS after WARMUP, in Mbit/s. */
+async function measureSink(port) {
+  const run = spawnIn(R, [process.execPath, join(root, "bin/vnfrun.js"), join(root, "vnfs/tcp-sink.ts"), "--json", "--port", port, "--ip", `${SINK_IP}/24`,
+    "--duration", String(WARMUP + SECONDS + 0.5), "--config", JSON.stringify({ warmup: WARMUP, report: 1 })]);
+  let err = "", said = "";
+  run.stderr.on("data", (d) => (err += d));
+  run.stdout.on("data", (d) => (said += d));
+  const gone = exited(run);
+  const sender = spawnIn(S, ["python3", "-c", TO_SINK]);
+  try {
+    await Promise.race([gone, sleep((WARMUP + SECONDS + 30) * 1000)]);
+  } finally {
+    run.kill("SIGKILL");
+    sender.kill("SIGKILL");
+    await exited(sender);
+  }
+  const last = [...err.matchAll(/tcp-sink core 0: ([\d.]+) Gbit\/s over ([\d.]+) s/g)].pop();
+  if (!last || Number(last[2]) < SECONDS - 1.5) throw new Error(`tcp-sink said no rate over ${SECONDS} s: ${err.slice(-500)}`);
+  const c = said.trim().startsWith("{") ? JSON.parse(said).vnf_counters ?? {} : {};
+  return { mbps: Number(last[1]) * 1000, losses: { retrans: c.tcp_retransSegs ?? NaN, rto: c.tcp_rtoExpired ?? NaN, probes: c.tcp_tailLossProbes ?? NaN } };
+}
+
 const kernelSender = () => spawnIn(S, ["python3", "-c", SENDER]);
-const vnfSender = () => { const p = spawnIn(S, [process.execPath, join(root, "bin/vnfrun.js"), join(root, "vnfs/tcp-blast.ts"), "--json", "--port", process.env.VNF_PORT ?? "packet:s0",
+const vnfSender = (port) => () => { const p = spawnIn(S, [process.execPath, join(root, "bin/vnfrun.js"), join(root, "vnfs/tcp-blast.ts"), "--json", "--port", port,
   "--ip", `${VNF_IP}/24`, "--config", JSON.stringify({ to: `${RECV_IP}:5001`, connections: 1 })]); if (process.env.VERBOSE) p.stderr.on("data", (d) => process.stderr.write(d)); return p; };
 
 const load0 = loadavg()[0];
 const machine = `Machine: ${cpus().length} x ${cpus()[0]?.model ?? "?"}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, load ${load0.toFixed(1)} at the start.`;
 const fixed = (xs) => xs.map((x) => x.toFixed(2)).join(", ");
-/** ROUNDS rounds of both senders: { kernel: { mbps, losses }[], vnfrun: ... }. */
-async function rounds(label) {
-  const out = { kernel: [], vnfrun: [] };
+/** ROUNDS rounds of kernel -> kernel, vnfrun's tcp-blast on each of `ports`
+ *  (S's end) and, with `sinks`, the kernel into tcp-sink on each of those (R's
+ *  end): { kernel: { mbps, losses }[], "packet:s0": ..., "sink packet:r0": ... }. */
+async function rounds(label, ports = ["packet:s0"], sinks = []) {
+  const cases = [["kernel", () => measure(kernelSender)], ...ports.map((p) => [p, () => measure(vnfSender(p))]),
+    ...sinks.map((p) => [`sink ${p}`, () => measureSink(p)])];
+  const out = Object.fromEntries(cases.map(([name]) => [name, []]));
   for (let r = 0; r < ROUNDS; r++)
-    for (const [name, sender] of [["kernel", kernelSender], ["vnfrun", vnfSender]]) {
-      const m = await measure(sender);
+    for (const [name, run] of cases) {
+      const m = await run();
       out[name].push(m);
       process.stderr.write(`round ${r + 1}/${ROUNDS} ${label}${name}: ${m.mbps.toFixed(2)} Mbit/s, ${JSON.stringify(m.losses)}\n`);
     }
@@ -175,18 +214,24 @@ try {
     const cases = [];
     for (const on of (process.env.OFFLOADS ?? "off,on").split(",")) {
       offloads(on);
-      cases.push([on, await rounds(`offloads ${on}: `)]);
+      // No TSO or GRO through an XDP socket: with offloads on only the packet port.
+      const ports = on === "off" ? ["packet:s0", "xdp:s0"] : ["packet:s0"];
+      const sinks = ports.map((p) => p.replace("s0", "r0"));
+      const r = await rounds(`offloads ${on}: `, ports, sinks);
+      for (const p of ports) cases.push([on, `tcp-blast.ts on ${p} -> kernel`, r.kernel, r[p]]);
+      for (const p of sinks) cases.push([on, `kernel -> tcp-sink.ts on ${p}`, r.kernel, r[`sink ${p}`]]);
     }
     table = [
       machine,
-      `Command: \`npm run bench:tcp-bulk\` (ROUNDS=${ROUNDS}; one veth, no loss; one connection into a kernel receiver, goodput over ${SECONDS} s after ${WARMUP} s).`,
+      `Command: \`npm run bench:tcp-bulk\` (ROUNDS=${ROUNDS}; one veth, no loss, one connection; goodput over ${SECONDS} s after ${WARMUP} s, counted by the receiver: a Python socket for the kernel, tcp-sink's own count for vnfrun).`,
       "",
-      "| offloads (TSO, GSO, GRO) | kernel sender, Mbit/s, median | vnfrun tcp-blast.ts, Mbit/s, median | vnfrun / kernel | runs (kernel; vnfrun) |",
-      "|---|---|---|---|---|",
-      ...cases.map(([on, r]) => `| ${on} | ${median(mbps(r.kernel)).toFixed(0)} | ${median(mbps(r.vnfrun)).toFixed(0)} | ${(median(mbps(r.vnfrun)) / median(mbps(r.kernel))).toFixed(2)} | ${fixed(mbps(r.kernel))}; ${fixed(mbps(r.vnfrun))} |`),
+      "| offloads (TSO, GSO, GRO) | vnfrun as | kernel -> kernel, Mbit/s, median | vnfrun, Mbit/s, median | vnfrun / kernel | runs (kernel; vnfrun) |",
+      "|---|---|---|---|---|---|",
+      ...cases.map(([on, port, k, v]) => `| ${on} | ${port} | ${median(mbps(k)).toFixed(0)} | ${median(mbps(v)).toFixed(0)} | ${(median(mbps(v)) / median(mbps(k))).toFixed(2)} | ${fixed(mbps(k))}; ${fixed(mbps(v))} |`),
     ].join("\n");
   } else {
     const r = await withImpair(() => rounds(""));
+    r.vnfrun = r["packet:s0"];
     const reno = median(mbps(r.kernel)), vnf = median(mbps(r.vnfrun));
     const lossText = (ms) => ms.map(({ losses: l }) => `${l.retrans}; ${l.rto}; ${l.probes}`).join(", ");
     table = [

@@ -16,6 +16,7 @@ import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSContext, type 
 import variant from "@jitl/quickjs-wasmfile-release-sync";
 import type { NativeCore } from "./addon";
 import type { CoreView, Generation, Loaded, Outcome, Sample } from "./v8-context";
+import { checkMemoryRequest } from "./vnf-memory";
 import { guestDriver, type GuestHost } from "./quickjs-guest";
 import { checkCounterNames } from "../sdk/vnf";
 import { checkBounds } from "../sdk/histogram";
@@ -141,6 +142,7 @@ export class QuickJsCore {
       const values = this.view.histogram(n, b).values;
       this.pending = (at) => this.publish(at, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
     });
+    fn("memory", (name, bytes) => { checkMemoryRequest(ctx.dump(name), ctx.dump(bytes)); });
     ctx.setProp(ctx.global, "__vnfrun_host", host);
     host.dispose();
     const g = this.native.guestLayout;

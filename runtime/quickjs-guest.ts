@@ -14,6 +14,7 @@ export interface GuestHost {
   found(): void;                             // the marker is written: find it
   counters(namesJson: string): void;         // checks names; the next found() is their array
   histogram(name: string, boundsJson: string): void;   // the same for a histogram's values
+  memory(name: string, bytes: number): void;   // checks a ctx.memory request (throws its error)
 }
 
 /** Where the arrays sit in the batch buffer (native GuestLayout) and how many packets a batch holds. */
@@ -38,6 +39,7 @@ export function guestDriver(host: GuestHost, L: GuestLayoutInfo): unknown {
   let prevLive: any;
   const counterSets = new Map<string, Float64Array>();
   const histograms = new Map<string, any>();
+  const memories = new Map<string, SharedArrayBuffer>();
 
   // The marker: 32 bytes from a xorshift of the host's seed, so the pattern
   // exists only in this buffer, never as a literal in the heap.
@@ -72,6 +74,18 @@ export function guestDriver(host: GuestHost, L: GuestLayoutInfo): unknown {
     }
     return a;
   }
+  // ctx.memory: one buffer per name in this context's heap, the same for
+  // every generation loaded here (so a new version re-attaches its tables),
+  // counted under --memory-limit. The host does not hold it: a restarted
+  // context starts on fresh ones.
+  function memory(name: string, bytes: number): SharedArrayBuffer {
+    host.memory(name, bytes);   // throws on a bad name or size
+    let b = memories.get(name);
+    if (b && b.byteLength >= bytes) return b;
+    b = new SharedArrayBuffer(bytes);   // larger than before: a fresh one, as in V8
+    memories.set(name, b);
+    return b;
+  }
   function histogram(g: any, name: string, bounds: readonly number[]): any {
     host.histogram(String(name), JSON.stringify(bounds));   // throws on a bad name or bounds
     const key = `${name}(${bounds.join(",")})`;
@@ -99,9 +113,9 @@ export function guestDriver(host: GuestHost, L: GuestLayoutInfo): unknown {
     g.batch = batchOf(g);
     g.ctx = {
       core: o.core, cores: o.cores, ports: o.ports, config: o.config, rss: o.rss, addresses: o.addresses, tcpMemory: o.tcpMemory,
-      // Not shared with the host in this context (yet): UDP sockets and ctx.memory.
+      // Not shared with the host in this context (yet): UDP sockets.
       udpBound: new Uint8Array(65536),
-      memory: () => { throw new Error("ctx.memory is not available in the quickjs context yet"); },
+      memory,
       port: (name: string) => g.batch.port(name),
       log: (...a: unknown[]) => host.log(a.map(String).join(" ")),
       counters,

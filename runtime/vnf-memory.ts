@@ -3,6 +3,14 @@
 // loads gets the same one back, and posts each new one to the supervisor,
 // which holds it for the core: what a restarted core would be handed back
 // so its tables re-attach (the restart itself is the supervisor's work).
+// A quickjs context keeps its buffers in its own heap (quickjs-guest.ts):
+// every generation gets them back, a restarted context starts on new ones.
+
+/** Throws the one-line error for a bad ctx.memory request (both contexts). */
+export function checkMemoryRequest(name: unknown, bytes: unknown): void {
+  if (typeof name !== "string" || name === "") throw new Error("ctx.memory: give a name");
+  if (!Number.isInteger(bytes) || (bytes as number) < 1 || (bytes as number) > 2 ** 32) throw new Error(`ctx.memory(${JSON.stringify(name)}): bytes must be 1..2^32, got ${bytes}`);
+}
 
 /** The worker's side. */
 export class CoreMemory {
@@ -10,8 +18,7 @@ export class CoreMemory {
   constructor(private core: number, private post: (m: VnfMemoryMessage) => void) {}
 
   get(name: string, bytes: number): SharedArrayBuffer {
-    if (typeof name !== "string" || name === "") throw new Error("ctx.memory: give a name");
-    if (!Number.isInteger(bytes) || bytes < 1 || bytes > 2 ** 32) throw new Error(`ctx.memory(${JSON.stringify(name)}): bytes must be 1..2^32, got ${bytes}`);
+    checkMemoryRequest(name, bytes);
     let b = this.buffers.get(name);
     if (b && b.byteLength >= bytes) return b;
     // Larger than before (a new version's bigger table): a fresh buffer.

@@ -58,3 +58,32 @@ it("reloads in the same runtime: migrate gets the live state by reference, count
     r.proc.kill("SIGKILL");
   }
 }, 180_000);
+
+it("ctx.memory is one buffer for every generation in the runtime: what a version keeps there goes on after a reload without migrate", async () => {
+  // No migrate: each version's state starts fresh, but its count lives in ctx.memory.
+  const source = (gen: number) => `import { defineVnf } from "vnfrun/sdk";
+export default defineVnf({
+  ports: ["in", "out"],
+  init: (ctx) => ({ seen: new Float64Array(ctx.memory("seen", 8)), shown: ctx.counters(["seen_now"]) }),
+  process(batch, st) {
+    for (let i = 0; i < batch.count; i++) batch.verdicts[i] = 2;
+    st.seen[0] += batch.count;   // version ${gen}
+    st.shown[0] = st.seen[0];
+  },
+});
+`;
+  for (const g of [1, 2]) writeFileSync(join(dir, `mem${g}.ts`), source(g));
+  const r = new Running([join(dir, "mem1.ts"), "--context", "quickjs", "--port", "in=gen:flows=8,rate=20000", "--port", "out=sink", "--json", "--duration", "60"]);
+  try {
+    await r.up(60_000);
+    await sleep(300);
+    expect(vnfrun(["reload", String(r.proc.pid), "--vnf", join(dir, "mem2.ts")], { timeoutMs: 60_000 }).stdout).toMatch(/gen 2 live/);
+    await sleep(300);
+    const s = await r.stop();
+    expect(s.generation).toBe(2);
+    expect(s.ports[1].tx_packets).toBeGreaterThan(0);
+    expect(s.vnf_counters.seen_now).toBe(s.ports[1].tx_packets);   // counted across both versions
+  } finally {
+    r.proc.kill("SIGKILL");
+  }
+}, 180_000);

@@ -395,6 +395,8 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     guest.Set("verdicts", g.verdicts);
     guest.Set("flags", g.flags);
     guest.Set("meta", g.meta);
+    guest.Set("fresh", g.fresh);
+    guest.Set("ctl", g.ctl);
     guest.Set("bytes", g.bytes);
     obj.Set("guestLayout", guest);
     return obj;

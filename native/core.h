@@ -45,13 +45,16 @@ struct BatchLayout {
 enum BatchFailure : uint32_t { kOk = 0, kThrew = 1, kCpuBudget = 2, kMemory = 3, kRestart = 4 };
 
 // The same arrays inside a guest's memory (a QuickJS context, core_guest.cc):
-// offsets u32, lengths u32, inPorts, verdicts, flags u8, meta f64 [count,
-// now], then the frames, each at `headroom` in a 2048-byte-aligned slot.
+// offsets u32, lengths u32, inPorts, verdicts, flags u8 (rxBatch + kFresh
+// entries each, as above), meta f64 [count, now], fresh u32 [kFresh], ctl
+// u32 [kCtlWords], then the frames, each at `headroom` in a 2048-byte-aligned
+// slot: first kFresh slots for frames the guest originates, then the
+// received ones.
 struct GuestLayout {
-  uint32_t offsets, lengths, inPorts, verdicts, flags, meta;
+  uint32_t offsets, lengths, inPorts, verdicts, flags, meta, fresh, ctl;
   uint32_t bytes;              // where the frames start
 };
-GuestLayout guestLayout(uint32_t maxBatch);
+GuestLayout guestLayout(uint32_t rxBatch);
 
 // Packets a VNF originates. Each cycle leaves up to kFresh free pool buffers
 // in the batch memory as pool byte offsets (`fresh`, where a frame starts,
@@ -119,6 +122,7 @@ class Core {
   // as bad_bounds); only for packets with a verdict.
   int64_t guestIn(uint8_t* mem, size_t memLen, uint32_t base, uint32_t cap);
   void guestOut(const uint8_t* mem, size_t memLen, uint32_t base, uint32_t cap);
+  void originatedOut(const uint8_t* G, const GuestLayout& g, uint32_t used);
 
   // The engine's ceiling: run cycles with a C++ l2fwd (port i -> port i^1)
   // in place of JS for `ms` milliseconds. Returns packets forwarded.

@@ -2,6 +2,7 @@
 // batch goes in with one copy per frame and comes back as verdicts plus the
 // frames the guest changed. Both run on the core's thread, between two
 // cycles, in one native call each way: no host call per packet.
+#include <algorithm>
 #include <cstring>
 
 #include "core.h"
@@ -14,7 +15,11 @@ static uint32_t alignTo(uint32_t v, uint32_t a) { return (v + a - 1) / a * a; }
 // to grow, like a pool buffer; larger frames get larger slots.
 static constexpr uint32_t kGuestSlot = 2048;
 
-GuestLayout guestLayout(uint32_t b) {
+// The guest's fresh buffers: the first kFresh slots of its frames.
+static constexpr uint32_t kGuestFresh = kFresh * kGuestSlot;
+
+GuestLayout guestLayout(uint32_t rxBatch) {
+  const uint32_t b = rxBatch + kFresh;
   GuestLayout g;
   g.offsets = 0;
   g.lengths = 4 * b;
@@ -22,7 +27,9 @@ GuestLayout guestLayout(uint32_t b) {
   g.verdicts = 9 * b;
   g.flags = 10 * b;
   g.meta = alignTo(11 * b, 8);
-  g.bytes = alignTo(g.meta + 16, 64);
+  g.fresh = g.meta + 16;
+  g.ctl = g.fresh + 4 * kFresh;
+  g.bytes = alignTo(g.ctl + 4 * kCtlWords, 64);
   return g;
 }
 
@@ -32,13 +39,23 @@ int64_t Core::guestIn(uint8_t* mem, size_t memLen, uint32_t base, uint32_t cap) 
   const GuestLayout g = guestLayout(cfg_.rxBatch);
   if (uint64_t(base) + g.bytes + cap > memLen) return -1;
   const uint32_t n = held_n_, head = eng_.config().headroom;
-  uint64_t need = 0;
+  uint64_t need = kGuestFresh;
   for (uint32_t i = 0; i < n; i++) need += guestSlot(lengths_[i]);
   if (need > cap) return -int64_t(need);
   uint8_t* const G = mem + base;
   uint8_t* const frames = G + g.bytes;
   const uint8_t* const pool = eng_.pool().base();
-  uint32_t cursor = 0;
+  // The fresh buffers the engine offers, as guest slots of the same count;
+  // guestOut copies the ones used into the engine's.
+  uint32_t gctl[kCtlWords] = {};
+  gctl[kCtlAvailable] = ctl_[kCtlAvailable];
+  gctl[kCtlCapacity] = std::min<uint32_t>(ctl_[kCtlCapacity], kGuestSlot - head);
+  for (uint32_t k = 0; k < gctl[kCtlAvailable]; k++) {
+    const uint32_t at = k * kGuestSlot + head;
+    memcpy(G + g.fresh + 4 * k, &at, 4);
+  }
+  memcpy(G + g.ctl, gctl, sizeof gctl);
+  uint32_t cursor = kGuestFresh;
   for (uint32_t i = 0; i < n; i++) {
     const uint32_t at = cursor + head, len = lengths_[i];
     memcpy(frames + at, pool + offsets_[i], len);
@@ -66,9 +83,15 @@ void Core::guestOut(const uint8_t* mem, size_t memLen, uint32_t base, uint32_t c
   memcpy(verdicts_, G + g.verdicts, n);
   // Checksums the guest left to the engine, as the V8 context says them (kCtlFlags).
   memcpy(flags_, G + g.flags, n);
+  uint32_t gctl[kCtlWords];
+  memcpy(gctl, G + g.ctl, sizeof gctl);
+  // Entry flags for retire: FLAG_RESOLVE (the guest says so in ctl), or a
+  // checksum left to the engine.
+  if (gctl[kCtlFlags]) ctl_[kCtlFlags] = 1;
   for (uint32_t i = 0; i < n; i++)
     if ((flags_[i] & kFlagPending) && !(held_[i].flags & kSlotMeta)) ctl_[kCtlFlags] = 1;
-  uint32_t cursor = 0;
+  originatedOut(G, g, gctl[kCtlUsed]);
+  uint32_t cursor = kGuestFresh;
   for (uint32_t i = 0; i < n; i++) {
     const uint32_t len = lengths_[i], slot = guestSlot(len), at = cursor + head;
     cursor += slot;
@@ -96,6 +119,33 @@ void Core::guestOut(const uint8_t* mem, size_t memLen, uint32_t base, uint32_t c
     lengths_[i] = gLen;
     memcpy(pool + offsets_[i], frames + gOff, gLen);
   }
+}
+
+// Frames the guest originated (entries n .. n + used - 1, in its fresh
+// slots): into the engine's fresh buffers, as a V8 context would have
+// written them there. One outside its slot is left with length 0, which
+// retire counts as bad_bounds.
+void Core::originatedOut(const uint8_t* G, const GuestLayout& g, uint32_t asked) {
+  const uint32_t n = held_n_, head = eng_.config().headroom, used = std::min(asked, ctl_[kCtlAvailable]);
+  const uint8_t* const frames = G + g.bytes;
+  uint8_t* const pool = eng_.pool().base();
+  for (uint32_t k = 0; k < used; k++) {
+    const uint32_t i = n + k, at = k * kGuestSlot + head;
+    uint32_t gOff, gLen;
+    memcpy(&gOff, G + g.offsets + 4 * i, 4);
+    memcpy(&gLen, G + g.lengths + 4 * i, 4);
+    offsets_[i] = fresh_[k];
+    verdicts_[i] = G[g.verdicts + i];
+    flags_[i] = G[g.flags + i];
+    if (gOff != at || gLen == 0 || gLen > ctl_[kCtlCapacity] || gLen > kGuestSlot - head) {
+      lengths_[i] = 0;
+      continue;
+    }
+    lengths_[i] = gLen;
+    memcpy(pool + fresh_[k], frames + at, gLen);
+    if ((flags_[i] & kFlagPending)) ctl_[kCtlFlags] = 1;
+  }
+  ctl_[kCtlUsed] = used;
 }
 
 }  // namespace vnf

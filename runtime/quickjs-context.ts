@@ -119,7 +119,7 @@ export class QuickJsCore {
     this.heap = (this.ctx as unknown as { module: EmscriptenHeap }).module;
     if (!(this.heap?.HEAPU8 instanceof Uint8Array)) throw new Error("quickjs-emscripten changed: its context no longer exposes the WASM heap (vnfrun pins the version it was built for)");
     this.fns = this.installDriver();
-    this.alloc(native.layout.maxBatch * SLOT);
+    this.alloc((native.layout.maxBatch + native.layout.maxFresh) * SLOT);   // received frames, and fresh ones (core_guest.cc)
   }
 
   private installDriver(): QuickJsCore["fns"] {
@@ -143,10 +143,14 @@ export class QuickJsCore {
       this.pending = (at) => this.publish(at, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
     });
     fn("memory", (name, bytes) => { checkMemoryRequest(ctx.dump(name), ctx.dump(bytes)); });
+    fn("udpBound", (port, bound) => {
+      const p = ctx.getNumber(port);
+      if (Number.isInteger(p) && p >= 0 && p < 65536) this.view.udpBound[p] = ctx.getNumber(bound) ? 1 : 0;
+    });
     ctx.setProp(ctx.global, "__vnfrun_host", host);
     host.dispose();
     const g = this.native.guestLayout;
-    const layout = JSON.stringify({ ...g, maxBatch: this.native.layout.maxBatch });
+    const layout = JSON.stringify({ ...g, maxBatch: this.native.layout.maxBatch, maxFresh: this.native.layout.maxFresh });
     const driver = this.unwrap(ctx.evalCode(`(${guestDriver.toString()})(globalThis.__vnfrun_host, ${layout})`, "vnfrun-guest.js"));
     const fns = {} as QuickJsCore["fns"];
     for (const k of ["alloc", "load", "fresh", "start", "setLive", "process"] as const) fns[k] = ctx.getProp(driver, k);
@@ -247,13 +251,13 @@ export class QuickJsCore {
       },
       () => {
         const json = JSON.stringify({ ports: this.view.portNames, config, core: this.view.core, cores: this.view.cores, rss: this.view.rss, addresses: this.view.addresses, tcpMemory: this.view.tcpMemory, file, dir: dirname(file) });
-        let migrates: boolean;
+        let what: number;
         try {
-          migrates = this.call(this.fns.load, gen, fn, json) === 1;
+          what = this.call(this.fns.load, gen, fn, json) ?? 0;
         } finally {
           fn.dispose();
         }
-        return this.loaded(gen, migrates, { file, config });
+        return this.loaded(gen, (what & 1) !== 0, (what & 2) !== 0, { file, config });
       },
     ];
   }
@@ -264,7 +268,7 @@ export class QuickJsCore {
     return loaded!;
   }
 
-  private loaded(gen: number, migrates: boolean, source: { file: string; config: unknown }): Loaded {
+  private loaded(gen: number, migrates: boolean, originates: boolean, source: { file: string; config: unknown }): Loaded {
     const core = this;
     const trial = (_: Sample): Outcome => { throw new Error("--reload-diff is not available in the quickjs context yet"); };
     return {
@@ -274,8 +278,7 @@ export class QuickJsCore {
       fresh: () => { this.call(this.fns.fresh, gen); },
       start(prev?: Generation): Generation {
         const migrated = core.call(core.fns.start, gen, prev?.gen ?? 0) === 1;
-        // (Originating frames, ctx.memory and ctx.rss are not offered in this context yet.)
-        return { gen, migrated, originates: false, state: undefined, trial, process: () => core.run(gen), source };
+        return { gen, migrated, originates, state: undefined, trial, process: () => core.run(gen), source };
       },
     };
   }

@@ -15,10 +15,11 @@ export interface GuestHost {
   counters(namesJson: string): void;         // checks names; the next found() is their array
   histogram(name: string, boundsJson: string): void;   // the same for a histogram's values
   memory(name: string, bytes: number): void;   // checks a ctx.memory request (throws its error)
+  udpBound(port: number, bound: number): void; // a UDP port bound (1) or let go (0) on this core
 }
 
 /** Where the arrays sit in the batch buffer (native GuestLayout) and how many packets a batch holds. */
-export interface GuestLayoutInfo { offsets: number; lengths: number; inPorts: number; verdicts: number; flags: number; meta: number; bytes: number; maxBatch: number }
+export interface GuestLayoutInfo { offsets: number; lengths: number; inPorts: number; verdicts: number; flags: number; meta: number; fresh: number; ctl: number; bytes: number; maxBatch: number; maxFresh: number }
 
 export function guestDriver(host: GuestHost, L: GuestLayoutInfo): unknown {
   "use strict";
@@ -30,7 +31,7 @@ export function guestDriver(host: GuestHost, L: GuestLayoutInfo): unknown {
   const sharedProto = (globalThis as any).SharedArrayBuffer?.prototype;
   if (sharedProto) delete sharedProto.grow;
 
-  const B = L.maxBatch;
+  const B = L.maxBatch + L.maxFresh;   // entries: received, then originated (native/core.h)
   let mem: ArrayBuffer;
   let cap = 0;
   let meta: Float64Array;
@@ -40,6 +41,17 @@ export function guestDriver(host: GuestHost, L: GuestLayoutInfo): unknown {
   const counterSets = new Map<string, Float64Array>();
   const histograms = new Map<string, any>();
   const memories = new Map<string, SharedArrayBuffer>();
+  // ctx.udpBound: the SDK's sockets write a port's byte when they bind or
+  // close (rare); each write also goes to the host's array, which the
+  // runtime reads to answer datagrams to closed ports.
+  const udpBound = new Proxy(new Uint8Array(65536), {
+    set(t, k, v) {
+      const port = Number(k);
+      t[port] = v;
+      host.udpBound(port, t[port]);
+      return true;
+    },
+  });
 
   // The marker: 32 bytes from a xorshift of the host's seed, so the pattern
   // exists only in this buffer, never as a literal in the heap.
@@ -51,7 +63,8 @@ export function guestDriver(host: GuestHost, L: GuestLayoutInfo): unknown {
   }
   function batchOf(g: any): any {
     const b = new g.mod.Batch(new Uint8Array(mem, L.bytes, cap), new Uint32Array(mem, L.offsets, B), new Uint32Array(mem, L.lengths, B),
-      new Uint8Array(mem, L.inPorts, B), new Uint8Array(mem, L.verdicts, B), g.ports, new Uint8Array(mem, L.flags, B), new Uint32Array(0), new Uint32Array(8), true);
+      new Uint8Array(mem, L.inPorts, B), new Uint8Array(mem, L.verdicts, B), g.ports, new Uint8Array(mem, L.flags, B),
+      new Uint32Array(mem, L.fresh, L.maxFresh), new Uint32Array(mem, L.ctl, 8), true);
     b.checksumOffload = true;   // flags come back with the verdicts (native/core_guest.cc)
     return b;
   }
@@ -113,8 +126,7 @@ export function guestDriver(host: GuestHost, L: GuestLayoutInfo): unknown {
     g.batch = batchOf(g);
     g.ctx = {
       core: o.core, cores: o.cores, ports: o.ports, config: o.config, rss: o.rss, addresses: o.addresses, tcpMemory: o.tcpMemory,
-      // Not shared with the host in this context (yet): UDP sockets.
-      udpBound: new Uint8Array(65536),
+      udpBound,
       memory,
       port: (name: string) => g.batch.port(name),
       log: (...a: unknown[]) => host.log(a.map(String).join(" ")),
@@ -122,7 +134,8 @@ export function guestDriver(host: GuestHost, L: GuestLayoutInfo): unknown {
       histogram: (name: string, bounds: readonly number[]) => histogram(g, name, bounds),
     };
     gens.set(gen, g);
-    return typeof vnf.migrate === "function" ? 1 : 0;
+    // Bit 0: it has migrate; bit 1: it originates (process() on empty cycles too).
+    return (typeof vnf.migrate === "function" ? 1 : 0) | (vnf.originates === true ? 2 : 0);
   }
   function fresh(gen: number): void {
     const g = gens.get(gen);

@@ -29,6 +29,21 @@ export function write48(b: Uint8Array, o: number, v: number): void {
   write32(b, o + 2, v >>> 0);
 }
 
+/** A string's UTF-8 bytes. TextEncoder's job, here because a quickjs
+ *  context has no TextEncoder: the same code runs in both. */
+export function utf8(text: string): Uint8Array {
+  const out: number[] = [];
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!;   // a lone surrogate encodes as U+FFFD, as TextEncoder does
+    const u = c >= 0xd800 && c <= 0xdfff ? 0xfffd : c;
+    if (u < 0x80) out.push(u);
+    else if (u < 0x800) out.push(0xc0 | (u >> 6), 0x80 | (u & 63));
+    else if (u < 0x10000) out.push(0xe0 | (u >> 12), 0x80 | ((u >> 6) & 63), 0x80 | (u & 63));
+    else out.push(0xf0 | (u >> 18), 0x80 | ((u >> 12) & 63), 0x80 | ((u >> 6) & 63), 0x80 | (u & 63));
+  }
+  return Uint8Array.from(out);
+}
+
 /** The part of DataView the SDK's headers use: big-endian fields. */
 export interface FieldView {
   getUint16(o: number): number;

@@ -20,7 +20,7 @@ export {
   ip4, ip4str, ip6, ip6str, mac, macStr, parsePrefix, parsePrefix6, prefixMask, prefixMask6,
 } from "./addr";
 export type { Prefix4, Prefix6 } from "./addr";
-export { read16, read32, read48, write16, write32, write48 } from "./bytes";
+export { read16, read32, read48, write16, write32, write48, utf8 } from "./bytes";
 export * from "./checksum";
 export * from "./constants";
 export { U32Set } from "./u32set";

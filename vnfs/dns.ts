@@ -18,7 +18,7 @@
 // when its header does, else it is dropped; both are counted
 // (dns_formerr, dns_dropped), never thrown. Queries reach the server by the
 // SDK's UDP socket on port 53 (the runtime answers ARP and ping).
-import { Udp, defineVnf, ip4, ip6 } from "../sdk";
+import { Udp, defineVnf, ip4, ip6, utf8 } from "../sdk";
 
 interface Soa { mname: string; rname: string; serial: number; refresh: number; retry: number; expire: number; minimum: number }
 interface Zone { zone: string; ttl?: number; soa: Soa; records: Record<string, Record<string, unknown>> }
@@ -135,7 +135,7 @@ function compile(z: Zone): { names: NameIndex; apex: number[]; nx: Answer } {
           default: {   // TXT: a string, or a list of strings (one record)
             const parts: string[] = Array.isArray(x) ? x.map(String) : [String(x)];
             return parts.flatMap((p) => {
-              const bytes = Array.from(new TextEncoder().encode(p));
+              const bytes = Array.from(utf8(p));
               if (bytes.length > 255) throw new Error(`dns config: ${rel}: a TXT string is at most 255 bytes (split it into a list)`);
               return [bytes.length, ...bytes];
             });

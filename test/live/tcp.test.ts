@@ -80,9 +80,9 @@ describe("TCP VNFs against the kernel's TCP", () => {
     });
   }, 120_000);
 
-  it.skipIf(!!why)(`a kernel sender into tcp-sink is counted exactly${why ? ` (skipped: ${why})` : ""}`, async () => {
+  for (const context of ["v8", "quickjs"]) it.skipIf(!!why)(`a kernel sender into tcp-sink (--context ${context}) is counted exactly${why ? ` (skipped: ${why})` : ""}`, async () => {
     await withHost(async (topo) => {
-      const run = start(topo, "vnfs/tcp-sink.ts", ["--port", "packet:v0", "--ip", `${VNF_IP}/24`], 20);
+      const run = start(topo, "vnfs/tcp-sink.ts", ["--port", "packet:v0", "--ip", `${VNF_IP}/24`, "--context", context], 20);
       try {
         await waitFor("the VNF answering ping", 15_000, () => succeeds(topo.a, ["ping", "-c", "1", "-W", "0.5", VNF_IP]), run);
         expect(topo.exec(topo.a, ["python3", "-c", SENDER, VNF_IP, "8000000"], { timeoutMs: 60_000 }).trim()).toBe("ok");

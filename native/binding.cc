@@ -397,6 +397,9 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
     guest.Set("meta", g.meta);
     guest.Set("fresh", g.fresh);
     guest.Set("ctl", g.ctl);
+    guest.Set("tickets", g.tickets);
+    guest.Set("releases", g.releases);
+    guest.Set("keepFree", g.keepFree);
     guest.Set("bytes", g.bytes);
     obj.Set("guestLayout", guest);
     return obj;

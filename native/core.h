@@ -47,11 +47,14 @@ enum BatchFailure : uint32_t { kOk = 0, kThrew = 1, kCpuBudget = 2, kMemory = 3,
 // The same arrays inside a guest's memory (a QuickJS context, core_guest.cc):
 // offsets u32, lengths u32, inPorts, verdicts, flags u8 (rxBatch + kFresh
 // entries each, as above), meta f64 [count, now], fresh u32 [kFresh], ctl
-// u32 [kCtlWords], then the frames, each at `headroom` in a 2048-byte-aligned
+// u32 [kCtlWords], tickets u32 [entries], releases u32 [2 kReleases],
+// keepFree u32 [entries] (the top of the free tickets: a batch keeps at most
+// one a entry), then the frames, each at `headroom` in a 2048-byte-aligned
 // slot: first kFresh slots for frames the guest originates, then the
 // received ones.
 struct GuestLayout {
   uint32_t offsets, lengths, inPorts, verdicts, flags, meta, fresh, ctl;
+  uint32_t tickets, releases, keepFree;
   uint32_t bytes;              // where the frames start
 };
 GuestLayout guestLayout(uint32_t rxBatch);
@@ -123,6 +126,9 @@ class Core {
   int64_t guestIn(uint8_t* mem, size_t memLen, uint32_t base, uint32_t cap);
   void guestOut(const uint8_t* mem, size_t memLen, uint32_t base, uint32_t cap);
   void originatedOut(const uint8_t* G, const GuestLayout& g, uint32_t used);
+  void keptIn(uint8_t* G, const GuestLayout& g, uint32_t* gctl);
+  void keptOut(const uint8_t* G, const GuestLayout& g, const uint32_t* gctl);
+  uint32_t guestKeepWindow_ = 0;   // free tickets shown to the guest this batch
 
   // The engine's ceiling: run cycles with a C++ l2fwd (port i -> port i^1)
   // in place of JS for `ms` milliseconds. Returns packets forwarded.

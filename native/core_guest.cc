@@ -29,7 +29,10 @@ GuestLayout guestLayout(uint32_t rxBatch) {
   g.meta = alignTo(11 * b, 8);
   g.fresh = g.meta + 16;
   g.ctl = g.fresh + 4 * kFresh;
-  g.bytes = alignTo(g.ctl + 4 * kCtlWords, 64);
+  g.tickets = g.ctl + 4 * kCtlWords;
+  g.releases = g.tickets + 4 * b;
+  g.keepFree = g.releases + 8 * kReleases;
+  g.bytes = alignTo(g.keepFree + 4 * b, 64);
   return g;
 }
 
@@ -54,6 +57,7 @@ int64_t Core::guestIn(uint8_t* mem, size_t memLen, uint32_t base, uint32_t cap) 
     const uint32_t at = k * kGuestSlot + head;
     memcpy(G + g.fresh + 4 * k, &at, 4);
   }
+  keptIn(G, g, gctl);
   memcpy(G + g.ctl, gctl, sizeof gctl);
   uint32_t cursor = kGuestFresh;
   for (uint32_t i = 0; i < n; i++) {
@@ -91,6 +95,7 @@ void Core::guestOut(const uint8_t* mem, size_t memLen, uint32_t base, uint32_t c
   for (uint32_t i = 0; i < n; i++)
     if ((flags_[i] & kFlagPending) && !(held_[i].flags & kSlotMeta)) ctl_[kCtlFlags] = 1;
   originatedOut(G, g, gctl[kCtlUsed]);
+  keptOut(G, g, gctl);
   uint32_t cursor = kGuestFresh;
   for (uint32_t i = 0; i < n; i++) {
     const uint32_t len = lengths_[i], slot = guestSlot(len), at = cursor + head;
@@ -146,6 +151,30 @@ void Core::originatedOut(const uint8_t* G, const GuestLayout& g, uint32_t asked)
     if ((flags_[i] & kFlagPending)) ctl_[kCtlFlags] = 1;
   }
   ctl_[kCtlUsed] = used;
+}
+
+// Kept frames: the guest sees the top of the free tickets (as many as a
+// batch has entries: it cannot keep more), takes from its top as a V8
+// context takes from keepFree's, and writes tickets and releases; the core
+// checks every ticket as it does for V8 (retire, releaseKept).
+void Core::keptIn(uint8_t* G, const GuestLayout& g, uint32_t* gctl) {
+  const uint32_t top = std::min<uint32_t>(ctl_[kCtlKeepFree], uint32_t(freeTickets_.size()));
+  const uint32_t w = std::min(top, cfg_.rxBatch + kFresh);
+  memcpy(G + g.keepFree, keepFree_ + (top - w), 4 * w);
+  guestKeepWindow_ = w;
+  gctl[kCtlKeepFree] = w;
+  gctl[kCtlKeepLimit] = ctl_[kCtlKeepLimit];
+}
+
+void Core::keptOut(const uint8_t* G, const GuestLayout& g, const uint32_t* gctl) {
+  const uint32_t w = guestKeepWindow_, left = std::min(gctl[kCtlKeepFree], w);
+  ctl_[kCtlKeepFree] -= w - left;   // the ones taken, from the top
+  const uint32_t entries = held_n_ + ctl_[kCtlUsed];
+  memcpy(tickets_, G + g.tickets, 4 * entries);
+  const uint32_t released = std::min(gctl[kCtlReleased], kReleases);
+  memcpy(releases_, G + g.releases, 8 * released);
+  ctl_[kCtlReleased] = released;
+  if (gctl[kCtlForgetKept]) ctl_[kCtlForgetKept] = 1;
 }
 
 }  // namespace vnf

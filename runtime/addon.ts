@@ -71,7 +71,7 @@ export interface NativeCore {
     tickets: number; releases: number; keepFree: number; maxFresh: number; maxBatch: number; maxReleases: number; keepLimit: number;
   };
   /** Where the batch arrays sit in a guest context's memory (core_guest.cc). */
-  guestLayout: { offsets: number; lengths: number; inPorts: number; verdicts: number; flags: number; meta: number; fresh: number; ctl: number; bytes: number };
+  guestLayout: { offsets: number; lengths: number; inPorts: number; verdicts: number; flags: number; meta: number; fresh: number; ctl: number; tickets: number; releases: number; keepFree: number; bytes: number };
   /** failed: 0, or why the previous batch is dropped whole (quickjs-context.ts FAILED). */
   cycle(failed: number): number;
   finish(failed: number): void;

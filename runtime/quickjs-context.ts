@@ -150,7 +150,8 @@ export class QuickJsCore {
     ctx.setProp(ctx.global, "__vnfrun_host", host);
     host.dispose();
     const g = this.native.guestLayout;
-    const layout = JSON.stringify({ ...g, maxBatch: this.native.layout.maxBatch, maxFresh: this.native.layout.maxFresh });
+    const { maxBatch, maxFresh, maxReleases } = this.native.layout;
+    const layout = JSON.stringify({ ...g, maxBatch, maxFresh, maxReleases });
     const driver = this.unwrap(ctx.evalCode(`(${guestDriver.toString()})(globalThis.__vnfrun_host, ${layout})`, "vnfrun-guest.js"));
     const fns = {} as QuickJsCore["fns"];
     for (const k of ["alloc", "load", "fresh", "start", "setLive", "process"] as const) fns[k] = ctx.getProp(driver, k);

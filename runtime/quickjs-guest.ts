@@ -19,7 +19,10 @@ export interface GuestHost {
 }
 
 /** Where the arrays sit in the batch buffer (native GuestLayout) and how many packets a batch holds. */
-export interface GuestLayoutInfo { offsets: number; lengths: number; inPorts: number; verdicts: number; flags: number; meta: number; fresh: number; ctl: number; bytes: number; maxBatch: number; maxFresh: number }
+export interface GuestLayoutInfo {
+  offsets: number; lengths: number; inPorts: number; verdicts: number; flags: number; meta: number; fresh: number; ctl: number;
+  tickets: number; releases: number; keepFree: number; bytes: number; maxBatch: number; maxFresh: number; maxReleases: number;
+}
 
 export function guestDriver(host: GuestHost, L: GuestLayoutInfo): unknown {
   "use strict";
@@ -64,7 +67,8 @@ export function guestDriver(host: GuestHost, L: GuestLayoutInfo): unknown {
   function batchOf(g: any): any {
     const b = new g.mod.Batch(new Uint8Array(mem, L.bytes, cap), new Uint32Array(mem, L.offsets, B), new Uint32Array(mem, L.lengths, B),
       new Uint8Array(mem, L.inPorts, B), new Uint8Array(mem, L.verdicts, B), g.ports, new Uint8Array(mem, L.flags, B),
-      new Uint32Array(mem, L.fresh, L.maxFresh), new Uint32Array(mem, L.ctl, 8), true);
+      new Uint32Array(mem, L.fresh, L.maxFresh), new Uint32Array(mem, L.ctl, 8), true,
+      { tickets: new Uint32Array(mem, L.tickets, B), releases: new Uint32Array(mem, L.releases, 2 * L.maxReleases), free: new Uint32Array(mem, L.keepFree, B) });
     b.checksumOffload = true;   // flags come back with the verdicts (native/core_guest.cc)
     return b;
   }

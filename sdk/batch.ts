@@ -192,8 +192,7 @@ export class Batch implements Iterable<Packet> {
    * Keep entry i past this batch, to send or drop in a later one with
    * release(ticket, port): a delay line, a reorder buffer. Returns the
    * ticket that names the frame from now on, or -1 when the core keeps no
-   * more (--keep frames a core, default 4096; the quickjs context keeps
-   * none): decide now instead. A kept frame is the engine's and opaque, so
+   * more (--keep frames a core, default 4096): decide now instead. A kept frame is the engine's and opaque, so
    * change it before keeping it; a verdict written to entry i afterwards
    * overrides the keep (the ticket is then void). No native call: the core
    * takes the frame when the batch retires (counter `kept`). Tickets are

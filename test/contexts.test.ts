@@ -122,3 +122,19 @@ it("originated frames leave with the same bytes under v8 and quickjs", () => {
   expect(outs[0]).toHaveLength(2000);
   expect(outs[1]).toEqual(outs[0]);
 });
+
+it("kept frames (keep, release) leave in the same order under v8 and quickjs", () => {
+  const input = join(dir, "to-keep.pcap");
+  const sent = Array.from({ length: 3000 }, (_, i) => frame(0x0800, fillL4v4(ipv4({ src: 0x0a000001, dst: 0x0a000002, proto: 17 }, udp(1000 + (i % 50), 9, [i >> 8, i & 255])), 17, 20)));
+  writePcap(input, sent);
+  const outs = (["v8", "quickjs"] as const).map((context) => {
+    const out = join(dir, `kept-${context}.pcap`);
+    const s = vnfrunJson(["test/fixtures/keeps.ts", "--context", context, "--port", `in=pcap:${input}`, "--port", `out=pcap:${out},write`, "--rx-batch", "64"]);
+    expect(s.drops.keep_refused + s.drops.kept_forgotten).toBe(0);
+    return readPcap(out).map((f) => Buffer.from(f).toString("hex"));
+  });
+  expect(outs[0]).toHaveLength(3000);
+  expect([...outs[0]].sort()).toEqual(sent.map((f) => Buffer.from(f).toString("hex")).sort());   // each frame once
+  expect(outs[0].slice(0, 3)).not.toEqual(sent.slice(0, 3).map((f) => Buffer.from(f).toString("hex")));   // reordered
+  expect(outs[1]).toEqual(outs[0]);
+});

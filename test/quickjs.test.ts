@@ -34,7 +34,7 @@ describe("quickjs-emscripten internals", () => {
       counters: (names: readonly string[]) => { published.push([...names]); return new Float64Array(new SharedArrayBuffer(8 * names.length)); },
     };
     // (native/core_guest.cc's layout for 256 received and 256 fresh entries)
-    const native = { layout: { maxBatch: 256, maxFresh: 256 }, guestLayout: { offsets: 0, lengths: 2048, inPorts: 4096, verdicts: 4608, flags: 5120, meta: 5632, fresh: 5648, ctl: 6672, bytes: 6720 } };
+    const native = { layout: { maxBatch: 256, maxFresh: 256, maxReleases: 256 }, guestLayout: { offsets: 0, lengths: 2048, inPorts: 4096, verdicts: 4608, flags: 5120, meta: 5632, fresh: 5648, ctl: 6672, tickets: 6704, releases: 8752, keepFree: 10800, bytes: 12864 } };
     const core = await QuickJsCore.create(view as never, native as never, { memoryBytes: 32 * 2 ** 20 });
     core.loadBundle(bundle.file, 1, undefined).start();
     expect(published).toEqual([["allowed", "blocked", "denied", "defaulted", "malformed", "nonIp"]]);

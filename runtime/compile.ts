@@ -18,7 +18,7 @@ export interface CompileOptions {
 
 export interface Bundle {
   source: string;        // the VNF's path as given
-  code: string;          // CommonJS; exports `default` (the VNF), `Batch` and `Histogram` (for a quickjs context)
+  code: string;          // CommonJS; exports `default` (the VNF), `Batch`, `Histogram` and `Tuples` (for a quickjs context)
   file: string;          // where the code was written, for require() and source maps
   inputs: string[];      // the files it was built from (absolute), for --watch
 }
@@ -46,7 +46,7 @@ export async function compileVnf(path: string, opts: CompileOptions = {}): Promi
   const abs = resolve(path);
   const dir = join(tmpdir(), `vnfrun-${process.pid}`);
   const file = join(dir, `${basename(abs).replace(/\.[tj]s$/, "")}.${seq++}.js`);
-  const entry = `import vnf from ${JSON.stringify(abs)};\nexport { Batch, Histogram } from "vnfrun/sdk";\nexport default vnf;\n`;
+  const entry = `import vnf from ${JSON.stringify(abs)};\nexport { Batch, Histogram, Tuples } from "vnfrun/sdk";\nexport default vnf;\n`;
   let result;
   try {
     result = await build({

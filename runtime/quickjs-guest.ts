@@ -16,6 +16,7 @@ export interface GuestHost {
   histogram(name: string, boundsJson: string): void;   // the same for a histogram's values
   memory(name: string, bytes: number): void;   // checks a ctx.memory request (throws its error)
   udpBound(port: number, bound: number): void; // a UDP port bound (1) or let go (0) on this core
+  tuples(): void;                            // the next found() is the batch.tuples() buffer
 }
 
 /** Where the arrays sit in the batch buffer (native GuestLayout) and how many packets a batch holds. */
@@ -44,6 +45,11 @@ export function guestDriver(host: GuestHost, L: GuestLayoutInfo): unknown {
   const counterSets = new Map<string, Float64Array>();
   const histograms = new Map<string, any>();
   const memories = new Map<string, SharedArrayBuffer>();
+  // batch.tuples(): one buffer for every generation, which the host fills
+  // before process() once a VNF has asked (sdk/tuples.ts: the state words
+  // TUPLES_FILLED = 0, TUPLES_WANTED = 1).
+  let tuplesMem: ArrayBuffer | undefined;
+  let tuplesState: Int32Array | undefined;
   // ctx.udpBound: the SDK's sockets write a port's byte when they bind or
   // close (rare); each write also goes to the host's array, which the
   // runtime reads to answer datagrams to closed ports.
@@ -64,11 +70,23 @@ export function guestDriver(host: GuestHost, L: GuestLayoutInfo): unknown {
     for (let i = 0; i < 32; i++) { x ^= x << 13; x ^= x >>> 17; x ^= x << 5; m[i] = x & 255; }
     host.found();   // the host zeroes the marker
   }
+  function tuplesOf(g: any): any {
+    const T = g.mod.Tuples;
+    if (typeof T !== "function") return undefined;
+    if (!tuplesMem) {
+      host.tuples();
+      tuplesMem = new ArrayBuffer(Math.max(64, T.bytes(L.maxBatch)));
+      locate(tuplesMem);
+      tuplesState = new Int32Array(tuplesMem, 0, 2);
+    }
+    return new T(L.maxBatch, tuplesMem, 0);
+  }
   function batchOf(g: any): any {
     const b = new g.mod.Batch(new Uint8Array(mem, L.bytes, cap), new Uint32Array(mem, L.offsets, B), new Uint32Array(mem, L.lengths, B),
       new Uint8Array(mem, L.inPorts, B), new Uint8Array(mem, L.verdicts, B), g.ports, new Uint8Array(mem, L.flags, B),
       new Uint32Array(mem, L.fresh, L.maxFresh), new Uint32Array(mem, L.ctl, 8), true,
-      { tickets: new Uint32Array(mem, L.tickets, B), releases: new Uint32Array(mem, L.releases, 2 * L.maxReleases), free: new Uint32Array(mem, L.keepFree, B) });
+      { tickets: new Uint32Array(mem, L.tickets, B), releases: new Uint32Array(mem, L.releases, 2 * L.maxReleases), free: new Uint32Array(mem, L.keepFree, B) },
+      tuplesOf(g));
     b.checksumOffload = true;   // flags come back with the verdicts (native/core_guest.cc)
     return b;
   }
@@ -156,12 +174,18 @@ export function guestDriver(host: GuestHost, L: GuestLayoutInfo): unknown {
   function setLive(gen: number): void {
     const g = gens.get(gen);
     if (g !== live) { prevLive = live; live = g; }
+    if (tuplesState) tuplesState[1] = 0;   // the host fills tuples again once this version asks
   }
   function process(): void {
     const g = live, b = g.batch;
     b.count = meta[0];
     b.now = meta[1];
-    g.vnf.process(b, g.state, g.ctx);
+    b._tuplesFilled = tuplesState !== undefined && tuplesState[0] === 1;
+    try {
+      g.vnf.process(b, g.state, g.ctx);
+    } finally {
+      if (tuplesState) tuplesState[0] = 0;
+    }
   }
   return { alloc, load, fresh, start, setLive, process };
 }

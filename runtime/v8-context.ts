@@ -192,6 +192,7 @@ export function loadModule(mod: { default?: LoadedVnf; Batch?: any }, gen: numbe
         process(count: number, now: number) {
           batch.count = count;
           batch.now = now;
+          batch._tuplesFilled = false;
           vnf.process(batch, state, ctx);
         },
       };

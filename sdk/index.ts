@@ -2,6 +2,7 @@
 // it bundles into a V8 worker and a QuickJS context alike.
 
 export { Batch } from "./batch";
+export { Tuples, fillTuples } from "./tuples";
 export { Packet } from "./packet";
 export { checkCounterNames, defineVnf, makeCtx } from "./vnf";
 export type { Ctx, VnfDefinition } from "./vnf";

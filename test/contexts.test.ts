@@ -24,7 +24,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const NEEDS_HOST = ["dns.ts", "nat-ports.ts", "udp-blast.ts", "udp-sink.ts", "monitor.ts", "tcp-blast.ts", "tcp-sink.ts", "tcp-echo.ts", "http-static.ts"];
 const VNFS = [
   ...readdirSync("vnfs").filter((f) => f.endsWith(".ts") && !NEEDS_HOST.includes(f)).map((f) => `vnfs/${f}`),
-  "test/fixtures/rewrites.ts", "test/fixtures/misbehaves.ts", "test/fixtures/throws-every-other.ts",
+  "test/fixtures/rewrites.ts", "test/fixtures/misbehaves.ts", "test/fixtures/throws-every-other.ts", "test/fixtures/tuples.ts",
 ];
 
 const byte = fc.integer({ min: 0, max: 255 });

@@ -276,7 +276,13 @@ export function makeFirewall(cfg: FirewallConfig, opts: AclOptions = {}): VnfDef
     process(batch: Batch, st: FirewallState) {
       const fw = st.fw, match4 = fw.match4, noMatch = fw.noMatch;
       const n = st.counters.n, a = st.in, b = st.out;
-      const count = batch.count;
+      const count = batch.count, inPorts = batch.inPorts, verdicts = batch.verdicts;
+      // IPv4 5-tuples as columns, parsed once for the batch (sdk/tuples):
+      // an array read a field. The same speed as the Packet getters in V8,
+      // and several times faster in the quickjs context, where every getter
+      // is a call and the host has parsed the columns before we run.
+      const t = batch.tuples();
+      const proto = t.proto, src = t.src, dst = t.dst, sport = t.sport, dport = t.dport;
       // Module constants are variables once bundled (esbuild emits `var`),
       // which V8 reloads and checks at each use: copy the hot one here.
       const allowed = ALLOWED;
@@ -285,23 +291,16 @@ export function makeFirewall(cfg: FirewallConfig, opts: AclOptions = {}): VnfDef
       let dropped = 0;
       // An index loop: for-of costs some 6 instructions a packet more.
       for (let i = 0; i < count; i++) {
-        const pkt = batch.packet(i);
-        const from = pkt.inPort;
-        // IPv4 is fw.cause() written out here: V8 inlines at most ~900
-        // bytes of bytecode into this loop, and code in the loop itself
-        // does not count against that, calls do. Other kinds call out.
-        // Addresses go as int32 (| 0): a uint32 above 2^31 passed to a
-        // call V8 did not inline would be boxed, an allocation per packet.
-        const ip = pkt.ipv4;
+        const from = inPorts[i], pr = proto[i];
         let cause: number;
-        if (ip !== null) {
-          const r = match4(from, ip.src | 0, ip.dst | 0, pkt.l4Protocol, pkt.srcPort, pkt.dstPort);
+        if (pr >= 0) {
+          const r = match4(from, src[i], dst[i], pr, sport[i], dport[i]);
           cause = r >= 0 ? r : noMatch;
         } else {
-          cause = fw.cause(pkt, from);
+          cause = fw.cause(batch.packet(i), from);   // not plain IPv4: the Packet API
         }
         if (cause === allowed) {
-          pkt.verdict = (from === a ? b : a) + 1;
+          verdicts[i] = (from === a ? b : a) + 1;
         } else {
           n[cause]++;
           dropped++;

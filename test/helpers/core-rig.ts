@@ -37,6 +37,7 @@ export function coreRig(keep: number): CoreRig {
     cycle(frames, decide = () => {}, now) {
       if (frames.length) a.send(frames);
       batch.count = Math.max(0, core.cycle(0));
+      batch._tuplesFilled = false;
       if (now !== undefined) batch.now = now;
       decide(batch);
     },

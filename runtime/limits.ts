@@ -42,10 +42,9 @@ export function v8Limits(init: { context: ContextName; limits: { memoryBytes?: n
 const QUICKJS_MIN_MEMORY = 20 * 2 ** 20;
 
 /** Options that do not go together, as a one-line error; "" when they do. */
-export function limitsRefused(o: { context?: ContextName; memoryLimit?: number; cpuBudgetMs?: number; reloadDiff?: boolean }): string {
+export function limitsRefused(o: { context?: ContextName; memoryLimit?: number; cpuBudgetMs?: number }): string {
   if (o.cpuBudgetMs !== undefined && o.context !== "quickjs") return "--cpu-budget needs --context quickjs (a V8 core is bounded by --vnf-timeout)";
   if (o.context === "quickjs" && o.memoryLimit !== undefined && o.memoryLimit < QUICKJS_MIN_MEMORY)
     return `--memory-limit ${o.memoryLimit / 2 ** 20}m: a quickjs context needs at least 20m (its WASM heap starts at 16 MiB)`;
-  if (o.reloadDiff && o.context === "quickjs") return "--reload-diff is not available with --context quickjs yet";
   return "";
 }

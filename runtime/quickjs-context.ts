@@ -90,7 +90,7 @@ export class QuickJsCore {
   private rt: QuickJSRuntime;
   private ctx: QuickJSContext;
   private heap: EmscriptenHeap;
-  private fns: Record<"alloc" | "load" | "fresh" | "start" | "setLive" | "process", QuickJSHandle>;
+  private fns: Record<"alloc" | "load" | "fresh" | "start" | "setLive" | "process" | "trial", QuickJSHandle>;
   private base = 0;             // the batch buffer's address in the heap
   private cap = 0;              // bytes for frames in it
   private seedValue = 0;
@@ -158,7 +158,7 @@ export class QuickJsCore {
     const layout = JSON.stringify({ ...g, maxBatch, maxFresh, maxReleases });
     const driver = this.unwrap(ctx.evalCode(`(${guestDriver.toString()})(globalThis.__vnfrun_host, ${layout})`, "vnfrun-guest.js"));
     const fns = {} as QuickJsCore["fns"];
-    for (const k of ["alloc", "load", "fresh", "start", "setLive", "process"] as const) fns[k] = ctx.getProp(driver, k);
+    for (const k of ["alloc", "load", "fresh", "start", "setLive", "process", "trial"] as const) fns[k] = ctx.getProp(driver, k);
     driver.dispose();
     return fns;
   }
@@ -295,7 +295,7 @@ export class QuickJsCore {
 
   private loaded(gen: number, migrates: boolean, originates: boolean, source: { file: string; config: unknown }): Loaded {
     const core = this;
-    const trial = (_: Sample): Outcome => { throw new Error("--reload-diff is not available in the quickjs context yet"); };
+    const trial = (sample: Sample): Outcome => this.trial(gen, sample);
     return {
       gen,
       migrates,
@@ -306,6 +306,23 @@ export class QuickJsCore {
         return { gen, migrated, originates, state: undefined, trial, process: () => core.run(gen), source };
       },
     };
+  }
+
+  /** --reload-diff: generation `gen` over copies of `sample` in the guest
+   *  (quickjs-guest.ts trial), the frames passed in and out as one buffer each. */
+  private trial(gen: number, sample: Sample): Outcome {
+    const { ctx } = this, n = sample.frames.length;
+    const bytes = Buffer.concat(sample.frames), lengths = Uint32Array.from(sample.frames, (f) => f.length);
+    const args = [ctx.newNumber(gen), ctx.newArrayBuffer(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)),
+      ctx.newArrayBuffer(lengths.buffer), ctx.newArrayBuffer(sample.inPorts.slice().buffer)];
+    const r = ctx.callFunction(this.fns.trial, ctx.undefined, ...args);
+    args.forEach((h) => h.dispose());
+    if (r.error) throw this.failure(r.error);
+    const out = r.value.consume((h) => ctx.getArrayBuffer(h).consume((u) => u.value.slice()));
+    const head = n + (-n & 3), lens = new Uint32Array(out.buffer, out.byteOffset + head, n);
+    const frames: Uint8Array[] = [];
+    for (let i = 0, o = head + 4 * n; i < n; o += lens[i++]) frames.push(out.subarray(o, o + lens[i]));
+    return { verdicts: out.slice(0, n), frames };
   }
 
   // Calls a driver function with numbers, strings and handles; returns a number result.

@@ -176,6 +176,34 @@ export function guestDriver(host: GuestHost, L: GuestLayoutInfo): unknown {
     if (g !== live) { prevLive = live; live = g; }
     if (tuplesState) tuplesState[1] = 0;   // the host fills tuples again once this version asks
   }
+  // --reload-diff: generation `gen` on its own fresh init() state over
+  // copies of recent frames (the V8 context's trial, v8-context.ts). In:
+  // the frames end to end, their lengths, their in-ports. Out: the
+  // verdicts, the lengths (u32) and the frames, in one buffer.
+  function trial(gen: number, bytes: ArrayBuffer, lengths: ArrayBuffer, inPorts: ArrayBuffer): ArrayBuffer {
+    const g = gens.get(gen), lens = new Uint32Array(lengths), all = new Uint8Array(bytes), n = lens.length;
+    const frames: Uint8Array[] = [];
+    for (let i = 0, o = 0; i < n; o += lens[i++]) frames.push(all.subarray(o, o + lens[i]));
+    const b = g.mod.Batch.fromFrames(frames, g.ports);
+    b.inPorts.set(new Uint8Array(inPorts));
+    const quiet = { ...g.ctx, port: (name: string) => b.port(name), log: () => {}, counters: (names: readonly string[]) => new Float64Array(names.length),
+      histogram: (_: string, bounds: readonly number[]) => new g.mod.Histogram(bounds) };
+    try {
+      g.vnf.process(b, g.vnf.init ? g.vnf.init(quiet) : undefined, quiet);
+    } catch {
+      b.verdicts.fill(0);   // a batch that throws is dropped whole, as live
+    }
+    let total = 0;
+    for (let i = 0; i < n; i++) total += b.lengths[i];
+    const head = n + (-n & 3);   // the lengths 4-aligned
+    const out = new ArrayBuffer(head + 4 * n + total), ob = new Uint8Array(out), ol = new Uint32Array(out, head, n);
+    ob.set(b.verdicts.subarray(0, n));
+    for (let i = 0, o = head + 4 * n; i < n; o += ol[i++]) {
+      ol[i] = b.lengths[i];
+      ob.set(b.bytes.subarray(b.offsets[i], b.offsets[i] + b.lengths[i]), o);
+    }
+    return out;
+  }
   function process(): void {
     const g = live, b = g.batch;
     b.count = meta[0];
@@ -187,5 +215,5 @@ export function guestDriver(host: GuestHost, L: GuestLayoutInfo): unknown {
       if (tuplesState) tuplesState[0] = 0;
     }
   }
-  return { alloc, load, fresh, start, setLive, process };
+  return { alloc, load, fresh, start, setLive, process, trial };
 }

@@ -34,7 +34,7 @@ export default defineVnf({
 }
 
 describe("--reload-diff", () => {
-  it("counts, over the last 4096 packets, the verdicts and bytes the new version changes", async () => {
+  it.each(["v8", "quickjs"])("counts, over the last 4096 packets, the verdicts and bytes the new version changes (--context %s)", async (context) => {
     // 256 frames, 37 to port 53 and 10 to port 80, looped: any 4096 packets
     // in a row are 16 copies, so 16 x 37 = 592 change verdict, 160 bytes.
     const frames = Array.from({ length: 256 }, (_, i) =>
@@ -42,8 +42,8 @@ describe("--reload-diff", () => {
     writePcap(join(dir, "trace.pcap"), frames);
     const v1 = vnf("diff-1.ts", "v[i] = 2;");
     const v2 = vnf("diff-2.ts", "if (dport === 53) continue; if (dport === 80) b[o + 50] ^= 1; v[i] = 2;");
-    const name = `diff${process.pid}`;
-    const r = new Running([v1, "--name", name, "--reload-diff", "--port", `in=pcap:${join(dir, "trace.pcap")},loop`, "--port", "out=sink", "--json"]);
+    const name = `diff${context}${process.pid}`;
+    const r = new Running([v1, "--name", name, "--context", context, "--reload-diff", "--port", `in=pcap:${join(dir, "trace.pcap")},loop`, "--port", "out=sink", "--json"]);
     try {
       await r.up();
       await sleep(500);

@@ -15,6 +15,7 @@
 #include "engine.h"
 #include "ports/pipe.h"
 #include "ports/vnet.h"
+#include "thread.h"
 
 using namespace vnf;
 
@@ -29,6 +30,27 @@ std::shared_ptr<Engine> findEngine(int id) {
   std::lock_guard<std::mutex> g(registryLock);
   auto it = registry.find(id);
   return it == registry.end() ? nullptr : it->second;
+}
+
+// Each attached core by (engine, core), until detached: a worker that died
+// in the middle of a batch (the supervisor ended it: an endless loop, out of
+// memory) leaves its core here, rings, stand-in and the batch in hand
+// included, and the worker started in its place adopts it. Under
+// registryLock.
+std::map<std::pair<int, uint32_t>, std::shared_ptr<Core>> attached;
+
+// The cores of an engine being closed that no worker detached (it died and
+// none took its place): finished, so the I/O side stops waiting for them.
+void finishOrphans(int engineId) {
+  std::vector<std::shared_ptr<Core>> orphans;
+  {
+    std::lock_guard<std::mutex> g(registryLock);
+    for (auto it = attached.begin(); it != attached.end();) {
+      if (it->first.first == engineId) { orphans.push_back(it->second); it = attached.erase(it); }
+      else ++it;
+    }
+  }
+  for (auto& c : orphans) c->finish(kRestart);
 }
 
 // An ArrayBuffer over engine memory that keeps the engine alive.
@@ -311,6 +333,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
+    finishOrphans(id_);
     engine_->join();
     engine_->close();
     unregister();
@@ -344,6 +367,7 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
       Napi::Error::New(env, "no engine with that id: it was closed").ThrowAsJavaScriptException();
       return env.Undefined();
     }
+    const int engineId = info[0].As<Napi::Number>().Int32Value();
     const uint32_t id = info[1].As<Napi::Number>().Uint32Value();
     Napi::Object o = info[2].As<Napi::Object>();
     CoreConfig cfg;
@@ -364,7 +388,21 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
 
     Napi::Object obj = env.GetInstanceData<Classes>()->core.New({});
     CoreWrap* w = Unwrap(obj);
-    w->core_ = std::make_unique<Core>(engine, id, cfg);
+    bool adopted = false;
+    {
+      std::lock_guard<std::mutex> g(registryLock);
+      auto it = attached.find({engineId, id});
+      if (it != attached.end()) {
+        adopted = true;
+        w->core_ = it->second;   // left by a worker that died: this thread goes on with it
+        pinTo(cfg.cpu);
+      } else {
+        w->core_ = std::make_shared<Core>(engine, id, cfg);
+        attached[{engineId, id}] = w->core_;
+      }
+    }
+    w->key_ = {engineId, id};
+    obj.Set("adopted", adopted);   // its first cycle() drops the batch the dead worker had
     const BatchLayout& l = w->core_->layout();
     Pool& pool = engine->pool();
     obj.Set("pool", externalBuffer(env, engine, pool.base(), pool.span()));
@@ -439,10 +477,15 @@ class CoreWrap : public Napi::ObjectWrap<CoreWrap> {
   }
   // Give back held buffers; the core is unusable afterwards.
   Napi::Value Detach(const Napi::CallbackInfo& info) {
+    {
+      std::lock_guard<std::mutex> g(registryLock);
+      attached.erase(key_);
+    }
     core_.reset();
     return info.Env().Undefined();
   }
-  std::unique_ptr<Core> core_;
+  std::shared_ptr<Core> core_;
+  std::pair<int, uint32_t> key_{0, 0};
 };
 
 // toeplitz(key: Uint8Array(40), input: Uint8Array) -> hash (tests, the SDK's twin)

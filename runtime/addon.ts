@@ -64,6 +64,9 @@ export interface CoreOptions {
 }
 
 export interface NativeCore {
+  /** A worker that died left this core attached, and this one took it:
+   *  its first cycle() drops the batch that worker had in hand. */
+  adopted: boolean;
   pool: ArrayBuffer;
   batch: ArrayBuffer;
   layout: {

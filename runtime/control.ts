@@ -27,6 +27,16 @@ export interface WorkerInit {
   limits: ContextLimits;        // --memory-limit (quickjs: the runtime's), --cpu-budget
   saveFailed?: SaveFailed;      // --save-failed: keep batches whose process() threw (failed-batches.ts)
   profile?: boolean;            // --profile: time each process() call (profile.ts)
+  gen?: number;                 // the live generation's number (a worker started in place of one that died; else 1)
+  lost?: number;                // such a worker: the cause its core's batch in hand is dropped under (FAILED)
+  held?: HeldState;             // such a worker: the dead one's counters and ctx.memory, to go on with
+}
+
+/** What a core's worker leaves the supervisor, for one started in its place. */
+export interface HeldState {
+  counters: { names: string[]; buffer: SharedArrayBuffer }[];
+  histograms: { name: string; bounds: number[]; buffer: SharedArrayBuffer }[];
+  memory: { name: string; buffer: SharedArrayBuffer }[];
 }
 
 // Stopping is the engine's job (inputs stop, rings drain, each core's cycle

@@ -46,12 +46,32 @@ export class Reloader {
   private liveSince: { batches: number; vnf_errors: number }[];
   readonly history: (ReloadOutcome & { at: string })[] = [];
 
-  constructor(private channels: MessagePort[], private control: Int32Array, private coreErrors: CoreErrors, private canaryS = 0) {
-    channels.forEach((c) => c.on("message", (m: FromCore) => this.waiting.get(`${m.type}/${m.id}/${m.core}`)?.(m)));
+  /** What each generation was loaded from: a core's worker started again runs the live one. */
+  private sources = new Map<number, { file: string; config?: unknown }>();
+
+  constructor(private channels: MessagePort[], private control: Int32Array, private coreErrors: CoreErrors, private canaryS = 0, first?: { file: string; config?: unknown }) {
+    channels.forEach((c) => this.listen(c));
     this.liveSince = coreErrors();
+    if (first) this.sources.set(1, first);
   }
 
   liveGen = 1;
+
+  /** The live generation's bundle and config. */
+  get liveSource(): { file: string; config?: unknown } | undefined { return this.sources.get(this.liveGen); }
+
+  /** A core's worker was started again: its new channel. A reload under
+   *  way meanwhile finds that core silent and is refused by its time limit. */
+  replaceChannel(core: number, port: MessagePort): void {
+    this.channels[core].close();
+    this.channels[core] = port;
+    this.listen(port);
+    if (this.ended) port.close();
+  }
+
+  private listen(c: MessagePort): void {
+    c.on("message", (m: FromCore) => this.waiting.get(`${m.type}/${m.id}/${m.core}`)?.(m));
+  }
 
   /** No more reloads: the run is ending. */
   end(): void {
@@ -102,6 +122,8 @@ export class Reloader {
     switched.push(...rest);
     this.prevGen = this.liveGen;
     this.liveGen = gen;
+    if (!rollback) this.sources.set(gen, { file: what.file, config: what.config });
+    for (const g of this.sources.keys()) if (g !== this.liveGen && g !== this.prevGen) this.sources.delete(g);
     this.liveSince = this.coreErrors();
     if (!rollback) this.nextGen++;
     const holdMs = Math.max(0, ...switched.map((d) => d.holdMs));

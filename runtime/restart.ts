@@ -1,6 +1,8 @@
 // The supervisor's side of core restarts: a core whose context was lost
-// (quickjs: out of memory, a WASM trap) starts a new one itself and says so;
-// here each restart is kept for the summary, counted in the live line, and
+// inside its worker (quickjs: out of memory, a WASM trap) starts a new one
+// itself and says so; a worker that was lost (--vnf-timeout, V8 out of
+// --memory-limit) is replaced by the supervisor (supervisor.ts startWorker).
+// Here each restart is kept for the summary, counted in the live line, and
 // told once a second at most (a core that keeps dying would flood).
 export interface RestartMessage { type: "restart"; core: number; reason: string; ms: number }
 export interface RestartRecord { core: number; reason: string; ms: number; at: string }

@@ -26,7 +26,7 @@ import { CTL_WORDS, WATCH_BATCHES, WATCH_BUSY, type WorkerInit } from "./control
 import { Alerts } from "./alerts";
 import { readConfig, type VnfConfig } from "./config";
 import { limitsRefused, v8Limits } from "./limits";
-import { sandboxedPorts } from "./quickjs-context";
+import { FAILED, sandboxedPorts } from "./quickjs-context";
 import { Restarts, type RestartMessage, type RestartRecord } from "./restart";
 import { UserError } from "./user-error";
 import { DEFAULTS, DISTRIBUTIONS, OVERFLOW_POLICIES } from "./defaults";
@@ -235,6 +235,7 @@ interface Running {
   engine: NativeEngine;
   counters: Counters;
   stop(): void;
+  stopped: boolean;                 // stop() was called: no core is started again
   control: SharedArrayBuffer;
   start: Snapshot;                  // the counters before any core ran
   watches: SharedArrayBuffer[];     // per core: the watchdog's words
@@ -265,7 +266,7 @@ async function runBundle(bundle: Bundle, opts: RunOptions): Promise<Summary> {
   const start = counters.snapshot();
   const alerts = new Alerts({ specs: plan.specs, largeBuffers: opts.largeBuffers }, say);
   const r: Running = {
-    engine, counters, stop: () => engine.stop(), control: new SharedArrayBuffer(CTL_WORDS * 4),
+    engine, counters, stopped: false, stop: () => { r.stopped = true; engine.stop(); }, control: new SharedArrayBuffer(CTL_WORDS * 4),
     start, watches: [], workers: [], reloader: undefined!, traces: undefined!, vnfCounters: new VnfCounters(), memory: new HeldMemory(), restarts: new Restarts(say), timers: [], closers: [],
   };
   let stopped = false;
@@ -312,7 +313,7 @@ async function startCores(r: Running, plan: Plan, bundle: Bundle, opts: RunOptio
   const channels = r.watches.map(() => new MessageChannel());
   r.traces = new TraceHub(new Int32Array(r.control), plan.specs.map((p) => p.name));
   const coreErrors = () => r.counters.snapshot().cores.map((c) => ({ batches: c.batches, vnf_errors: c.vnf_errors }));
-  r.reloader = new Reloader(channels.map((c) => c.port1), new Int32Array(r.control), coreErrors, opts.canaryS);
+  r.reloader = new Reloader(channels.map((c) => c.port1), new Int32Array(r.control), coreErrors, opts.canaryS, { file: bundle.file, config: plan.config?.value });
   const warmupMs = (opts.warmupS ?? 0) * 1000;
   r.workers = Array.from({ length: layout.cores }, (_, core) =>
     startWorker({
@@ -335,7 +336,7 @@ async function startCores(r: Running, plan: Plan, bundle: Bundle, opts: RunOptio
       context: opts.context ?? "v8",
       limits: { memoryBytes: opts.memoryLimit, cpuBudgetMs: opts.cpuBudgetMs },
       nativeForward: opts.nativeForward ? (opts.durationS ?? 1) * 1000 + warmupMs : undefined,
-    }, say, r.stop, (m) => r.traces.deliver(m), r.vnfCounters, r.memory, r.restarts),
+    }, r, say),
   );
   await Promise.all(r.workers.map((w) => w.ready));
   r.engine.start();
@@ -373,7 +374,7 @@ async function watchRun(r: Running, plan: Plan, bundle: Bundle, opts: RunOptions
   closers.push({ close: () => r.traces.end() });
   if (!opts.nativeForward) closers.push(...(await startReloading(bundle, opts, r.reloader, instance, say, publish, r.traces)));
   const warmupMs = (opts.warmupS ?? 0) * 1000;
-  timers.push(watchdog(r.watches, r.workers, opts.vnfTimeoutS ?? DEFAULTS.vnfTimeoutS, r.stop));
+  timers.push(watchdog(r.watches, r.workers, opts.vnfTimeoutS ?? DEFAULTS.vnfTimeoutS));
   timers.push(setInterval(() => alerts.check(counters.snapshot()), ALERT_POLL_MS));
   if (warmupMs > 0) timers.push(setTimeout(() => warmedUp(counters.snapshot()), warmupMs));
   if (opts.durationS !== undefined) timers.push(setTimeout(r.stop, opts.durationS * 1000 + warmupMs));
@@ -461,13 +462,16 @@ const ALERT_POLL_MS = 200;
 
 interface RunningWorker {
   ready: Promise<void>;    // its context is loaded and init() ran
-  exited: Promise<void>;
+  exited: Promise<void>;   // the core is done (the last of its workers exited)
   kill(reason: string): void;
+  /** Ends the worker and starts another for the core (after a back-off). */
+  restart(reason: string, cause: number): void;
 }
 
-// A process() call that never returns (an endless loop) would hang its core
-// and the run: stop that worker, say so, and end the run with an error.
-function watchdog(watches: SharedArrayBuffer[], workers: RunningWorker[], limitS: number, stopAll: () => void): NodeJS.Timeout {
+// A process() call that never returns (an endless loop; in quickjs a long C
+// built-in, which polls no interrupt) would hang its core: its worker is
+// ended and another started in its place (startWorker).
+function watchdog(watches: SharedArrayBuffer[], workers: RunningWorker[], limitS: number): NodeJS.Timeout {
   const views = watches.map((w) => new Int32Array(w));
   const last = views.map((v) => v[WATCH_BATCHES]);
   const stuckMs = views.map(() => 0);
@@ -478,39 +482,102 @@ function watchdog(watches: SharedArrayBuffer[], workers: RunningWorker[], limitS
       stuckMs[k] = busy && done === last[k] ? stuckMs[k] + stepMs : 0;
       last[k] = done;
       if (stuckMs[k] >= limitS * 1000 && stuckMs[k] < limitS * 1000 + stepMs) {
-        workers[k].kill(`process() has not returned for ${limitS} s (an endless loop?); this core was stopped`);
-        stopAll();
+        stuckMs[k] = 0;
+        workers[k].restart(`process() had not returned after ${limitS} s (--vnf-timeout; an endless loop?)`, FAILED.restart);
       }
     });
   }, stepMs);
 }
 
-function startWorker(init: WorkerInit, say: (t: string) => void, stopAll: () => void, traced: (m: TraceMessage) => void, vnfCounters: VnfCounters, memory: HeldMemory, restarts: Restarts): RunningWorker {
-  const w = new Worker(join(__dirname, "worker.js"), { workerData: init, transferList: [init.channel as MessagePort], resourceLimits: v8Limits(init) });
+// Restarts of one core back off: the n-th within RESTART_WINDOW_MS waits
+// RESTART_FIRST_MS x 2^(n-1), at most RESTART_MAX_MS, before its worker
+// starts (the core's stand-in holds what arrives meanwhile, up to its backlog).
+const RESTART_WINDOW_MS = 60_000;
+const RESTART_FIRST_MS = 50;
+const RESTART_MAX_MS = 5_000;
+
+/** A core's worker, and the ones started in its place when it dies: ended
+ *  by the watchdog, or (V8) out of its --memory-limit. The new worker takes
+ *  the core the dead one left attached (native binding.cc), loads the live
+ *  generation, adopts the counters and ctx.memory, and the core goes on;
+ *  the batch the dead worker had is dropped under its cause. */
+function startWorker(first: WorkerInit, r: Running, say: (t: string) => void): RunningWorker {
   let fatal: string | undefined;
   let markReady: () => void = () => {};
   let failReady: (e: Error) => void = () => {};
   const ready = new Promise<void>((res, rej) => { markReady = res; failReady = rej; });
-  const exited = new Promise<void>((resolve, reject) => {
+  let resolveExit: () => void = () => {};
+  let rejectExit: (e: Error) => void = () => {};
+  const exited = new Promise<void>((res, rej) => { resolveExit = res; rejectExit = rej; });
+  exited.catch(() => {});
+  const core = first.core;
+  let w: Worker;
+  let restarting: { reason: string; cause: number; t0: number } | undefined;
+  const recent: number[] = [];
+
+  const spawn = (init: WorkerInit, after?: { reason: string; t0: number }): void => {
+    w = new Worker(join(__dirname, "worker.js"), { workerData: init, transferList: [init.channel as MessagePort], resourceLimits: v8Limits(init) });
+    const self = w;
     w.on("message", (m: { type: string; text?: string; core?: number }) => {
-      if (m.type === "trace") traced(m as TraceMessage);
-      else if (m.type === "vnf-counters" || m.type === "vnf-histogram") vnfCounters.add(m as unknown as VnfCountersMessage);
-      else if (m.type === "vnf-memory") memory.hold(m as unknown as VnfMemoryMessage);
-      else if (m.type === "ready") markReady();
-      else if (m.type === "restart") restarts.add(m as unknown as RestartMessage);
+      if (m.type === "trace") r.traces.deliver(m as TraceMessage);
+      else if (m.type === "vnf-counters" || m.type === "vnf-histogram") r.vnfCounters.add(m as unknown as VnfCountersMessage);
+      else if (m.type === "vnf-memory") r.memory.hold(m as unknown as VnfMemoryMessage);
+      else if (m.type === "ready") {
+        markReady();
+        if (after) r.restarts.add({ type: "restart", core, reason: after.reason, ms: performance.now() - after.t0 });
+      }
+      else if (m.type === "restart") r.restarts.add(m as unknown as RestartMessage);
       else if (m.type === "vnf-error") say(`vnf error (core ${m.core}): ${m.text}`);
       else if (m.type === "log") say(`[core ${m.core}] ${m.text}`);
-      else if (m.type === "fatal") { fatal = m.text; stopAll(); }
+      else if (m.type === "fatal") { fatal = m.text; r.stop(); }
     });
-    w.on("error", (e) => { stopAll(); const err = new RunError(`core ${init.core}: ${e.message}`); failReady(err); reject(err); });
+    w.on("error", (e: Error & { code?: string }) => {
+      if (self !== w || restarting) return;
+      // V8 out of --memory-limit: the worker is lost, the core is not.
+      if (e.code === "ERR_WORKER_OUT_OF_MEMORY" && !r.stopped) return restart("the VNF ran out of its memory limit (--memory-limit: V8's heap is full)", FAILED.memory);
+      r.stop();
+      const err = new RunError(`core ${core}: ${e.message}`);
+      failReady(err);
+      rejectExit(err);
+    });
     w.on("exit", () => {
-      if (fatal) { const err = new RunError(`core ${init.core}: ${fatal}`); failReady(err); reject(err); }
-      else { markReady(); resolve(); }
+      if (self !== w) return;
+      if (restarting && !r.stopped) return respawn(restarting);
+      if (fatal) { const err = new RunError(`core ${core}: ${fatal}`); failReady(err); rejectExit(err); }
+      else { markReady(); resolveExit(); }
     });
-  });
-  exited.catch(() => {});
+  };
+
+  const restart = (reason: string, cause: number): void => {
+    if (restarting) return;
+    if (r.stopped) { void w.terminate(); return; }   // the run is ending: no new worker (binding.cc finishes the core at close)
+    restarting = { reason, cause, t0: performance.now() };
+    Atomics.store(new Int32Array(first.watch), WATCH_BUSY, 0);
+    void w.terminate();
+  };
+
+  const respawn = ({ reason, cause, t0 }: { reason: string; cause: number; t0: number }): void => {
+    const now = Date.now();
+    while (recent.length && now - recent[0] > RESTART_WINDOW_MS) recent.shift();
+    recent.push(now);
+    const wait = Math.min(RESTART_MAX_MS, RESTART_FIRST_MS * 2 ** (recent.length - 1));
+    setTimeout(() => {
+      if (r.stopped) { restarting = undefined; resolveExit(); return; }   // the core is finished at close (binding.cc)
+      const live = r.reloader.liveSource ?? { file: first.bundleFile, config: first.config };
+      const channel = new MessageChannel();
+      r.reloader.replaceChannel(core, channel.port1);
+      const init: WorkerInit = {
+        ...first, bundleFile: live.file, config: live.config, gen: r.reloader.liveGen, channel: channel.port2,
+        lost: cause, held: { ...r.vnfCounters.heldBy(core), memory: r.memory.heldBy(core) },
+      };
+      spawn(init, { reason, t0 });
+      restarting = undefined;
+    }, wait);
+  };
+
+  spawn(first);
   const kill = (reason: string) => { fatal = reason; void w.terminate(); };
-  return { ready, exited, kill };
+  return { ready, exited, kill, restart };
 }
 
 function summarize(vnf: string, { layout, specs }: Plan, describe: string[], rate: Snapshot, total: Snapshot, warnings: string[]): Omit<Summary, "generation" | "reloads" | "vnf_counters" | "vnf_histograms" | "restarts"> {

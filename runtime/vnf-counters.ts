@@ -4,6 +4,7 @@
 // vnfrun top, written once a second) all sum them over cores.
 import { checkCounterNames } from "../sdk/vnf";
 import { Histogram } from "../sdk/histogram";
+import type { HeldState } from "./control";
 
 /** The worker's side: one array per set of names, the same one on every call. */
 export class CoreCounters {
@@ -20,6 +21,12 @@ export class CoreCounters {
       this.post({ type: "vnf-counters", core: this.core, names: [...names], buffer: arr.buffer as SharedArrayBuffer });
     }
     return arr;
+  }
+
+  /** A dead worker's arrays (the supervisor held them): this core counts on in them. */
+  adopt(held: HeldState): void {
+    for (const c of held.counters) this.sets.set(c.names.join(","), new Float64Array(c.buffer));
+    for (const h of held.histograms) this.histograms.set(`${h.name}(${h.bounds.join(",")})`, new Histogram(h.bounds, new Float64Array(h.buffer)));
   }
 
   histogram(name: string, bounds: readonly number[]): Histogram {
@@ -51,6 +58,14 @@ export class VnfCounters {
   add(m: VnfCountersMessage): void {
     if (m.type === "vnf-histogram") this.hists.push({ core: m.core, name: m.name, bounds: m.bounds, values: new Float64Array(m.buffer) });
     else this.sets.push({ core: m.core, names: m.names, values: new Float64Array(m.buffer) });
+  }
+
+  /** A core's arrays, for a worker started in place of its dead one. */
+  heldBy(core: number): Pick<HeldState, "counters" | "histograms"> {
+    return {
+      counters: this.sets.filter((s) => s.core === core).map((s) => ({ names: s.names, buffer: s.values.buffer as SharedArrayBuffer })),
+      histograms: this.hists.filter((h) => h.core === core).map((h) => ({ name: h.name, bounds: h.bounds, buffer: h.values.buffer as SharedArrayBuffer })),
+    };
   }
 
   /** Per histogram name, per core: bounds and the raw values (histogram.ts layout). */

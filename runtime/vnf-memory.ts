@@ -1,8 +1,8 @@
 // ctx.memory(name, bytes): a core's named shared memory (FlowTable buffers).
 // The worker keeps one SharedArrayBuffer per name, so every generation it
 // loads gets the same one back, and posts each new one to the supervisor,
-// which holds it for the core: what a restarted core would be handed back
-// so its tables re-attach (the restart itself is the supervisor's work).
+// which holds it for the core: a worker started in place of a dead one
+// (supervisor.ts) is handed them back, so its tables re-attach.
 // A quickjs context keeps its buffers in its own heap (quickjs-guest.ts):
 // every generation gets them back, a restarted context starts on new ones.
 
@@ -39,6 +39,9 @@ export class HeldMemory {
   hold(m: VnfMemoryMessage): void {
     if (!this.cores.has(m.core)) this.cores.set(m.core, new Map());
     this.cores.get(m.core)!.set(m.name, m.buffer);
+  }
+  heldBy(core: number): { name: string; buffer: SharedArrayBuffer }[] {
+    return [...(this.cores.get(core) ?? new Map<string, SharedArrayBuffer>())].map(([name, buffer]) => ({ name, buffer }));
   }
 }
 

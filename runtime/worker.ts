@@ -84,20 +84,27 @@ async function main(): Promise<void> {
   };
   const memory = new CoreMemory(init.core, post);
   const vnfCounters = new CoreCounters(init.core, post);
+  if (init.held) {
+    vnfCounters.adopt(init.held);
+    for (const m of init.held.memory) memory.adopt(m.name, m.buffer);
+  }
   const meta = new Float64Array(core.batch, L.meta, 1);
   const sampler = init.reloadDiff ? new Sampler(view) : undefined;
   const saver = init.saveFailed ? new FailedBatches(init.saveFailed, view) : undefined;
   const batchTimes = init.profile ? vnfCounters.histogram(BATCH_HISTOGRAM, BATCH_US_BOUNDS) : undefined;
   const tracer = new Tracer(view, post);
   const context = await contextKind(view, core);
-  const generations = new Generations(context.loadBundle(init.bundleFile, 1, view, init.config).start(), view, context, core, sampler);
+  const generations = new Generations(context.loadBundle(init.bundleFile, init.gen ?? 1, view, init.config).start(), view, context, core, sampler);
   post({ type: "ready", core: init.core });
 
   const errors = new ErrorReporter(init.core);
   const watch = new Int32Array(init.watch);
   const control = new Int32Array(init.control);
   let seen = Atomics.load(control, CTL_SEQ);
-  let failed = 0;
+  // In place of a worker that died (the supervisor's restart): its batch in
+  // hand is dropped, and the frames its state kept tickets for let go.
+  let failed = core.adopted ? init.lost ?? FAILED.restart : 0;
+  if (core.adopted) view.ctl[CTL_FORGET_KEPT] = 1;
   for (;;) {
     const n = core.cycle(failed);
     failed = 0;

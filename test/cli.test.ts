@@ -100,11 +100,41 @@ describe("vnfrun CLI", () => {
     expect(r.stderr.split("\n").filter((l) => l.includes("boom")).length).toBeLessThan(10);
   });
 
-  it("a VNF stuck in an endless loop is stopped with a clear error, not a hang", () => {
+  // A lost core: its worker is ended and another takes the core, with the
+  // live version, its counters and (V8) its ctx.memory; only the batch in
+  // hand is lost. test/fixtures/dies-once.ts loses its context once.
+  it.each(["v8", "quickjs"])("a core stuck in an endless loop (--context %s) is started again: only its batch in hand is lost", (context) => {
+    const s = vnfrunJson(["test/fixtures/dies-once.ts", "--context", context, "--config", '{"how":"loop"}', "--vnf-timeout", "1",
+      "--port", "in=gen:rate=100k,count=200000", "--port", "out=sink"]);
+    expect(s.restarts).toHaveLength(1);
+    expect(s.restarts[0].reason).toMatch(/^process\(\) had not returned after 1 s \(--vnf-timeout; an endless loop\?\)$/);
+    expect(s.drops.vnf_restart).toBeGreaterThan(0);
+    expect(s.drops.vnf_restart).toBeLessThanOrEqual(256);   // one batch
+    expect(s.ports[1].tx_packets + dropsTotal(s)).toBe(200000);
+    expect(s.ports[1].tx_packets).toBe(200000 - s.drops.vnf_restart);
+    expect(s.vnf_counters.dies_forwarded).toBe(s.ports[1].tx_packets);   // the counters went on
+    expect(s.vnf_counters.dies_starts).toBe(2);
+    expect(s.vnf_counters.dies_memory_starts).toBe(context === "v8" ? 2 : 1);
+  });
+
+  it("a V8 core past its --memory-limit is started again; the batch that ran out is counted as vnf_memory", () => {
+    const s = vnfrunJson(["test/fixtures/dies-once.ts", "--config", '{"how":"leak"}', "--memory-limit", "64m",
+      "--port", "in=gen:rate=100k,count=200000", "--port", "out=sink"]);
+    expect(s.restarts.map((x: any) => x.reason)).toEqual(["the VNF ran out of its memory limit (--memory-limit: V8's heap is full)"]);
+    expect(s.drops.vnf_memory).toBeGreaterThan(0);
+    expect(s.ports[1].tx_packets + s.drops.vnf_memory).toBe(200000);
+    expect(s.vnf_counters.dies_memory_starts).toBe(2);
+  });
+
+  it("a core that keeps getting stuck is started again after longer and longer pauses, and the run still ends on time", () => {
     const t = Date.now();
-    const r = vnfrun(["test/fixtures/loops.ts", "--vnf-timeout", "1", "--port", "in=gen:rate=100k", "--port", "out=sink"], { timeoutMs: 20_000 });
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^vnfrun: core 0: process\(\) has not returned for 1 s \(an endless loop\?\)/m);
+    const r = vnfrun(["test/fixtures/runaway.ts", "--config", '{"mode":"loop"}', "--vnf-timeout", "0.5", "--duration", "5",
+      "--port", "in=gen:rate=20k", "--port", "out=sink", "--json"], { timeoutMs: 30_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const ms = JSON.parse(r.stdout).restarts.map((x: any) => x.ms);
+    expect(ms.length).toBeGreaterThanOrEqual(3);
+    ms.forEach((m: number, k: number) => expect(m).toBeGreaterThanOrEqual(50 * 2 ** k));   // the back-off (supervisor.ts)
+    expect(r.stderr).toMatch(/core 0: context restarted in [\d.]+ ms: process\(\) had not returned after 0\.5 s/);
     expect(Date.now() - t).toBeLessThan(15_000);
   });
 

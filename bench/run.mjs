@@ -47,6 +47,14 @@ const med = Object.fromEntries(cases.map((c) => [c.key, median(results[c.key])])
 // Restarts: each the time from the lost batch to the new context's init done.
 const leak = await run({ ...base, vnf: join(root, "bench/leak.ts"), context: "quickjs", memoryLimit: 32 * 2 ** 20, busyPoll: false, onMessage: () => {} });
 const restartMs = leak.restarts.map((x) => x.ms);
+// A worker replaced: test/fixtures/dies-once.ts gets stuck once; the time
+// from the watchdog ending its worker to the new one's init() done.
+const replaced = { v8: [], quickjs: [] };
+for (let r = 0; r < 3; r++) for (const context of Object.keys(replaced)) {
+  const s = await run({ ...base, ports: ["in=gen:rate=100k,count=100000", "out=sink"], durationS: undefined, warmupS: 0,
+    vnf: join(root, "test/fixtures/dies-once.ts"), context, vnfTimeoutS: 0.5, onMessage: () => {} });
+  replaced[context].push(s.restarts[0]?.ms ?? NaN);
+}
 const usPerBatch = (mpps) => 256 / mpps;
 const rows = cases.map((c) => `| ${c.key} | ${c.name} | ${med[c.key].toFixed(1)} | ${results[c.key].map((x) => x.toFixed(1)).join(", ")} |`);
 const table = [
@@ -59,6 +67,7 @@ const table = [
   "",
   `Ratios (medians): b/a = ${(med.b / med.a).toFixed(2)}, c/a = ${(med.c / med.a).toFixed(2)}; quickjs/v8: l2fwd d/b = ${(med.d / med.b).toFixed(3)}, firewall e/c = ${(med.e / med.c).toFixed(3)}.`,
   `A batch of 256 with no VNF work: ${usPerBatch(med.f).toFixed(1)} µs under v8, ${usPerBatch(med.g).toFixed(1)} µs under quickjs (the copy in and out and one call: ${(usPerBatch(med.g) - usPerBatch(med.f)).toFixed(1)} µs more).`,
+  `A core's worker replaced after --vnf-timeout (test/fixtures/dies-once.ts, stuck once): v8 median ${median(replaced.v8).toFixed(1)} ms, quickjs ${median(replaced.quickjs).toFixed(1)} ms (3 runs each: ${replaced.v8.map((x) => x.toFixed(1)).join(", ")}; ${replaced.quickjs.map((x) => x.toFixed(1)).join(", ")}).`,
   `quickjs context restart (bench/leak.ts, --memory-limit 32m): median ${median(restartMs)?.toFixed(1) ?? "-"} ms over ${restartMs.length} restarts (min ${Math.min(...restartMs).toFixed(1)}, max ${Math.max(...restartMs).toFixed(1)}).`,
 ].join("\n");
 console.log(table);

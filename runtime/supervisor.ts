@@ -489,9 +489,10 @@ function watchdog(watches: SharedArrayBuffer[], workers: RunningWorker[], limitS
   }, stepMs);
 }
 
-// Restarts of one core back off: the n-th within RESTART_WINDOW_MS waits
-// RESTART_FIRST_MS x 2^(n-1), at most RESTART_MAX_MS, before its worker
-// starts (the core's stand-in holds what arrives meanwhile, up to its backlog).
+// Restarts of one core back off: the first within RESTART_WINDOW_MS starts
+// its worker at once, the n-th after RESTART_FIRST_MS x 2^(n-2), at most
+// RESTART_MAX_MS (the core's stand-in holds what arrives meanwhile, up to
+// its backlog).
 const RESTART_WINDOW_MS = 60_000;
 const RESTART_FIRST_MS = 50;
 const RESTART_MAX_MS = 5_000;
@@ -560,7 +561,7 @@ function startWorker(first: WorkerInit, r: Running, say: (t: string) => void): R
     const now = Date.now();
     while (recent.length && now - recent[0] > RESTART_WINDOW_MS) recent.shift();
     recent.push(now);
-    const wait = Math.min(RESTART_MAX_MS, RESTART_FIRST_MS * 2 ** (recent.length - 1));
+    const wait = recent.length === 1 ? 0 : Math.min(RESTART_MAX_MS, RESTART_FIRST_MS * 2 ** (recent.length - 2));
     setTimeout(() => {
       if (r.stopped) { restarting = undefined; resolveExit(); return; }   // the core is finished at close (binding.cc)
       const live = r.reloader.liveSource ?? { file: first.bundleFile, config: first.config };

@@ -30,6 +30,7 @@ export interface WorkerInit {
   gen?: number;                 // the live generation's number (a worker started in place of one that died; else 1)
   lost?: number;                // such a worker: the cause its core's batch in hand is dropped under (FAILED)
   held?: HeldState;             // such a worker: the dead one's counters and ctx.memory, to go on with
+  wasm?: object;                // quickjs: the QuickJS WASM module, compiled once by the supervisor
 }
 
 /** What a core's worker leaves the supervisor, for one started in its place. */

@@ -61,18 +61,28 @@ interface WasmApi { compile(b: Uint8Array): Promise<object>; Memory: new (d: { i
 const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 let compiled: Promise<object> | undefined;
+
+/** The QuickJS WASM module, compiled: the supervisor hands it to each
+ *  core's worker (WorkerInit.wasm; a compiled module crosses threads
+ *  without being compiled again), so a worker started in place of a dead
+ *  one skips the compile. */
+export function compiledQuickjs(given?: object): Promise<object> {
+  if (given) compiled ??= Promise.resolve(given);
+  compiled ??= (async () => {
+    const { readFile } = await import("node:fs/promises");
+    const wasmFile = require.resolve("@jitl/quickjs-wasmfile-release-sync/wasm");
+    return wasmApi.compile(await readFile(wasmFile));
+  })();
+  return compiled;
+}
+
 /** A QuickJS WASM instance of its own. With a limit its memory cannot grow
  *  past it: QuickJS does not count ArrayBuffer bytes against its own
  *  malloc limit, so the WASM memory's maximum is what holds every byte.
  *  The module is compiled once per thread; each instance (a restart
  *  makes one) only instantiates it. */
 async function quickjsModule(limitBytes?: number): Promise<QuickJSWASMModule> {
-  compiled ??= (async () => {
-    const { readFile } = await import("node:fs/promises");
-    const wasmFile = require.resolve("@jitl/quickjs-wasmfile-release-sync/wasm");
-    return wasmApi.compile(await readFile(wasmFile));
-  })();
-  const wasmModule = await compiled;
+  const wasmModule = await compiledQuickjs();
   const wasmMemory = limitBytes ? new wasmApi.Memory({ initial: WASM_START / 65536, maximum: Math.ceil(limitBytes / 65536) }) : undefined;
   type Options = Parameters<typeof newVariant>[1];
   return newQuickJSWASMModuleFromVariant(newVariant(variant, { wasmModule, ...(wasmMemory ? { wasmMemory } : {}) } as Options));

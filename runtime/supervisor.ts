@@ -26,7 +26,7 @@ import { CTL_WORDS, WATCH_BATCHES, WATCH_BUSY, type WorkerInit } from "./control
 import { Alerts } from "./alerts";
 import { readConfig, type VnfConfig } from "./config";
 import { limitsRefused, v8Limits } from "./limits";
-import { FAILED, sandboxedPorts } from "./quickjs-context";
+import { compiledQuickjs, FAILED, sandboxedPorts } from "./quickjs-context";
 import { Restarts, type RestartMessage, type RestartRecord } from "./restart";
 import { UserError } from "./user-error";
 import { DEFAULTS, DISTRIBUTIONS, OVERFLOW_POLICIES } from "./defaults";
@@ -315,6 +315,7 @@ async function startCores(r: Running, plan: Plan, bundle: Bundle, opts: RunOptio
   const coreErrors = () => r.counters.snapshot().cores.map((c) => ({ batches: c.batches, vnf_errors: c.vnf_errors }));
   r.reloader = new Reloader(channels.map((c) => c.port1), new Int32Array(r.control), coreErrors, opts.canaryS, { file: bundle.file, config: plan.config?.value });
   const warmupMs = (opts.warmupS ?? 0) * 1000;
+  const wasm = opts.context === "quickjs" ? await compiledQuickjs() : undefined;
   r.workers = Array.from({ length: layout.cores }, (_, core) =>
     startWorker({
       engineId: r.engine.id,
@@ -335,6 +336,7 @@ async function startCores(r: Running, plan: Plan, bundle: Bundle, opts: RunOptio
       watch: r.watches[core],
       context: opts.context ?? "v8",
       limits: { memoryBytes: opts.memoryLimit, cpuBudgetMs: opts.cpuBudgetMs },
+      wasm,
       nativeForward: opts.nativeForward ? (opts.durationS ?? 1) * 1000 + warmupMs : undefined,
     }, r, say),
   );

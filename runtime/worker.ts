@@ -18,7 +18,7 @@ import { CoreCounters } from "./vnf-counters";
 import { CoreMemory } from "./vnf-memory";
 import * as v8 from "./v8-context";
 import { batchArrays, type CoreView, type Generation, type Loaded } from "./v8-context";
-import { FAILED, QuickJsCore } from "./quickjs-context";
+import { compiledQuickjs, FAILED, QuickJsCore } from "./quickjs-context";
 import { CTL_FORGET_KEPT } from "../sdk/batch";
 
 const init = workerData as WorkerInit;
@@ -44,6 +44,7 @@ interface ContextKind {
 
 async function contextKind(view: CoreView, core: NativeCore): Promise<ContextKind> {
   if (init.context !== "quickjs") return v8;
+  await compiledQuickjs(init.wasm);
   let q = await QuickJsCore.create(view, core, init.limits);
   return {
     loadBundle: (file, gen, _view, config) => q.loadBundle(file, gen, config),

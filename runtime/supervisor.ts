@@ -465,7 +465,6 @@ const ALERT_POLL_MS = 200;
 interface RunningWorker {
   ready: Promise<void>;    // its context is loaded and init() ran
   exited: Promise<void>;   // the core is done (the last of its workers exited)
-  kill(reason: string): void;
   /** Ends the worker and starts another for the core (after a back-off). */
   restart(reason: string, cause: number): void;
 }
@@ -516,6 +515,7 @@ function startWorker(first: WorkerInit, r: Running, say: (t: string) => void): R
   const core = first.core;
   let w: Worker;
   let restarting: { reason: string; cause: number; t0: number } | undefined;
+  let started = false;   // a worker of this core reached ready: a failed first start ends the run instead
   const recent: number[] = [];
 
   const spawn = (init: WorkerInit, after?: { reason: string; t0: number }): void => {
@@ -526,6 +526,7 @@ function startWorker(first: WorkerInit, r: Running, say: (t: string) => void): R
       else if (m.type === "vnf-counters" || m.type === "vnf-histogram") r.vnfCounters.add(m as unknown as VnfCountersMessage);
       else if (m.type === "vnf-memory") r.memory.hold(m as unknown as VnfMemoryMessage);
       else if (m.type === "ready") {
+        started = true;
         markReady();
         if (after) r.restarts.add({ type: "restart", core, reason: after.reason, ms: performance.now() - after.t0 });
       }
@@ -537,7 +538,7 @@ function startWorker(first: WorkerInit, r: Running, say: (t: string) => void): R
     w.on("error", (e: Error & { code?: string }) => {
       if (self !== w || restarting) return;
       // V8 out of --memory-limit: the worker is lost, the core is not.
-      if (e.code === "ERR_WORKER_OUT_OF_MEMORY" && !r.stopped) return restart("the VNF ran out of its memory limit (--memory-limit: V8's heap is full)", FAILED.memory);
+      if (e.code === "ERR_WORKER_OUT_OF_MEMORY" && started && !r.stopped) return restart("the VNF ran out of its memory limit (--memory-limit: V8's heap is full)", FAILED.memory);
       r.stop();
       const err = new RunError(`core ${core}: ${e.message}`);
       failReady(err);
@@ -579,8 +580,7 @@ function startWorker(first: WorkerInit, r: Running, say: (t: string) => void): R
   };
 
   spawn(first);
-  const kill = (reason: string) => { fatal = reason; void w.terminate(); };
-  return { ready, exited, kill, restart };
+  return { ready, exited, restart };
 }
 
 function summarize(vnf: string, { layout, specs }: Plan, describe: string[], rate: Snapshot, total: Snapshot, warnings: string[]): Omit<Summary, "generation" | "reloads" | "vnf_counters" | "vnf_histograms" | "restarts"> {

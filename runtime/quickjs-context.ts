@@ -115,11 +115,14 @@ export class QuickJsCore {
   private tuplesAt = 0;         // the guest's batch.tuples() buffer, once it made one
   private tupleViews: { on: ArrayBufferLike; base: number; cap: number; t: Tuples; dv: DataView; bytes: Uint8Array; offsets: Uint32Array; lengths: Uint32Array } | undefined;
 
-  static async create(view: CoreView, native: NativeCore, limits: ContextLimits): Promise<QuickJsCore> {
-    return new QuickJsCore(await quickjsModule(limits.memoryBytes), view, native, limits);
+  private memories = new Map<string, { at: number; bytes: number }>();   // ctx.memory buffers in the heap
+
+  /** `inherit`: a lost context's ctx.memory contents (memoryContents()), by name. */
+  static async create(view: CoreView, native: NativeCore, limits: ContextLimits, inherit?: Map<string, Uint8Array>): Promise<QuickJsCore> {
+    return new QuickJsCore(await quickjsModule(limits.memoryBytes), view, native, limits, inherit);
   }
 
-  private constructor(module: QuickJSWASMModule, private view: CoreView, private native: NativeCore, private limits: ContextLimits) {
+  private constructor(module: QuickJSWASMModule, private view: CoreView, private native: NativeCore, private limits: ContextLimits, private inherit?: Map<string, Uint8Array>) {
     this.rt = module.newRuntime();
     this.rt.setMaxStackSize(STACK_BYTES);
     if (limits.memoryBytes) this.rt.setMemoryLimit(limits.memoryBytes);
@@ -156,6 +159,14 @@ export class QuickJsCore {
       this.pending = (at) => this.publish(at, new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
     });
     fn("memory", (name, bytes) => { checkMemoryRequest(ctx.dump(name), ctx.dump(bytes)); });
+    fn("memoryMade", (name, bytes) => {
+      const n = ctx.getString(name), b = ctx.getNumber(bytes);
+      this.pending = (at) => {
+        this.memories.set(n, { at, bytes: b });
+        const old = this.inherit?.get(n);
+        if (old && old.length === b) this.heap.HEAPU8.set(old, at);   // a lost context's table, as it was
+      };
+    });
     fn("tuples", () => { this.pending = (at) => { this.tuplesAt = at; this.tupleViews = undefined; }; });
     fn("udpBound", (port, bound) => {
       const p = ctx.getNumber(port);
@@ -204,6 +215,13 @@ export class QuickJsCore {
   private alloc(capacity: number): void {
     this.cap = capacity;
     this.call(this.fns.alloc, capacity);
+  }
+
+  /** Copies of the ctx.memory buffers, by name: what a context started in
+   *  place of this one, if it is lost, gets back. */
+  memoryContents(): Map<string, Uint8Array> {
+    const heap = this.heap.HEAPU8;
+    return new Map([...this.memories].map(([name, m]) => [name, heap.slice(m.at, m.at + m.bytes)]));
   }
 
   /** Memory the runtime holds now (QuickJS's own count). */

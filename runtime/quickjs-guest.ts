@@ -17,6 +17,7 @@ export interface GuestHost {
   memory(name: string, bytes: number): void;   // checks a ctx.memory request (throws its error)
   udpBound(port: number, bound: number): void; // a UDP port bound (1) or let go (0) on this core
   tuples(): void;                            // the next found() is the batch.tuples() buffer
+  memoryMade(name: string, bytes: number): void;   // the next found() is this ctx.memory buffer
 }
 
 /** Where the arrays sit in the batch buffer (native GuestLayout) and how many packets a batch holds. */
@@ -111,14 +112,20 @@ export function guestDriver(host: GuestHost, L: GuestLayoutInfo): unknown {
   }
   // ctx.memory: one buffer per name in this context's heap, the same for
   // every generation loaded here (so a new version re-attaches its tables),
-  // counted under --memory-limit. The host does not hold it: a restarted
-  // context starts on fresh ones.
+  // counted under --memory-limit. The host learns where each lies (32
+  // bytes or more: the marker's room), and a context restarted in this
+  // worker gets the lost one's bytes back in its buffer of the same name
+  // and size; a new worker starts on fresh ones.
   function memory(name: string, bytes: number): SharedArrayBuffer {
     host.memory(name, bytes);   // throws on a bad name or size
     let b = memories.get(name);
     if (b && b.byteLength >= bytes) return b;
     b = new SharedArrayBuffer(bytes);   // larger than before: a fresh one, as in V8
     memories.set(name, b);
+    if (bytes >= 32) {
+      host.memoryMade(name, bytes);
+      locate(b as unknown as ArrayBuffer);
+    }
     return b;
   }
   function histogram(g: any, name: string, bounds: readonly number[]): any {

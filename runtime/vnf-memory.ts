@@ -4,7 +4,8 @@
 // which holds it for the core: a worker started in place of a dead one
 // (supervisor.ts) is handed them back, so its tables re-attach.
 // A quickjs context keeps its buffers in its own heap (quickjs-guest.ts):
-// every generation gets them back, a restarted context starts on new ones.
+// every generation gets them back, and a context restarted in its worker
+// gets the lost one's contents back (quickjs-context.ts memoryContents).
 
 /** Throws the one-line error for a bad ctx.memory request (both contexts). */
 export function checkMemoryRequest(name: unknown, bytes: unknown): void {

@@ -50,7 +50,7 @@ async function contextKind(view: CoreView, core: NativeCore): Promise<ContextKin
     loadBundle: (file, gen, _view, config) => q.loadBundle(file, gen, config),
     loadSteps: (file, gen, _view, config) => q.loadSteps(file, gen, config),
     async restart(live) {
-      q = await QuickJsCore.create(view, core, init.limits);
+      q = await QuickJsCore.create(view, core, init.limits, q.memoryContents());
       return q.loadBundle(live.source!.file, live.gen, live.source!.config).start();
     },
   };

@@ -126,6 +126,15 @@ describe("vnfrun CLI", () => {
     expect(s.vnf_counters.dies_memory_starts).toBe(2);
   });
 
+  it("a quickjs context out of its --memory-limit is restarted in its worker with the lost one's ctx.memory", () => {
+    const s = vnfrunJson(["test/fixtures/dies-once.ts", "--context", "quickjs", "--config", '{"how":"leak"}', "--memory-limit", "32m",
+      "--port", "in=gen:rate=100k,count=200000", "--port", "out=sink"]);
+    expect(s.restarts.map((x: any) => x.reason)).toEqual(["the VNF ran out of its memory limit (32 MiB); its context is restarted"]);
+    expect(s.ports[1].tx_packets + s.drops.vnf_memory).toBe(200000);
+    expect(s.vnf_counters.dies_starts).toBe(2);
+    expect(s.vnf_counters.dies_memory_starts).toBe(2);   // the table in ctx.memory went on
+  });
+
   it("a core that keeps getting stuck is started again after longer and longer pauses, and the run still ends on time", () => {
     const t = Date.now();
     const r = vnfrun(["test/fixtures/runaway.ts", "--config", '{"mode":"loop"}', "--vnf-timeout", "0.5", "--duration", "5",

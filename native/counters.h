@@ -48,6 +48,7 @@ namespace vnf {
   X(rx_csum_finished, "checksums a local sender left undone, finished on rx") \
   X(tx_packets, "frames transmitted")                                         \
   X(tx_bytes, "bytes transmitted")                                            \
+  X(tx_csum_offloaded, "checksums handed to the kernel in AF_XDP tx metadata") \
   D(rx_malformed, "frames dropped on receive: runt or unreadable")            \
   D(rx_oversize, "frames dropped on receive: longer than the largest buffer") \
   D(rx_no_buffer, "frames not received: the buffer pool was empty")           \

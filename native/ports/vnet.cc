@@ -126,6 +126,16 @@ bool finishChecksum(const Slot& s, uint8_t* buf) {
   return true;
 }
 
+bool pendingChecksum(const Slot& s, const uint8_t* buf, uint16_t& start, uint16_t& offset) {
+  virtio_net_hdr h;
+  if (!headerFor(s, buf, h) || !(h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || (s.flags & kSlotGso)) return false;
+  Layers l;
+  if (!parse(buf + s.off, s.len, l) || l.l4 != h.csum_start || l.l4 + l.l4len != s.len) return false;
+  start = h.csum_start;
+  offset = h.csum_offset;
+  return true;
+}
+
 bool finishChecksumByParsing(uint8_t* f, uint32_t len) {
   Layers l;
   if (!parse(f, len, l)) return false;

@@ -96,6 +96,13 @@ bool headerFor(const Slot& s, const uint8_t* buf, virtio_net_hdr& out);
 // place. False when the recorded position no longer lies inside the frame.
 bool finishChecksum(const Slot& s, uint8_t* buf);
 
+// Where the checksum a frame left to offload goes, for an output that can
+// hand it to the kernel without a vnet header (AF_XDP tx metadata): true,
+// with the position relative to the frame, when it is pending and the
+// segment it covers ends where the frame does (the kernel sums to the end:
+// Ethernet padding would be summed too).
+bool pendingChecksum(const Slot& s, const uint8_t* buf, uint16_t& start, uint16_t& offset);
+
 // A frame whose sender left the checksum to offload but with no header to say
 // where (AF_PACKET's TP_STATUS_CSUMNOTREADY): find the TCP/UDP checksum of an
 // IPv4/IPv6 frame and finish it. False when it is neither.

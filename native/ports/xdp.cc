@@ -65,6 +65,25 @@ constexpr uint32_t kRingSize = 2048;      // descriptors in each of the four rin
 constexpr uint32_t kFillBatch = 64;       // refill the fill ring in steps of this
 constexpr uint32_t kStatsEvery = 1024;    // receive() calls between XDP_STATISTICS reads
 
+// AF_XDP tx metadata (Linux 6.11 and later; the uapi names, which older
+// headers lack): a frame may carry, in the bytes just before it, where its
+// TCP/UDP checksum goes, and a copy-mode socket hands it to the stack as
+// CHECKSUM_PARTIAL, as a local sender's would be: on a veth no one sums it
+// (the receiving kernel trusts it), elsewhere the device or the stack does.
+struct UmemReg {            // struct xdp_umem_reg with tx_metadata_len
+  uint64_t addr, len;
+  uint32_t chunk_size, headroom, flags, tx_metadata_len;
+};
+struct TxMetadata {         // struct xsk_tx_metadata
+  uint64_t flags;
+  uint16_t csum_start, csum_offset;
+  uint32_t pad;
+  uint64_t launch_time;
+};
+constexpr uint32_t kUmemTxMetadataLen = 1u << 2;   // XDP_UMEM_TX_METADATA_LEN
+constexpr uint32_t kDescTxMetadata = 1u << 1;      // XDP_TX_METADATA in xdp_desc.options
+constexpr uint64_t kTxmdChecksum = 1u << 1;        // XDP_TXMD_FLAGS_CHECKSUM
+
 class XdpError : public std::runtime_error {
  public:
   // openPort() names the port; `where` (IFNAME@QUEUE) is for the reader of the code.
@@ -79,6 +98,7 @@ using xdp::kMapEntries;
 using xdp::registryLock;
 
 std::map<const Pool*, std::vector<int>> umemSockets;        // bound sockets sharing the pool's UMEM (under registryLock)
+std::map<int, bool> umemTxMetadata;                        // by the registering socket: its UMEM takes tx metadata
 
 // --- the port ----------------------------------------------------------------
 
@@ -228,12 +248,24 @@ class XdpPort : public Port {
         c[s.len > maxLen ? tx_oversize : tx_errors]++;
         continue;
       }
-      // A checksum a vnet port left to offload must be done before the wire.
-      if (s.flags & vnet::kSlotMeta) vnet::finishChecksum(s, lane.cache.pool().data(s.buf));
       xdp_desc& d = x.tx.descs[(x.tx.cachedProd + k) & x.tx.mask];
       d.addr = uint64_t(s.buf) * stride + s.off;
       d.len = s.len;
       d.options = 0;
+      // A checksum left to offload: handed to the kernel in the tx metadata
+      // where the socket takes it, else done here before the wire.
+      if (s.flags & vnet::kSlotMeta) {
+        uint8_t* buf = lane.cache.pool().data(s.buf);
+        uint16_t start, offset;
+        if (txChecksum_ && s.off >= sizeof(vnet::Meta) + sizeof(TxMetadata) && vnet::pendingChecksum(s, buf, start, offset)) {
+          TxMetadata m{kTxmdChecksum, start, offset, 0, 0};
+          std::memcpy(buf + s.off - sizeof m, &m, sizeof m);
+          d.options = kDescTxMetadata;
+          c[tx_csum_offloaded]++;
+        } else {
+          vnet::finishChecksum(s, buf);
+        }
+      }
       x.txHeld.set(s.buf);
       bytes += s.len;
       k++;
@@ -270,6 +302,7 @@ class XdpPort : public Port {
            " bytes) were dropped" + (native_ ? "" : ": in generic mode the sender's GSO/TSO must be off "
                                                      "(ethtool -K PEER tso off gso off)");
     if (veth_) s += "; veth: checksums a local sender left to offload are finished on receive";
+    if (txChecksum_) s += "; checksums left to offload go to the kernel (tx metadata)";
     return s;
   }
 
@@ -370,14 +403,17 @@ class XdpPort : public Port {
     x.fd = socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0);
     if (x.fd < 0) return fail("socket");
     if (shareFd < 0) {
-      xdp_umem_reg reg;
-      std::memset(&reg, 0, sizeof reg);
-      reg.addr = uint64_t(uintptr_t(pool_.base()));
-      reg.len = pool_.bytes();
-      reg.chunk_size = bufSize_;
-      reg.headroom = umemHeadroom_;
-      reg.flags = XDP_UMEM_UNALIGNED_CHUNK_FLAG;
-      if (setsockopt(x.fd, SOL_XDP, XDP_UMEM_REG, &reg, sizeof reg) < 0) return fail("registering the pool as UMEM");
+      UmemReg reg{uint64_t(uintptr_t(pool_.base())), pool_.bytes(), bufSize_, umemHeadroom_, XDP_UMEM_UNALIGNED_CHUNK_FLAG, 0};
+      // With room for tx metadata where the kernel has it (6.11+), else without.
+      reg.flags |= kUmemTxMetadataLen;
+      reg.tx_metadata_len = sizeof(TxMetadata);
+      bool meta = setsockopt(x.fd, SOL_XDP, XDP_UMEM_REG, &reg, sizeof reg) == 0;
+      if (!meta) {
+        reg.flags &= ~kUmemTxMetadataLen;
+        reg.tx_metadata_len = 0;
+        if (setsockopt(x.fd, SOL_XDP, XDP_UMEM_REG, &reg, sizeof reg) < 0) return fail("registering the pool as UMEM");
+      }
+      umemTxMetadata[x.fd] = meta;
     }
     uint32_t n = kRingSize;
     if (setsockopt(x.fd, SOL_XDP, XDP_UMEM_FILL_RING, &n, sizeof n) < 0) return fail("fill ring");
@@ -403,6 +439,9 @@ class XdpPort : public Port {
     xdp_options opts;
     len = sizeof opts;
     gotZerocopy = getsockopt(x.fd, SOL_XDP, XDP_OPTIONS, &opts, &len) == 0 ? (opts.flags & XDP_OPTIONS_ZEROCOPY) != 0 : zerocopy;
+    // Tx metadata checksums only in copy mode: a zerocopy driver without
+    // the checksum hook would ignore the request and send the frame unsummed.
+    txChecksum_ = !gotZerocopy && umemTxMetadata[shareFd >= 0 ? shareFd : x.fd];
     prefill(x);
     return 0;
   }
@@ -529,6 +568,7 @@ class XdpPort : public Port {
   uint32_t stride_ = 0, bufSize_ = 0, umemHeadroom_ = 0, maxRxFrame_ = 0, maxTxLen_ = 0;
   int ifindex_ = 0, epollFd_ = -1;
   bool native_ = false, netlink_ = false, zerocopy_ = false, sharedUmem_ = false, veth_ = false;
+  bool txChecksum_ = false;   // checksums left to offload go to the kernel in the tx metadata
   std::shared_ptr<Attachment> attachment_;
   std::vector<std::unique_ptr<Xsk>> socks_;
   std::vector<uint32_t> queues_;   // the rx queues served, for describe() after close

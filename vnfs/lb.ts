@@ -12,7 +12,8 @@
 // with --watch): a backend added takes new flows at once; `"state":
 // "draining"` takes no new flows but keeps its connections; one removed
 // from the list takes no new flows either, and its open connections go on
-// to it until they end. Connection tables live in ctx.memory, so a reload
+// to it until they end; a closed connection's ports reused by a new one
+// (a SYN after its FIN or RST) are balanced again. Connection tables live in ctx.memory, so a reload
 // keeps every connection. Per backend: flows and bytes (counters named by
 // address and port).
 import { ConfigReader, defineVnf, FlowTable, FT_EVICTED, FT_REFUSED, hash4, ip4str, Maglev } from "../sdk";
@@ -122,6 +123,10 @@ function toBackend(st: LbState, pkt: Packet, v: number, src: number, dst: number
   const fwd = st.fwd, vals = fwd.values;
   const flags = proto === 6 ? pkt.tcp!.flags : 0;
   let slot = fwd.find4(src, dst, sp, dp, proto);
+  // A SYN on a connection that has closed is a new connection on the same
+  // ports (clients reuse them within seconds): it gets a backend afresh, as
+  // IPVS's conn_reuse_mode does, so it never lands on a drained one.
+  if (slot >= 0 && (flags & 0x12) === 0x02 && fwd.classOf(slot) === TCP_CLOSING) { fwd.remove(slot); slot = -1; }
   if (slot < 0) {
     const vip = st.cfg.vips[v];
     const b = vip.maglev.lookup(hash4(src, dst, (sp << 16) | dp, proto));

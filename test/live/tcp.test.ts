@@ -183,7 +183,10 @@ describe("TCP VNFs against the kernel's TCP", () => {
           if (!/tx metadata/.test(port.driver)) return;   // a kernel before 6.11: the engine sums them (the other tests)
           expect(port.tx_csum_offloaded, "segments whose checksum the kernel finished").toBeGreaterThan(5000);
           expect(csumErrors() - before, "segments the receiver found with a bad checksum").toBe(0);
-          expect(s.vnf_counters.tcp_retransSegs).toBe(0);
+          // A segment with a bad sum is dropped and resent; a busy machine may
+          // resend one on a timer too, so the bound is loose but far below
+          // what a wrong checksum position causes (every segment resent).
+          expect(s.vnf_counters.tcp_retransSegs).toBeLessThan(port.tx_csum_offloaded / 100);
         } finally {
           run.kill();
           recv.kill();

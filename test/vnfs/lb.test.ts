@@ -4,8 +4,9 @@ import lb, { readLbConfig } from "../../vnfs/lb";
 import { fillL4v4, frame, ipv4, tcp } from "../sdk/frames";
 
 const PORTS = ["in", "out"];
-const t4 = (src: string, dst: string, sp: number, dp: number): Uint8Array =>
-  frame(0x0800, fillL4v4(ipv4({ src: ip4(src), dst: ip4(dst), proto: 6 }, tcp({ sport: sp, dport: dp, flags: 0x18 })), 6, 20));
+const t4 = (src: string, dst: string, sp: number, dp: number, flags = 0x18): Uint8Array =>
+  frame(0x0800, fillL4v4(ipv4({ src: ip4(src), dst: ip4(dst), proto: 6 }, tcp({ sport: sp, dport: dp, flags })), 6, 20));
+const SYN = 0x02, FIN_ACK = 0x11, RST = 0x04;
 const dstOf = (b: Uint8Array): string => `${b[30]}.${b[31]}.${b[32]}.${b[33]}`;
 
 function through(ctx: ReturnType<typeof makeCtx>, st: ReturnType<NonNullable<typeof lb.init>>, f: Uint8Array, from: number): Uint8Array {
@@ -31,6 +32,24 @@ describe("lb", () => {
     const fresh = new Set<string>();
     for (let p = 2000; p < 2200; p++) fresh.add(dstOf(through(ctx2, st2, t4("198.51.100.1", "192.0.2.10", p, 80), 0)));
     expect(fresh).toEqual(new Set(["10.0.0.2", "10.0.0.3"]));
+  });
+
+  it("balances a SYN on a closed connection's ports afresh, and keeps a SYN on an open one where it was", () => {
+    const ctx = makeCtx(PORTS, { config: cfg([{ address: "10.0.0.1" }, { address: "10.0.0.2" }]) });
+    const st = lb.init!(ctx);
+    const first = new Map<number, string>();
+    for (let p = 1000; p < 1100; p++) first.set(p, dstOf(through(ctx, st, t4("198.51.100.1", "192.0.2.10", p, 80, SYN), 0)));
+    // Ports 1000-1049 close (FIN, or RST for some), the others stay open; then .1 drains.
+    for (let p = 1000; p < 1050; p++) through(ctx, st, t4("198.51.100.1", "192.0.2.10", p, 80, p % 2 ? RST : FIN_ACK), 0);
+    const ctx2 = { ...makeCtx(PORTS, { config: cfg([{ address: "10.0.0.1", state: "draining" }, { address: "10.0.0.2" }]) }), memory: ctx.memory };
+    const st2 = lb.migrate!(st, ctx2, lb.init!(ctx2));
+    const opened = (p: number, flags: number): string => dstOf(through(ctx2, st2, t4("198.51.100.1", "192.0.2.10", p, 80, flags), 0));
+    expect([...first.values()].filter((b) => b === "10.0.0.1").length).toBeGreaterThan(20);
+    for (let p = 1000; p < 1050; p++) expect(opened(p, SYN), `port ${p}, reused after its close`).toBe("10.0.0.2");
+    for (let p = 1050; p < 1100; p++) expect(opened(p, SYN), `port ${p}, a SYN resent on an open one`).toBe(first.get(p));
+    // Data on a closing connection still goes where it went.
+    through(ctx2, st2, t4("198.51.100.1", "192.0.2.10", 1050, 80, FIN_ACK), 0);
+    expect(opened(1050, 0x10)).toBe(first.get(1050));
   });
 
   it("names the bad field of a config", () => {
